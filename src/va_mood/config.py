@@ -1,0 +1,226 @@
+"""Typed configuration, read once from ``configs/*.toml`` and passed down as arguments.
+
+Library functions never read files or environment variables for settings: the CLI (or an
+application) loads a :class:`Config` here and hands its parts to the code that needs them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ParameterError
+
+__all__ = [
+    "AnalysisConfig",
+    "HeadConfig",
+    "EvaluationConfig",
+    "Config",
+    "LabelSpec",
+    "load_config",
+    "load_label_spec",
+    "config_from_dict",
+    "config_to_dict",
+]
+
+HEAD_MODES = ("binary", "regression")
+AXES = ("valence", "arousal")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """How audio is decoded and analysed: the settings every feature depends on."""
+
+    sr: int = 22050
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_bins: int = 84
+    bins_per_octave: int = 12
+    fmin: float = 32.70319566257483  # C1
+    tempogram_win_length: int = 384
+    n_mels: int = 128
+    n_mfcc: int = 20
+    max_duration: float | None = None
+
+    def fingerprint(self, groups: tuple[str, ...]) -> str:
+        """A short hash naming these settings and feature groups (keys feature caches)."""
+        from .features import FEATURES_VERSION
+
+        blob = json.dumps(
+            {"analysis": dataclasses.asdict(self), "groups": sorted(groups), "v": FEATURES_VERSION},
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """One head: the feature groups it hears, its mode and its estimator.
+
+    ``estimator`` is ``"xgboost"`` or a scikit-learn class path such as
+    ``"sklearn.svm.SVC"``; ``scale`` puts a ``StandardScaler`` in front of it.
+    """
+
+    groups: tuple[str, ...]
+    mode: Literal["binary", "regression"] = "binary"
+    estimator: str = "xgboost"
+    params: dict[str, Any] = field(default_factory=dict)
+    scale: bool = False
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """The evaluation protocol: repeated k-fold cross-validation grouped by artist."""
+
+    n_splits: int = 5
+    n_repeats: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a training or evaluation run needs, besides the data."""
+
+    arousal: HeadConfig
+    valence: HeadConfig
+    analysis: AnalysisConfig = AnalysisConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    thresholds: dict[str, float] = field(default_factory=lambda: {"valence": 0.0, "arousal": 0.0})
+    seed: int = 0
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every feature group either head needs, in a stable order."""
+        return tuple(dict.fromkeys(self.arousal.groups + self.valence.groups))
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """How to read one labels CSV: its columns and the scale its values are on.
+
+    Continuous values on ``[scale_min, scale_max]`` map to ``(x - centre) / half_range`` on the
+    package's [-1, 1] plane, ``half_range`` being the larger distance from ``centre`` to an end.
+    """
+
+    id_column: str = "song_id"
+    valence_column: str | None = "valence"
+    arousal_column: str | None = "arousal"
+    quadrant_column: str | None = "quadrant"
+    group_column: str | None = "artist"
+    scale_min: float = 1.0
+    scale_max: float = 9.0
+    centre: float = 5.0
+    audio_pattern: str = "{id}.mp3"
+
+    def __post_init__(self) -> None:
+        if not self.scale_min < self.centre < self.scale_max:
+            raise ParameterError(
+                "labels centre must lie strictly between scale_min and scale_max, got "
+                f"{self.scale_min} < {self.centre} < {self.scale_max}"
+            )
+        if self.valence_column is None and self.quadrant_column is None:
+            raise ParameterError("labels need a valence_column or a quadrant_column")
+        if "{id}" not in self.audio_pattern:
+            raise ParameterError(f"audio_pattern must contain '{{id}}', got {self.audio_pattern!r}")
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Make dataclass ``cls`` from ``data``, refusing unknown keys with a clear message."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown key(s) {unknown} in [{where}]; allowed: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ParameterError(f"[{where}]: {exc}") from None
+
+
+def _head(data: dict[str, Any], name: str) -> HeadConfig:
+    head = _build(HeadConfig, data, name)
+    if head.mode not in HEAD_MODES:
+        raise ParameterError(f"[{name}] mode must be one of {HEAD_MODES}, got {head.mode!r}")
+    if not head.groups:
+        raise ParameterError(f"[{name}] needs at least one feature group")
+    from .features import REGISTRY
+
+    missing = [g for g in head.groups if g not in REGISTRY]
+    if missing:
+        raise ParameterError(f"[{name}] unknown feature group(s) {missing}; known: {sorted(REGISTRY)}")
+    return head
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build and validate a :class:`Config` from plain data (a parsed TOML or bundle JSON)."""
+    data = dict(data)
+    for axis in AXES:
+        if axis not in data:
+            raise ParameterError(f"configuration needs an [{axis}] section")
+    thresholds = {"valence": 0.0, "arousal": 0.0, **data.pop("thresholds", {})}
+    if set(thresholds) != set(AXES):
+        raise ParameterError(f"[thresholds] takes only {AXES}, got {sorted(thresholds)}")
+    if not all(-1.0 < float(t) < 1.0 for t in thresholds.values()):
+        raise ParameterError(f"[thresholds] must lie inside (-1, 1), got {thresholds}")
+    known = {"arousal", "valence", "analysis", "evaluation", "seed"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ParameterError(f"unknown configuration section(s) {unknown}; allowed: {sorted(known)}")
+    return Config(
+        arousal=_head(data["arousal"], "arousal"),
+        valence=_head(data["valence"], "valence"),
+        analysis=_build(AnalysisConfig, data.get("analysis", {}), "analysis"),
+        evaluation=_build(EvaluationConfig, data.get("evaluation", {}), "evaluation"),
+        thresholds={k: float(v) for k, v in thresholds.items()},
+        seed=int(data.get("seed", 0)),
+    )
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """Plain, JSON-ready data that :func:`config_from_dict` turns back into ``config``."""
+
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, tuple):
+            return list(obj)
+        if isinstance(obj, dict):
+            return {k: plain(v) for k, v in obj.items()}
+        return obj
+
+    return plain(dataclasses.asdict(config))
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ParameterError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a model configuration from a TOML file (see ``configs/default.toml``)."""
+    try:
+        return config_from_dict(_read_toml(path))
+    except ParameterError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ParameterError(f"{path}: {exc}") from None
+
+
+def load_label_spec(path: str | Path) -> LabelSpec:
+    """Read a labels-file description from a TOML file (see ``configs/labels/``)."""
+    try:
+        return _build(LabelSpec, _read_toml(path), "labels")
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc}") from None

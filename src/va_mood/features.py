@@ -1,0 +1,298 @@
+"""Named feature groups: a registry of pure extractors and the names of their columns.
+
+Each extractor is a keyword-only function of shared intermediates (see :mod:`va_mood.analysis`)
+registered with :func:`feature`. It returns either a time series ``[shape=(n_dims, n_frames)]``,
+summarised over time by the declared ``stats``, or clip-level values ``[shape=(n_dims,)]``.
+Column names are ``family.name.stat`` (``arousal.rms.mean``) or, for a group with several
+dimensions, ``family.name_dim.stat`` (``valence.chroma_C.mean``), declared once here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .analysis import Analysis
+from .config import AnalysisConfig
+from .errors import ParameterError
+
+__all__ = [
+    "FEATURES_VERSION",
+    "REGISTRY",
+    "FeatureGroup",
+    "feature",
+    "summarise",
+    "columns_for",
+    "extract_clip",
+]
+
+FEATURES_VERSION = 1
+"""Bumped whenever an extractor changes its output, so cached features are recomputed."""
+
+PITCH_CLASSES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+STAT_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mean": lambda x: x.mean(axis=-1),
+    "std": lambda x: x.std(axis=-1),
+    "p10": lambda x: np.percentile(x, 10, axis=-1),
+    "p50": lambda x: np.percentile(x, 50, axis=-1),
+    "p90": lambda x: np.percentile(x, 90, axis=-1),
+    "delta_mean": lambda x: np.abs(np.diff(x, axis=-1)).mean(axis=-1)
+    if x.shape[-1] > 1
+    else np.zeros(x.shape[:-1]),
+}
+
+
+@dataclass(frozen=True)
+class FeatureGroup:
+    """A registered extractor with the names of the columns it produces."""
+
+    family: str
+    name: str
+    func: Callable[..., np.ndarray]
+    dims: tuple[str, ...] | None
+    stats: tuple[str, ...] | None
+    inputs: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.family}.{self.name}"
+
+    @property
+    def columns(self) -> list[str]:
+        if self.stats is None:
+            return [f"{self.key}.{d}" for d in self.dims]
+        if self.dims is None:
+            return [f"{self.key}.{s}" for s in self.stats]
+        return [f"{self.key}_{d}.{s}" for d in self.dims for s in self.stats]
+
+    def compute(self, analysis: Analysis) -> np.ndarray:
+        """Run the extractor on ``analysis`` and return one finite value per column."""
+        kwargs = {name: getattr(analysis, name) for name in self.inputs}
+        out = np.asarray(self.func(**kwargs), dtype=np.float64)
+        if self.stats is not None:
+            out = summarise(np.atleast_2d(out), self.stats).ravel()
+        out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        if out.shape != (len(self.columns),):
+            raise RuntimeError(f"{self.key} returned {out.shape}, expected {len(self.columns)} values")
+        return out
+
+
+REGISTRY: dict[str, FeatureGroup] = {}
+
+
+def feature(
+    family: str,
+    name: str,
+    *,
+    stats: Sequence[str] | None = ("mean", "std"),
+    dims: Sequence[str] | int | None = None,
+) -> Callable:
+    """Register an extractor as the feature group ``family.name``.
+
+    ``dims`` names the rows of a multi-dimensional output (an int ``n`` names them ``0..n-1``);
+    ``stats=None`` marks an extractor that already returns clip-level values, one per ``dims``.
+    """
+    if isinstance(dims, int):
+        dims = tuple(f"{i:02d}" for i in range(dims))
+    unknown = set(stats or ()) - set(STAT_FUNCTIONS)
+    if unknown:
+        raise ParameterError(f"unknown stats {sorted(unknown)}; allowed: {sorted(STAT_FUNCTIONS)}")
+
+    def register(func: Callable) -> Callable:
+        inputs = tuple(inspect.signature(func).parameters)
+        group = FeatureGroup(
+            family, name, func, None if dims is None else tuple(dims), stats and tuple(stats), inputs
+        )
+        REGISTRY[group.key] = group
+        return func
+
+    return register
+
+
+def summarise(x: np.ndarray, stats: Sequence[str]) -> np.ndarray:
+    """Summarise each row of ``x`` [shape=(n_dims, n_frames)] over time.
+
+    Returns [shape=(n_dims, len(stats))]; an empty series summarises to zeros.
+    """
+    if x.shape[-1] == 0:
+        return np.zeros((x.shape[0], len(stats)))
+    return np.stack([STAT_FUNCTIONS[s](x) for s in stats], axis=-1)
+
+
+def columns_for(groups: Sequence[str]) -> list[str]:
+    """The column names the given feature groups produce, in order."""
+    unknown = [g for g in groups if g not in REGISTRY]
+    if unknown:
+        raise ParameterError(f"unknown feature group(s) {unknown}; known: {sorted(REGISTRY)}")
+    return [c for g in groups for c in REGISTRY[g].columns]
+
+
+def extract_clip(
+    y: np.ndarray, sr: int, *, config: AnalysisConfig, groups: Sequence[str]
+) -> np.ndarray:
+    """Compute the named feature groups for one mono clip.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(columns_for(groups)),)]
+        Finite values in the order of :func:`columns_for`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from va_mood.config import AnalysisConfig
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
+    >>> extract_clip(y, 22050, config=AnalysisConfig(), groups=["arousal.rms"]).shape
+    (5,)
+    """
+    columns_for(groups)
+    analysis = Analysis(np.nan_to_num(np.asarray(y, dtype=np.float32)), sr, config)
+    return np.concatenate([REGISTRY[g].compute(analysis) for g in groups])
+
+
+def _db(x: np.ndarray, floor: float = 1e-5) -> np.ndarray:
+    return 20.0 * np.log10(np.maximum(x, floor))
+
+
+# ---- arousal: energy and motion ---------------------------------------------------------------
+
+
+@feature("arousal", "rms", stats=("mean", "std", "p10", "p90", "delta_mean"))
+def rms(*, S: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Frame loudness in dB (RMS of the STFT frame)."""
+    power = (S**2).sum(axis=0) * 2 / max(1, (S.shape[0] - 1) * 2) ** 2
+    return 10.0 * np.log10(np.maximum(power, 1e-10))
+
+
+@feature("arousal", "zcr", stats=("mean", "std", "p10", "p90"))
+def zcr(*, y: np.ndarray, config: AnalysisConfig) -> np.ndarray:
+    """Zero-crossing rate per frame: noisiness and brightness of the signal."""
+    import librosa
+
+    return librosa.feature.zero_crossing_rate(
+        y, frame_length=config.n_fft, hop_length=config.hop_length
+    )[0]
+
+
+@feature("arousal", "contrast", dims=("b0", "b1", "b2", "b3", "b4", "b5", "b6"))
+def contrast(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
+    """Spectral contrast (peak against valley, dB) in seven octave bands."""
+    import librosa
+
+    return librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=config.n_fft)
+
+
+TEMPO_BANDS = (30, 45, 60, 80, 100, 120, 140, 170, 210, 300)
+"""Edges, in BPM, of the bands the tempo-lag profile is pooled into."""
+
+
+@feature(
+    "arousal",
+    "tempogram",
+    stats=None,
+    dims=tuple(f"lag_{lo}_{hi}" for lo, hi in zip(TEMPO_BANDS[:-1], TEMPO_BANDS[1:], strict=True))
+    + ("tempo_log2", "peak_strength", "pulse_clarity", "stability", "tempo_std", "strength_std"),
+)
+def tempogram(*, tempogram: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:
+    """What the tempogram says over time, not its plain mean.
+
+    The tempo-lag profile (mean autocorrelation pooled into BPM bands); the dominant tempo
+    (log2 BPM) and its strength; pulse clarity (peak over median of the profile); stability
+    (share of frames whose own peak lies within 5 % of the dominant tempo, or an octave of it);
+    the spread of the per-frame tempo (octaves) and of the per-frame peak strength.
+    """
+    lags = np.arange(1, tempogram.shape[0])
+    bpm = 60.0 * sr / (config.hop_length * lags)
+    keep = (bpm >= TEMPO_BANDS[0]) & (bpm <= TEMPO_BANDS[-1])
+    T = tempogram[1:][keep]  # noqa: N806
+    bpm = bpm[keep]
+    n_out = len(TEMPO_BANDS) - 1 + 6
+    if T.size == 0:
+        return np.zeros(n_out)
+    profile = T.mean(axis=1)
+    bands = [
+        profile[(bpm >= lo) & (bpm < hi)].mean() if np.any((bpm >= lo) & (bpm < hi)) else 0.0
+        for lo, hi in zip(TEMPO_BANDS[:-1], TEMPO_BANDS[1:], strict=True)
+    ]
+    peak = int(np.argmax(profile))
+    tempo = bpm[peak]
+    frame_tempo = bpm[np.argmax(T, axis=0)]
+    octave_error = np.abs(np.log2(frame_tempo / tempo))
+    stable = np.minimum(octave_error, np.abs(octave_error - 1.0)) < np.log2(1.05)
+    return np.array(
+        [
+            *bands,
+            np.log2(tempo),
+            profile[peak],
+            profile[peak] - np.median(profile),
+            stable.mean(),
+            np.log2(frame_tempo).std(),
+            T.max(axis=0).std(),
+        ]
+    )
+
+
+@feature("arousal", "onset", stats=("mean", "std", "p90"))
+def onset(*, onset_env: np.ndarray) -> np.ndarray:
+    """Onset strength: how much and how often new sound events start."""
+    return onset_env
+
+
+# ---- valence: harmony -------------------------------------------------------------------------
+
+
+@feature("valence", "chroma", dims=PITCH_CLASSES)
+def chroma(*, chroma: np.ndarray) -> np.ndarray:
+    """Chromagram from the CQT: energy per pitch class, C first."""
+    return chroma
+
+
+CQT_BAND = 4
+"""Semitones pooled into one band of the constant-Q spectrum group."""
+
+
+@feature("valence", "cqt", dims=21)
+def cqt(*, C: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Constant-Q spectrum in dB relative to the clip's peak, pooled into 4-semitone bands."""
+    n = C.shape[0] // CQT_BAND
+    pooled = C[: n * CQT_BAND].reshape(n, CQT_BAND, -1).mean(axis=1)
+    peak = pooled.max() if pooled.size else 1.0
+    return _db(pooled / max(peak, 1e-10), floor=1e-4)
+
+
+@feature("valence", "tonnetz", dims=("fifth_x", "fifth_y", "minor_x", "minor_y", "major_x", "major_y"))
+def tonnetz(*, tonnetz: np.ndarray) -> np.ndarray:
+    """Tonal centroids: the chroma projected on circles of fifths and thirds."""
+    return tonnetz
+
+
+# ---- timbre: usable by either head ------------------------------------------------------------
+
+
+@feature("timbre", "mfcc", dims=20)
+def mfcc(*, mel_db: np.ndarray, config: AnalysisConfig) -> np.ndarray:
+    """Mel-frequency cepstral coefficients: the spectral envelope, i.e. timbre."""
+    import scipy.fft
+
+    return scipy.fft.dct(mel_db, axis=0, type=2, norm="ortho")[: config.n_mfcc]
+
+
+@feature("timbre", "spectral", dims=("centroid", "bandwidth", "rolloff", "flatness"))
+def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
+    """Spectral centroid, bandwidth, 85 % roll-off (log2 Hz) and flatness per frame."""
+    import librosa
+
+    freq = librosa.fft_frequencies(sr=sr, n_fft=config.n_fft)
+    power = S**2
+    total = power.sum(axis=0) + 1e-12
+    centroid = (freq[:, None] * power).sum(axis=0) / total
+    bandwidth = np.sqrt(((freq[:, None] - centroid) ** 2 * power).sum(axis=0) / total)
+    cumulative = np.cumsum(power, axis=0) / total
+    rolloff = freq[np.minimum(np.argmax(cumulative >= 0.85, axis=0), len(freq) - 1)]
+    flatness = librosa.feature.spectral_flatness(S=S)[0]
+    return np.vstack(
+        [np.log2(centroid + 1.0), np.log2(bandwidth + 1.0), np.log2(rolloff + 1.0), flatness]
+    )
