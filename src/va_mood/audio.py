@@ -97,7 +97,9 @@ def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
             )
             if not found:
-                problems.append(f"{path}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+                problems.append(
+                    f"{path}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})"
+                )
             files.extend(found)
         elif path.exists() or not glob.has_magic(raw):
             files.append(path)

@@ -155,7 +155,9 @@ def _head(data: dict[str, Any], name: str) -> HeadConfig:
 
     missing = [g for g in head.groups if g not in REGISTRY]
     if missing:
-        raise ParameterError(f"[{name}] unknown feature group(s) {missing}; known: {sorted(REGISTRY)}")
+        raise ParameterError(
+            f"[{name}] unknown feature group(s) {missing}; known: {sorted(REGISTRY)}"
+        )
     return head
 
 
@@ -173,7 +175,9 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     known = {"arousal", "valence", "analysis", "evaluation", "seed"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ParameterError(f"unknown configuration section(s) {unknown}; allowed: {sorted(known)}")
+        raise ParameterError(
+            f"unknown configuration section(s) {unknown}; allowed: {sorted(known)}"
+        )
     return Config(
         arousal=_head(data["arousal"], "arousal"),
         valence=_head(data["valence"], "valence"),

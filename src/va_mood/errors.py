@@ -16,8 +16,8 @@ class AudioError(VaMoodError):
 
 
 class LabelsError(VaMoodError, ValueError):
-    """A labels file is missing columns, holds values off its declared scale, or is otherwise unusable."""
+    """A labels file lacks columns, holds off-scale values, or is otherwise unusable."""
 
 
 class BundleError(VaMoodError):
-    """A model bundle is missing, damaged, from an unknown format, or does not match the features."""
+    """A model bundle is missing, damaged, of an unknown format, or mismatches the features."""

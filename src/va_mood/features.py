@@ -39,9 +39,9 @@ STAT_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "p10": lambda x: np.percentile(x, 10, axis=-1),
     "p50": lambda x: np.percentile(x, 50, axis=-1),
     "p90": lambda x: np.percentile(x, 90, axis=-1),
-    "delta_mean": lambda x: np.abs(np.diff(x, axis=-1)).mean(axis=-1)
-    if x.shape[-1] > 1
-    else np.zeros(x.shape[:-1]),
+    "delta_mean": lambda x: (
+        np.abs(np.diff(x, axis=-1)).mean(axis=-1) if x.shape[-1] > 1 else np.zeros(x.shape[:-1])
+    ),
 }
 
 
@@ -76,7 +76,9 @@ class FeatureGroup:
             out = summarise(np.atleast_2d(out), self.stats).ravel()
         out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         if out.shape != (len(self.columns),):
-            raise RuntimeError(f"{self.key} returned {out.shape}, expected {len(self.columns)} values")
+            raise RuntimeError(
+                f"{self.key} returned {out.shape}, expected {len(self.columns)} values"
+            )
         return out
 
 
@@ -104,7 +106,12 @@ def feature(
     def register(func: Callable) -> Callable:
         inputs = tuple(inspect.signature(func).parameters)
         group = FeatureGroup(
-            family, name, func, None if dims is None else tuple(dims), stats and tuple(stats), inputs
+            family,
+            name,
+            func,
+            None if dims is None else tuple(dims),
+            stats and tuple(stats),
+            inputs,
         )
         REGISTRY[group.key] = group
         return func
@@ -263,7 +270,9 @@ def cqt(*, C: np.ndarray) -> np.ndarray:  # noqa: N803
     return _db(pooled / max(peak, 1e-10), floor=1e-4)
 
 
-@feature("valence", "tonnetz", dims=("fifth_x", "fifth_y", "minor_x", "minor_y", "major_x", "major_y"))
+@feature(
+    "valence", "tonnetz", dims=("fifth_x", "fifth_y", "minor_x", "minor_y", "major_x", "major_y")
+)
 def tonnetz(*, tonnetz: np.ndarray) -> np.ndarray:
     """Tonal centroids: the chroma projected on circles of fifths and thirds."""
     return tonnetz
@@ -296,3 +305,6 @@ def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  
     return np.vstack(
         [np.log2(centroid + 1.0), np.log2(bandwidth + 1.0), np.log2(rolloff + 1.0), flatness]
     )
+
+
+from . import harmony as _harmony  # noqa: E402,F401 - registers the harmony groups

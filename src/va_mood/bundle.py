@@ -1,0 +1,291 @@
+"""Model bundles: a folder of JSON metadata and head files that cannot run code when loaded.
+
+Layout of ``NAME/``::
+
+    bundle.json      format, versions, configuration, label scale, thresholds, metrics,
+                     and per head: mode, feature columns, file, its SHA-256
+    arousal.ubj      an xgboost head (xgboost's own UBJSON model format), or
+    arousal.skops    a scikit-learn head (skops, loaded only if every type in it is trusted)
+    valence.*        likewise
+
+Loading checks the format version, every file's hash and the feature columns, and refuses
+anything else with a :class:`~va_mood.errors.BundleError`. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config, LabelSpec, config_from_dict, config_to_dict
+from .errors import BundleError, ParameterError
+from .features import columns_for
+from .model import AXES, MoodModel
+
+__all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
+
+FORMAT = "va_mood-bundle"
+FORMAT_VERSION = 1
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+"""Type prefixes a scikit-learn head file may contain; anything else is refused."""
+
+
+@dataclass
+class Bundle:
+    """A fitted :class:`MoodModel` with everything needed to use it safely."""
+
+    model: MoodModel
+    config: Config
+    labels: LabelSpec
+    metrics: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """Feature fingerprint the model was trained on."""
+        return self.config.analysis.fingerprint(self.config.groups)
+
+    def predict_features(
+        self, features: pd.DataFrame, *, fingerprint: str | None = None
+    ) -> pd.DataFrame:
+        """Predict from a feature table; refuse one extracted with other settings."""
+        if fingerprint is not None and fingerprint != self.fingerprint:
+            raise BundleError(
+                f"features were extracted with fingerprint {fingerprint}, but the model needs "
+                f"{self.fingerprint}; extract again with the model's configuration"
+            )
+        try:
+            return self.model.predict_table(features)
+        except ParameterError as exc:
+            raise BundleError(f"features do not match the model: {exc}") from None
+
+    def predict_files(
+        self,
+        paths: list[str | os.PathLike],
+        *,
+        jobs: int = 1,
+        cache_dir: str | os.PathLike | None = None,
+        progress: Any = None,
+    ) -> pd.DataFrame:
+        """Predict valence, arousal, quadrant and mood for audio files.
+
+        Returns one row per file that could be read, indexed by path; files that could not are
+        listed with their reasons in ``result.attrs["errors"]`` (``{path: message}``).
+
+        Examples
+        --------
+        >>> import va_mood
+        >>> va_mood.load_model().predict_files(["data/examples/3.mp3"])  # doctest: +SKIP
+        """
+        from .extract import extract_files
+
+        features, errors = extract_files(
+            paths,
+            config=self.config.analysis,
+            groups=self.config.groups,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
+        table = self.predict_features(features) if len(features) else _empty_table()
+        table.attrs["errors"] = errors
+        return table
+
+
+def _empty_table() -> pd.DataFrame:
+    columns = ["valence", "arousal", "quadrant", "mood", "valence_confidence", "arousal_confidence"]
+    return pd.DataFrame(columns=columns, index=pd.Index([], name="path"))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("va-mood", "xgboost-cpu", "xgboost", "scikit-learn", "librosa", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
+    """Write ``bundle`` to the folder ``path``, replacing it atomically if it exists."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        heads = {}
+        for axis in AXES:
+            heads[axis] = _save_head(bundle.model, axis, tmp)
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "versions": _library_versions(),
+            "config": config_to_dict(bundle.config),
+            "labels": asdict(bundle.labels),
+            "feature_fingerprint": bundle.fingerprint,
+            "thresholds": dict(zip(AXES, bundle.model.thresholds_, strict=True)),
+            "heads": heads,
+            "metrics": bundle.metrics,
+        }
+        (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, default=_json_default))
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot write {type(obj)} to JSON")
+
+
+def _save_head(model: MoodModel, axis: str, folder: Path) -> dict[str, Any]:
+    estimator = getattr(model, f"{axis}_")
+    mode = model.head_modes()[axis]
+    if type(estimator).__module__.startswith("xgboost"):
+        file = folder / f"{axis}.ubj"
+        estimator.save_model(file)
+        kind = "xgboost"
+    else:
+        import skops.io
+
+        file = folder / f"{axis}.skops"
+        skops.io.dump(estimator, file)
+        kind = "skops"
+    return {
+        "mode": mode,
+        "kind": kind,
+        "file": file.name,
+        "sha256": _sha256(file),
+        "columns": list(getattr(model, f"{axis}_columns")),
+        "sigma": model.sigma_.get(axis),
+    }
+
+
+def load_bundle(path: str | os.PathLike) -> Bundle:
+    """Load a bundle folder, checking its format, files and configuration.
+
+    Raises
+    ------
+    BundleError
+        Naming the bundle and what is wrong with it.
+    """
+    path = Path(path)
+    meta_path = path / "bundle.json"
+    if not meta_path.is_file():
+        raise BundleError(f"{path}: not a model bundle (no bundle.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise BundleError(f"{meta_path}: not a va_mood bundle")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: bundle format version {version!r} is newer than this va_mood reads "
+            f"({FORMAT_VERSION}); upgrade va_mood"
+        )
+    try:
+        config = config_from_dict(meta["config"])
+        labels = LabelSpec(**meta["labels"])
+        heads = meta["heads"]
+        thresholds = tuple(float(meta["thresholds"][axis]) for axis in AXES)
+    except (KeyError, TypeError, ParameterError) as exc:
+        raise BundleError(f"{meta_path}: damaged metadata ({exc})") from None
+    if meta.get("feature_fingerprint") != config.analysis.fingerprint(config.groups):
+        raise BundleError(
+            f"{path}: its feature fingerprint does not match its configuration under this "
+            "va_mood version (edited metadata, or features changed since); retrain the model"
+        )
+    estimators = {}
+    for axis in AXES:
+        head = heads.get(axis) if isinstance(heads, dict) else None
+        if not isinstance(head, dict):
+            raise BundleError(f"{meta_path}: no {axis} head")
+        expected = columns_for(getattr(config, axis).groups)
+        if head.get("columns") != expected:
+            raise BundleError(
+                f"{path}: the {axis} head's feature columns do not match its configured groups"
+            )
+        estimators[axis] = _load_head(path, axis, head)
+    model = MoodModel(
+        arousal=estimators["arousal"],
+        valence=estimators["valence"],
+        arousal_columns=heads["arousal"]["columns"],
+        valence_columns=heads["valence"]["columns"],
+        thresholds=thresholds,
+        random_state=config.seed,
+    )
+    model.arousal_ = estimators["arousal"]
+    model.valence_ = estimators["valence"]
+    model.thresholds_ = thresholds
+    model.sigma_ = {a: float(h["sigma"]) for a, h in heads.items() if h.get("sigma") is not None}
+    columns = list(dict.fromkeys(heads["arousal"]["columns"] + heads["valence"]["columns"]))
+    model.feature_names_in_ = np.asarray(columns, dtype=object)
+    model.n_features_in_ = len(columns)
+    return Bundle(model, config, labels, meta.get("metrics", {}), meta)
+
+
+def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
+    name = head.get("file")
+    if not isinstance(name, str) or Path(name).name != name:
+        raise BundleError(f"{folder}: the {axis} head names no valid file")
+    file = folder / name
+    if not file.is_file():
+        raise BundleError(f"{folder}: the {axis} head's file {name} is missing")
+    if _sha256(file) != head.get("sha256"):
+        raise BundleError(
+            f"{file}: contents differ from the hash in bundle.json (edited or damaged)"
+        )
+    mode = head.get("mode")
+    if head.get("kind") == "xgboost" and file.suffix == ".ubj":
+        import xgboost
+
+        estimator = xgboost.XGBClassifier() if mode == "binary" else xgboost.XGBRegressor()
+        try:
+            estimator.load_model(file)
+        except xgboost.core.XGBoostError as exc:
+            raise BundleError(f"{file}: not a readable xgboost model ({exc})") from None
+        return estimator
+    if head.get("kind") == "skops" and file.suffix == ".skops":
+        import skops.io
+
+        try:
+            untrusted = skops.io.get_untrusted_types(file=file)
+        except Exception as exc:  # noqa: BLE001 - any failure to parse means: refuse
+            raise BundleError(f"{file}: not a readable skops file ({exc})") from None
+        refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        if refused:
+            raise BundleError(
+                f"{file}: refuses to load types outside scikit-learn/numpy: {refused}"
+            )
+        return skops.io.load(file, trusted=untrusted)
+    raise BundleError(f"{file}: unknown head kind {head.get('kind')!r}")

@@ -1,0 +1,196 @@
+"""The evaluation protocol: repeated k-fold cross-validation grouped by artist.
+
+No artist ever has clips on both sides of a split, so the figures say how the model does on
+artists it has not heard. Each repeat reshuffles the groups into folds (seed + repeat); every
+figure is computed on a repeat's pooled out-of-fold predictions, then given as mean and
+standard deviation over repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    mean_squared_error,
+    precision_recall_fscore_support,
+    r2_score,
+)
+from sklearn.model_selection import StratifiedGroupKFold
+
+from .config import Config
+from .errors import ParameterError
+from .labels import targets
+from .model import AXES, model_from_config
+from .quadrant import MOODS, QUADRANTS, axis_signs
+
+__all__ = ["cross_validate", "out_of_fold", "score_predictions", "format_report"]
+
+
+def out_of_fold(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: Config,
+    *,
+    repeat: int = 0,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Out-of-fold predictions of one repeat of grouped, quadrant-stratified k-fold CV.
+
+    ``features`` and ``labels`` share their index. Returns :meth:`MoodModel.predict_table`
+    rows for every clip, each predicted by a model that never saw its group.
+    """
+    n_groups = labels["group"].nunique()
+    if n_groups < config.evaluation.n_splits:
+        raise ParameterError(
+            f"grouped {config.evaluation.n_splits}-fold CV needs at least that many groups "
+            f"(artists), the labels have {n_groups}"
+        )
+    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
+    y = targets(labels, modes)
+    splitter = StratifiedGroupKFold(
+        config.evaluation.n_splits, shuffle=True, random_state=config.seed + repeat
+    )
+    parts = []
+    folds = splitter.split(features, labels["quadrant"], labels["group"])
+    for fold, (train, test) in enumerate(folds):
+        model = model_from_config(config).fit(features.iloc[train], y[train])
+        parts.append(model.predict_table(features.iloc[test]))
+        if on_fold:
+            on_fold(repeat, fold)
+    return pd.concat(parts).loc[features.index]
+
+
+def score_predictions(predicted: pd.DataFrame, labels: pd.DataFrame) -> dict[str, Any]:
+    """Every figure of one set of predictions against the labels (same index)."""
+    true_q = labels["quadrant"].to_numpy()
+    pred_q = predicted["quadrant"].to_numpy()
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true_q, pred_q, labels=list(QUADRANTS), zero_division=0
+    )
+    scores: dict[str, Any] = {
+        "quadrant_accuracy": accuracy_score(true_q, pred_q),
+        "quadrant_macro_f1": f1_score(true_q, pred_q, labels=list(QUADRANTS), average="macro"),
+        "per_class": {
+            q: {"precision": p, "recall": r, "f1": f, "support": int(s)}
+            for q, p, r, f, s in zip(QUADRANTS, precision, recall, f1, support, strict=True)
+        },
+        "confusion": confusion_matrix(true_q, pred_q, labels=list(QUADRANTS)).tolist(),
+    }
+    signs = axis_signs(true_q)
+    for k, axis in enumerate(AXES):
+        true_side = signs[:, k] > 0
+        pred_side = (predicted["quadrant"].map(_positive_side(axis))).to_numpy(dtype=bool)
+        scores[f"{axis}_accuracy"] = accuracy_score(true_side, pred_side)
+        scores[f"{axis}_balanced_accuracy"] = balanced_accuracy_score(true_side, pred_side)
+        truth = labels[axis].to_numpy(dtype=float)
+        if not np.isnan(truth).any():
+            value = predicted[axis].to_numpy(dtype=float)
+            scores[f"{axis}_r2"] = r2_score(truth, value)
+            scores[f"{axis}_rmse"] = float(np.sqrt(mean_squared_error(truth, value)))
+    return scores
+
+
+def _positive_side(axis: str) -> dict[str, bool]:
+    k = AXES.index(axis)
+    return {q: bool(axis_signs(np.array([q]))[0, k] > 0) for q in QUADRANTS}
+
+
+def cross_validate(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: Config,
+    *,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run the evaluation protocol and return a JSON-ready report.
+
+    Parameters
+    ----------
+    features : pd.DataFrame [shape=(n_clips, n_features)]
+    labels : pd.DataFrame
+        From :func:`va_mood.labels.load_labels`, same index as ``features``.
+    config : Config
+        Model, evaluation protocol and seed.
+
+    Returns
+    -------
+    dict
+        ``protocol``, ``n_clips``, ``n_groups``, ``heads``; ``summary`` (mean and std over
+        repeats of every scalar figure); ``per_class`` (mean precision/recall/F1 per quadrant);
+        ``confusion`` (rows true, columns predicted, summed over repeats); ``repeats`` (each
+        repeat's figures).
+    """
+    if not features.index.equals(labels.index):
+        raise ParameterError("features and labels must have the same index (one row per clip)")
+    ev = config.evaluation
+    repeats = [
+        score_predictions(out_of_fold(features, labels, config, repeat=r, on_fold=on_fold), labels)
+        for r in range(ev.n_repeats)
+    ]
+    scalar_keys = [k for k, v in repeats[0].items() if isinstance(v, float | np.floating)]
+    summary = {
+        k: {
+            "mean": float(np.mean([r[k] for r in repeats])),
+            "std": float(np.std([r[k] for r in repeats])),
+        }
+        for k in scalar_keys
+    }
+    per_class = {
+        q: {
+            m: float(np.mean([r["per_class"][q][m] for r in repeats]))
+            for m in ("precision", "recall", "f1")
+        }
+        for q in QUADRANTS
+    }
+    return {
+        "protocol": (
+            f"{ev.n_repeats}x repeated {ev.n_splits}-fold cross-validation grouped by artist "
+            f"(StratifiedGroupKFold on quadrant), seed {config.seed}"
+        ),
+        "n_clips": len(labels),
+        "n_groups": int(labels["group"].nunique()),
+        "heads": {
+            "valence": {"mode": config.valence.mode, "groups": list(config.valence.groups)},
+            "arousal": {"mode": config.arousal.mode, "groups": list(config.arousal.groups)},
+        },
+        "summary": summary,
+        "per_class": per_class,
+        "confusion": np.sum([r["confusion"] for r in repeats], axis=0).tolist(),
+        "repeats": [{k: _plain(v) for k, v in r.items()} for r in repeats],
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A readable summary of :func:`cross_validate`'s report."""
+    s = report["summary"]
+    lines = [
+        f"{report['n_clips']} clips, {report['n_groups']} artists; {report['protocol']}",
+        "",
+        f"{'figure':<28}{'mean':>8}{'std':>8}",
+    ]
+    for key, value in s.items():
+        lines.append(f"{key:<28}{value['mean']:>8.3f}{value['std']:>8.3f}")
+    lines += ["", f"{'quadrant':<22}{'precision':>10}{'recall':>8}{'f1':>8}"]
+    for q, m in report["per_class"].items():
+        name = f"{q} {MOODS[q]}"
+        lines.append(f"{name:<22}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}")
+    lines += ["", "confusion (rows true, columns predicted, summed over repeats)"]
+    lines.append(" " * 6 + "".join(f"{q:>7}" for q in QUADRANTS))
+    for q, row in zip(QUADRANTS, report["confusion"], strict=True):
+        lines.append(f"{q:<6}" + "".join(f"{v:>7}" for v in row))
+    return "\n".join(lines)

@@ -1,0 +1,164 @@
+"""Read a labels CSV, validate it, and put its values on the package's [-1, 1] plane."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import LabelSpec
+from .errors import LabelsError, ParameterError
+from .quadrant import axis_signs, parse_quadrant, quadrant_of
+
+__all__ = ["load_labels", "to_plane", "from_plane", "match_audio", "targets"]
+
+
+def to_plane(values: np.ndarray, spec: LabelSpec) -> np.ndarray:
+    """Map values on the spec's scale onto [-1, 1] (``centre`` goes to 0), exactly and linearly."""
+    half = max(spec.centre - spec.scale_min, spec.scale_max - spec.centre)
+    return (np.asarray(values, dtype=float) - spec.centre) / half
+
+
+def from_plane(values: np.ndarray, spec: LabelSpec) -> np.ndarray:
+    """The inverse of :func:`to_plane`."""
+    half = max(spec.centre - spec.scale_min, spec.scale_max - spec.centre)
+    return np.asarray(values, dtype=float) * half + spec.centre
+
+
+def load_labels(path: str | os.PathLike, spec: LabelSpec | None = None) -> pd.DataFrame:
+    """Read and validate a labels CSV.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV with an id column and continuous valence/arousal, quadrant labels, or both.
+    spec : LabelSpec
+        Its columns and scale; the default reads the 4Q dataset's ``labels.csv``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Indexed by ``id`` (str), with columns ``valence`` and ``arousal`` on [-1, 1] (NaN when
+        the file has no continuous labels), ``quadrant`` (Q1..Q4; derived from the continuous
+        values when the file has none) and ``group`` (the grouping column, e.g. artist, or the
+        id itself when there is none).
+
+    Raises
+    ------
+    LabelsError
+        Naming the file and the problem: a missing column, a non-numeric or off-scale value,
+        a duplicate id, an unknown quadrant name.
+
+    Examples
+    --------
+    >>> labels = load_labels("../shared/data/4q/labels.csv")  # doctest: +SKIP
+    >>> labels[["valence", "arousal", "quadrant"]].head(1)  # doctest: +SKIP
+    """
+    spec = spec or LabelSpec()
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise LabelsError(f"{path}: no such labels file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise LabelsError(f"{path}: not a readable CSV ({exc})") from None
+
+    continuous = [c for c in (spec.valence_column, spec.arousal_column) if c]
+    if len(continuous) == 1:
+        raise LabelsError(f"{path}: labels spec names only one of valence/arousal columns")
+    wanted = [spec.id_column, *continuous, spec.quadrant_column, spec.group_column]
+    missing = [c for c in wanted if c and c not in raw.columns]
+    if missing:
+        raise LabelsError(f"{path}: missing column(s) {missing}; the file has {list(raw.columns)}")
+
+    ids = raw[spec.id_column].str.strip()
+    if (ids == "").any():
+        raise LabelsError(f"{path}: empty id in row(s) {_rows(ids == '')}")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        raise LabelsError(f"{path}: duplicate id(s) {sorted(set(ids[dup]))[:5]}")
+
+    out = pd.DataFrame(index=pd.Index(ids, name="id"))
+    for axis, column in (("valence", spec.valence_column), ("arousal", spec.arousal_column)):
+        if column is None:
+            out[axis] = np.nan
+            continue
+        values = pd.to_numeric(raw[column].str.strip(), errors="coerce").to_numpy()
+        bad = np.isnan(values)
+        if bad.any():
+            raise LabelsError(f"{path}: non-numeric {column!r} in row(s) {_rows(bad)}")
+        off = (values < spec.scale_min) | (values > spec.scale_max)
+        if off.any():
+            raise LabelsError(
+                f"{path}: {column!r} outside the declared scale {spec.scale_min}..{spec.scale_max} "
+                f"in row(s) {_rows(off)} (e.g. {values[off][0]})"
+            )
+        out[axis] = to_plane(values, spec)
+
+    if spec.quadrant_column:
+        try:
+            out["quadrant"] = [parse_quadrant(q) for q in raw[spec.quadrant_column]]
+        except ParameterError as exc:
+            raise LabelsError(f"{path}: column {spec.quadrant_column!r}: {exc}") from None
+    else:
+        out["quadrant"] = quadrant_of(out["valence"].to_numpy(), out["arousal"].to_numpy())
+    out["group"] = (
+        raw[spec.group_column].str.strip().to_numpy() if spec.group_column else out.index.to_numpy()
+    )
+    return out
+
+
+def _rows(mask: np.ndarray | pd.Series) -> list[int]:
+    """1-based data-row numbers (as a spreadsheet shows them, after the header) of a mask."""
+    return [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))][:5]
+
+
+def match_audio(
+    labels: pd.DataFrame, audio_dir: str | os.PathLike, spec: LabelSpec | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Pair labelled ids with audio files ``audio_dir / spec.audio_pattern``.
+
+    Returns the labels that have audio, with a ``path`` column, and one message for each id
+    without audio and for the count of audio files without labels.
+    """
+    spec = spec or LabelSpec()
+    audio_dir = Path(audio_dir)
+    if not audio_dir.is_dir():
+        raise LabelsError(f"{audio_dir}: audio folder does not exist")
+    paths = pd.Series(
+        [audio_dir / spec.audio_pattern.format(id=i) for i in labels.index], index=labels.index
+    )
+    exists = paths.map(Path.is_file)
+    problems = [f"{paths[i]}: no audio for labelled id {i!r}" for i in labels.index[~exists]]
+    suffix = Path(spec.audio_pattern).suffix
+    known = {p.resolve() for p in paths[exists]}
+    extra = [p for p in audio_dir.glob(f"*{suffix}") if p.resolve() not in known]
+    if extra:
+        problems.append(f"{audio_dir}: {len(extra)} audio file(s) without labels ignored")
+    matched = labels[exists.to_numpy()].copy()
+    matched["path"] = paths[exists].map(str)
+    return matched, problems
+
+
+def targets(labels: pd.DataFrame, modes: dict[str, str]) -> np.ndarray:
+    """Training targets [shape=(n, 2)], columns (valence, arousal), for heads of given modes.
+
+    A binary head learns the side of its axis: from the quadrant labels (±1). A regression head
+    learns the continuous value, which the labels must then hold.
+    """
+    signs = axis_signs(labels["quadrant"].to_numpy())
+    y = np.empty((len(labels), 2))
+    for k, axis in enumerate(("valence", "arousal")):
+        if modes[axis] == "binary":
+            y[:, k] = signs[:, k]
+        else:
+            values = labels[axis].to_numpy(dtype=float)
+            if np.isnan(values).any():
+                raise LabelsError(
+                    f"the {axis} head is a regression head but the labels hold no continuous "
+                    f"{axis}; use mode = 'binary' or labels with a {axis} column"
+                )
+            y[:, k] = values
+    return y
