@@ -79,16 +79,17 @@ def load(
     return np.ascontiguousarray(y, dtype=np.float32), sr
 
 
-def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
+def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], dict[str, str]]:
     """Expand files, folders (recursively) and glob patterns into audio files.
 
-    Returns the files, sorted and without repeats, and one message per argument that named
-    nothing usable (a missing path, a folder without audio, a glob that matched nothing).
+    Returns the files, sorted and without repeats, and ``{argument: message}`` for
+    each argument that named nothing usable (a folder without audio, a glob that matched
+    nothing).
     Files named explicitly are kept whatever their extension, so that decoding can say
     what is wrong with them.
     """
     files: list[Path] = []
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     for raw in paths:
         raw = str(raw)
         path = Path(raw)
@@ -97,15 +98,13 @@ def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
             )
             if not found:
-                problems.append(
-                    f"{path}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})"
-                )
+                problems[raw] = f"{path}: folder holds no audio files"
             files.extend(found)
         elif path.exists() or not glob.has_magic(raw):
             files.append(path)
         else:
             matched = sorted(Path(p) for p in glob.glob(raw, recursive=True) if Path(p).is_file())
             if not matched:
-                problems.append(f"{raw}: pattern matched no files")
+                problems[raw] = f"{raw}: pattern matched no files"
             files.extend(matched)
     return list(dict.fromkeys(files)), problems

@@ -223,8 +223,14 @@ def load_config(path: str | Path) -> Config:
 
 
 def load_label_spec(path: str | Path) -> LabelSpec:
-    """Read a labels-file description from a TOML file (see ``configs/labels/``)."""
+    """Read a labels-file description from a TOML file (see ``configs/labels/``).
+
+    TOML has no null: a column given as ``false`` means the file has no such column.
+    """
+    data = {
+        k: None if v is False and k.endswith("_column") else v for k, v in _read_toml(path).items()
+    }
     try:
-        return _build(LabelSpec, _read_toml(path), "labels")
+        return _build(LabelSpec, data, "labels")
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None

@@ -67,8 +67,14 @@ def out_of_fold(
     return pd.concat(parts).loc[features.index]
 
 
-def score_predictions(predicted: pd.DataFrame, labels: pd.DataFrame) -> dict[str, Any]:
-    """Every figure of one set of predictions against the labels (same index)."""
+def score_predictions(
+    predicted: pd.DataFrame, labels: pd.DataFrame, modes: dict[str, str]
+) -> dict[str, Any]:
+    """Every figure of one set of predictions against the labels (same index).
+
+    Quadrant figures and each head's binary accuracy always; R² and RMSE for the heads whose
+    ``modes`` entry is ``"regression"`` (against the continuous labels).
+    """
     true_q = labels["quadrant"].to_numpy()
     pred_q = predicted["quadrant"].to_numpy()
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -90,7 +96,7 @@ def score_predictions(predicted: pd.DataFrame, labels: pd.DataFrame) -> dict[str
         scores[f"{axis}_accuracy"] = accuracy_score(true_side, pred_side)
         scores[f"{axis}_balanced_accuracy"] = balanced_accuracy_score(true_side, pred_side)
         truth = labels[axis].to_numpy(dtype=float)
-        if not np.isnan(truth).any():
+        if modes[axis] == "regression":
             value = predicted[axis].to_numpy(dtype=float)
             scores[f"{axis}_r2"] = r2_score(truth, value)
             scores[f"{axis}_rmse"] = float(np.sqrt(mean_squared_error(truth, value)))
@@ -130,8 +136,11 @@ def cross_validate(
     if not features.index.equals(labels.index):
         raise ParameterError("features and labels must have the same index (one row per clip)")
     ev = config.evaluation
+    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
     repeats = [
-        score_predictions(out_of_fold(features, labels, config, repeat=r, on_fold=on_fold), labels)
+        score_predictions(
+            out_of_fold(features, labels, config, repeat=r, on_fold=on_fold), labels, modes
+        )
         for r in range(ev.n_repeats)
     ]
     scalar_keys = [k for k, v in repeats[0].items() if isinstance(v, float | np.floating)]

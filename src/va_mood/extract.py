@@ -52,8 +52,9 @@ class FeatureCache:
         if self.path.exists():
             try:
                 table = pd.read_parquet(self.path)
-                if list(table.columns) == columns:
-                    self.rows = dict(zip(table.index, table.to_numpy(), strict=True))
+                if set(table.columns) == set(columns):
+                    values = table[columns].to_numpy()
+                    self.rows = dict(zip(table.index, values, strict=True))
             except (OSError, ValueError):
                 self.rows = {}  # an unreadable cache is rebuilt, never trusted
 

@@ -29,7 +29,7 @@ __all__ = [
     "extract_clip",
 ]
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 """Bumped whenever an extractor changes its output, so cached features are recomputed."""
 
 PITCH_CLASSES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
