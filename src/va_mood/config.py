@@ -48,12 +48,12 @@ class AnalysisConfig:
     max_duration: float | None = None
 
     def fingerprint(self, groups: tuple[str, ...]) -> str:
-        """A short hash naming these settings and feature groups (keys feature caches)."""
-        from .features import FEATURES_VERSION
+        """A short hash of these settings and the groups' versions (keys caches, checks models)."""
+        from .features import REGISTRY
 
+        versions = {g: REGISTRY[g].version for g in groups}
         blob = json.dumps(
-            {"analysis": dataclasses.asdict(self), "groups": sorted(groups), "v": FEATURES_VERSION},
-            sort_keys=True,
+            {"analysis": dataclasses.asdict(self), "groups": versions}, sort_keys=True
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
