@@ -20,7 +20,6 @@ from .config import AnalysisConfig
 from .errors import ParameterError
 
 __all__ = [
-    "FEATURES_VERSION",
     "REGISTRY",
     "FeatureGroup",
     "feature",
@@ -28,9 +27,6 @@ __all__ = [
     "columns_for",
     "extract_clip",
 ]
-
-FEATURES_VERSION = 2
-"""Bumped whenever an extractor changes its output, so cached features are recomputed."""
 
 PITCH_CLASSES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 STAT_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -55,6 +51,7 @@ class FeatureGroup:
     dims: tuple[str, ...] | None
     stats: tuple[str, ...] | None
     inputs: tuple[str, ...]
+    version: int = 1
 
     @property
     def key(self) -> str:
@@ -91,11 +88,14 @@ def feature(
     *,
     stats: Sequence[str] | None = ("mean", "std"),
     dims: Sequence[str] | int | None = None,
+    version: int = 1,
 ) -> Callable:
     """Register an extractor as the feature group ``family.name``.
 
     ``dims`` names the rows of a multi-dimensional output (an int ``n`` names them ``0..n-1``);
     ``stats=None`` marks an extractor that already returns clip-level values, one per ``dims``.
+    Bump ``version`` whenever the extractor's output changes: cached features and models
+    trained on the old output are then recognised as stale.
     """
     if isinstance(dims, int):
         dims = tuple(f"{i:02d}" for i in range(dims))
