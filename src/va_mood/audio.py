@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,34 @@ __all__ = ["AUDIO_EXTENSIONS", "MIN_DURATION", "load", "find_audio"]
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".oga", ".flac")
 MIN_DURATION = 0.5
 """Shortest clip, in seconds, that gives meaningful features."""
+TRUNCATED_SHARE = 0.9
+"""A file that decodes to less than this share of the length its header declares is truncated."""
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence what the C decoders (mpg123) print on file descriptor 2 while they run."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _reason(exc: Exception) -> str:
+    """libsndfile's message, reworded where it misleads (it calls unknown data 'not a file')."""
+    text = str(exc)
+    if "not a regular file" in text or "Format not recognised" in text:
+        return "not a recognised audio format, or corrupt data"
+    return text.split(":")[-1].strip() or type(exc).__name__
 
 
 def load(
@@ -60,15 +89,21 @@ def load(
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
     try:
-        with sf.SoundFile(path) as fh:
+        with _quiet_stderr(), sf.SoundFile(path) as fh:
             native_sr = fh.samplerate
+            declared = fh.frames
             frames = -1 if max_duration is None else int(max_duration * native_sr)
             data = fh.read(frames=frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        reason = str(exc).split(":")[-1].strip() or type(exc).__name__
-        raise AudioError(f"{path}: cannot decode audio ({reason})") from None
+        raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
     if data.size == 0:
         raise AudioError(f"{path}: holds no audio samples")
+    expected = declared if frames < 0 else min(frames, declared)
+    if 0 < expected < 2**62 and len(data) < TRUNCATED_SHARE * expected:
+        raise AudioError(
+            f"{path}: truncated: decodes to {len(data) / native_sr:.1f} s of the "
+            f"{declared / native_sr:.1f} s its header declares"
+        )
     y = data.mean(axis=1)
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{path}: holds non-finite samples (NaN or inf)")
