@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .card import render_model_card
 from .config import Config, LabelSpec, config_from_dict, config_to_dict
 from .errors import BundleError, ParameterError
 from .features import columns_for
@@ -49,6 +50,8 @@ class Bundle:
     labels: LabelSpec
     metrics: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    about: str = ""
+    """Markdown on the training data (sources, citations, licence) for the model card."""
 
     @property
     def fingerprint(self) -> str:
@@ -146,8 +149,12 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
             "thresholds": dict(zip(AXES, bundle.model.thresholds_, strict=True)),
             "heads": heads,
             "metrics": bundle.metrics,
+            "about": bundle.about,
         }
-        (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, default=_json_default))
+        text = json.dumps(meta, indent=2, default=_json_default)
+        (tmp / "bundle.json").write_text(text)
+        card = render_model_card(json.loads(text), name=path.name, about=bundle.about)
+        (tmp / "MODEL_CARD.md").write_text(card)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -254,7 +261,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     columns = list(dict.fromkeys(heads["arousal"]["columns"] + heads["valence"]["columns"]))
     model.feature_names_in_ = np.asarray(columns, dtype=object)
     model.n_features_in_ = len(columns)
-    return Bundle(model, config, labels, meta.get("metrics", {}), meta)
+    return Bundle(model, config, labels, meta.get("metrics", {}), meta, meta.get("about", ""))
 
 
 def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:

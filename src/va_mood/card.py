@@ -1,0 +1,114 @@
+"""Model cards: what a bundle was trained on, how it was evaluated, and how well it did.
+
+Rendered from the bundle's own metadata and metrics, so the figures a card shows are always
+those of the run that produced the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .quadrant import MOODS, QUADRANTS
+
+__all__ = ["render_model_card"]
+
+FIGURES = (
+    ("quadrant_macro_f1", "quadrant macro-F1"),
+    ("quadrant_accuracy", "quadrant accuracy"),
+    ("valence_accuracy", "valence binary accuracy"),
+    ("arousal_accuracy", "arousal binary accuracy"),
+    ("valence_r2", "valence R²"),
+    ("valence_rmse", "valence RMSE"),
+    ("arousal_r2", "arousal R²"),
+    ("arousal_rmse", "arousal RMSE"),
+)
+
+
+def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> str:
+    """Markdown model card for a bundle's ``bundle.json`` contents ``meta``.
+
+    ``about`` (markdown) describes the training data: its sources, citations and licence.
+    """
+    config = meta["config"]
+    metrics = meta.get("metrics") or {}
+    lines = [
+        f"# Model card: {name}",
+        "",
+        f"Created {meta['created']} with va_mood {meta['versions'].get('va-mood', '?')}.",
+        "",
+        "## What it predicts",
+        "",
+        "Valence and arousal on [-1, 1] (0 = the neutral boundary) and the quadrant mood: "
+        + ", ".join(f"{q} {MOODS[q]}" for q in QUADRANTS)
+        + ".",
+        "",
+        "| head | mode | estimator | feature groups |",
+        "|---|---|---|---|",
+    ]
+    for axis in ("arousal", "valence"):
+        head = config[axis]
+        groups = ", ".join(f"`{g}`" for g in head["groups"])
+        n_columns = len(meta["heads"][axis]["columns"])
+        lines.append(
+            f"| {axis} | {head['mode']} | {head['estimator']} | {groups} ({n_columns} columns) |"
+        )
+    thresholds = meta["thresholds"]
+    lines += [
+        "",
+        f"Quadrant thresholds: valence {thresholds['valence']:+.2f}, "
+        f"arousal {thresholds['arousal']:+.2f}. Seed {config['seed']}.",
+        "",
+        "## Training data",
+        "",
+        about.strip() or "Not described.",
+        "",
+    ]
+    if metrics:
+        lines += _figures(metrics)
+    else:
+        lines += ["## Evaluation", "", "This bundle was trained without cross-validation.", ""]
+    lines += [
+        "## Limits",
+        "",
+        "- The figures are for clips like the training clips (30-second previews of commercial "
+        "recordings, labelled from mood tags). Music far from them (other genres, recording "
+        "styles or loudness) may do worse.",
+        "- Mood is not a property of audio alone; listeners disagree, and the quadrant "
+        "boundary is a convention. Clips near 0 on an axis (low confidence) are near a coin toss.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _figures(metrics: dict[str, Any]) -> list[str]:
+    summary = metrics["summary"]
+    lines = [
+        "## Evaluation",
+        "",
+        f"Protocol: {metrics['protocol']}; {metrics['n_clips']} clips by "
+        f"{metrics['n_groups']} artists. Every clip is predicted by a model that never heard "
+        "its artist. Mean ± standard deviation over repeats.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    for key, label in FIGURES:
+        if key in summary:
+            value = summary[key]
+            lines.append(f"| {label} | {value['mean']:.3f} ± {value['std']:.3f} |")
+    lines += ["", "| quadrant | precision | recall | F1 |", "|---|---|---|---|"]
+    for q, m in metrics["per_class"].items():
+        lines.append(
+            f"| {q} {MOODS[q]} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
+        )
+    lines += [
+        "",
+        "Confusion matrix (rows: true quadrant, columns: predicted; summed over repeats):",
+        "",
+        "| | " + " | ".join(QUADRANTS) + " |",
+        "|---" * (len(QUADRANTS) + 1) + "|",
+    ]
+    for q, row in zip(QUADRANTS, metrics["confusion"], strict=True):
+        lines.append(f"| {q} | " + " | ".join(str(v) for v in row) + " |")
+    lines.append("")
+    return lines
