@@ -46,12 +46,16 @@ def load_corpus(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Labels and features of a labelled corpus, aligned by id.
 
-    Returns ``(features, labels, problems)``: the rows that have both labels and readable
-    audio, and one message per labelled id without audio, unreadable file, or batch of
-    unlabelled audio. Raises :class:`LabelsError` when nothing usable remains.
+    Returns ``(features, labels, problems)``: the rows that have both valid labels and
+    readable audio, and one message per bad labels row (dropped), labelled id without audio,
+    unreadable file, or batch of unlabelled audio. Raises :class:`LabelsError` when nothing
+    usable remains.
     """
     spec = spec or LabelSpec()
-    labels, problems = match_audio(load_labels(labels_csv, spec), audio_dir, spec)
+    labels = load_labels(labels_csv, spec, drop_bad_rows=True)
+    dropped = labels.attrs["problems"]
+    labels, missing = match_audio(labels, audio_dir, spec)
+    problems = dropped + missing
     features, errors = extract_files(
         labels["path"].tolist(),
         config=config.analysis,

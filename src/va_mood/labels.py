@@ -27,7 +27,9 @@ def from_plane(values: np.ndarray, spec: LabelSpec) -> np.ndarray:
     return np.asarray(values, dtype=float) * half + spec.centre
 
 
-def load_labels(path: str | os.PathLike, spec: LabelSpec | None = None) -> pd.DataFrame:
+def load_labels(
+    path: str | os.PathLike, spec: LabelSpec | None = None, *, drop_bad_rows: bool = False
+) -> pd.DataFrame:
     """Read and validate a labels CSV.
 
     Parameters
@@ -36,6 +38,9 @@ def load_labels(path: str | os.PathLike, spec: LabelSpec | None = None) -> pd.Da
         A CSV with an id column and continuous valence/arousal, quadrant labels, or both.
     spec : LabelSpec
         Its columns and scale; the default reads the 4Q dataset's ``labels.csv``.
+    drop_bad_rows : bool
+        Drop rows with a bad value or a duplicate id instead of raising; each problem and the
+        count dropped are then listed in ``result.attrs["problems"]``.
 
     Returns
     -------
@@ -49,7 +54,8 @@ def load_labels(path: str | os.PathLike, spec: LabelSpec | None = None) -> pd.Da
     ------
     LabelsError
         Naming the file and the problem: a missing column, a non-numeric or off-scale value,
-        a duplicate id, an unknown quadrant name.
+        a duplicate id, an unknown quadrant name (the latter four only without
+        ``drop_bad_rows``).
 
     Examples
     --------
@@ -74,11 +80,13 @@ def load_labels(path: str | os.PathLike, spec: LabelSpec | None = None) -> pd.Da
         raise LabelsError(f"{path}: missing column(s) {missing}; the file has {list(raw.columns)}")
 
     ids = raw[spec.id_column].str.strip()
-    if (ids == "").any():
-        raise LabelsError(f"{path}: empty id in row(s) {_rows(ids == '')}")
-    dup = ids.duplicated(keep=False)
+    problems: list[tuple[np.ndarray, str]] = []  # (bad-row mask, message)
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        problems.append((empty, f"{path}: empty id in row(s) {_rows(empty)}"))
+    dup = ids.duplicated(keep=False).to_numpy() & ~empty
     if dup.any():
-        raise LabelsError(f"{path}: duplicate id(s) {sorted(set(ids[dup]))[:5]}")
+        problems.append((dup, f"{path}: duplicate id(s) {sorted(set(ids[dup]))[:5]}"))
 
     out = pd.DataFrame(index=pd.Index(ids, name="id"))
     for axis, column in (("valence", spec.valence_column), ("arousal", spec.arousal_column)):
@@ -88,26 +96,55 @@ def load_labels(path: str | os.PathLike, spec: LabelSpec | None = None) -> pd.Da
         values = pd.to_numeric(raw[column].str.strip(), errors="coerce").to_numpy()
         bad = np.isnan(values)
         if bad.any():
-            raise LabelsError(f"{path}: non-numeric {column!r} in row(s) {_rows(bad)}")
+            problems.append((bad, f"{path}: non-numeric {column!r} in row(s) {_rows(bad)}"))
         off = (values < spec.scale_min) | (values > spec.scale_max)
         if off.any():
-            raise LabelsError(
-                f"{path}: {column!r} outside the declared scale {spec.scale_min}..{spec.scale_max} "
-                f"in row(s) {_rows(off)} (e.g. {values[off][0]})"
+            problems.append(
+                (
+                    off,
+                    f"{path}: {column!r} outside the declared scale "
+                    f"{spec.scale_min}..{spec.scale_max} in row(s) {_rows(off)} "
+                    f"(e.g. {values[off][0]})",
+                )
             )
         out[axis] = to_plane(values, spec)
 
     if spec.quadrant_column:
-        try:
-            out["quadrant"] = [parse_quadrant(q) for q in raw[spec.quadrant_column]]
-        except ParameterError as exc:
-            raise LabelsError(f"{path}: column {spec.quadrant_column!r}: {exc}") from None
+        quadrants = [_quadrant_or_none(q) for q in raw[spec.quadrant_column]]
+        unknown = np.array([q is None for q in quadrants], dtype=bool)
+        if unknown.any():
+            first = raw[spec.quadrant_column].to_numpy()[unknown][0]
+            problems.append(
+                (
+                    unknown,
+                    f"{path}: column {spec.quadrant_column!r}: unknown quadrant {first!r} in "
+                    f"row(s) {_rows(unknown)}; allowed: Q1..Q4, 1..4 or mood names",
+                )
+            )
+        out["quadrant"] = quadrants
     else:
         out["quadrant"] = quadrant_of(out["valence"].to_numpy(), out["arousal"].to_numpy())
     out["group"] = (
         raw[spec.group_column].str.strip().to_numpy() if spec.group_column else out.index.to_numpy()
     )
+    messages = [message for _, message in problems]
+    if problems and not drop_bad_rows:
+        raise LabelsError(messages[0])
+    if problems:
+        bad_rows = np.logical_or.reduce([mask for mask, _ in problems])
+        messages.append(f"{path}: dropped {int(bad_rows.sum())} of {len(out)} row(s)")
+        out = out[~bad_rows]
+        if out.empty:
+            raise LabelsError(f"{path}: no usable rows ({messages[0]})")
+    out.attrs["problems"] = messages
     return out
+
+
+def _quadrant_or_none(value: object) -> str | None:
+    try:
+        return parse_quadrant(value)
+    except ParameterError:
+        return None
 
 
 def _rows(mask: np.ndarray | pd.Series) -> list[int]:
