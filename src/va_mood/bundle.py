@@ -79,11 +79,15 @@ class Bundle:
         jobs: int = 1,
         cache_dir: str | os.PathLike | None = None,
         progress: Any = None,
+        segment: float | None = None,
+        hop: float | None = None,
     ) -> pd.DataFrame:
         """Predict valence, arousal, quadrant and mood for audio files.
 
-        Returns one row per file that could be read, indexed by path; files that could not are
-        listed with their reasons in ``result.attrs["errors"]`` (``{path: message}``).
+        Returns one row per file that could be read, indexed by path; with ``segment``
+        (seconds), one row per window, indexed by (path, start, end), windows starting every
+        ``hop`` seconds (default: back to back). Files that could not be read are listed with
+        their reasons in ``result.attrs["errors"]`` (``{path: message}``).
 
         Examples
         --------
@@ -99,6 +103,8 @@ class Bundle:
             jobs=jobs,
             cache_dir=cache_dir,
             progress=progress,
+            segment=segment,
+            hop=hop,
         )
         table = self.predict_features(features) if len(features) else _empty_table()
         table.attrs["errors"] = errors

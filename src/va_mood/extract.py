@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from .audio import load
 from .config import AnalysisConfig
 from .errors import VaMoodError
 from .features import columns_for, extract_clip
+from .segments import extract_windows
 
 __all__ = ["file_key", "extract_files", "FeatureCache", "FINGERPRINT_KEY"]
 
@@ -65,11 +67,22 @@ class FeatureCache:
 
 
 def _extract_path(
-    path: str, config: AnalysisConfig, groups: Sequence[str]
-) -> tuple[str, np.ndarray | None, str | None]:
-    """Decode and extract one file; errors come back as messages, never as exceptions."""
+    path: str,
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    windows: tuple[float, float | None] | None = None,
+) -> tuple[str, Any, str | None]:
+    """Decode and extract one file; errors come back as messages, never as exceptions.
+
+    The values are one feature row, or with ``windows = (segment, hop)`` a pair of
+    (feature matrix, window bounds).
+    """
     try:
         y, sr = load(path, sr=config.sr, max_duration=config.max_duration)
+        if windows is not None:
+            segment, hop = windows
+            values = extract_windows(y, sr, config=config, groups=groups, segment=segment, hop=hop)
+            return path, values, None
         return path, extract_clip(y, sr, config=config, groups=groups), None
     except VaMoodError as exc:
         return path, None, str(exc)
@@ -93,13 +106,20 @@ def extract_files(
     cache_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
     checkpoint: int = 50,
+    segment: float | None = None,
+    hop: float | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Extract the named feature groups for many files.
+    """Extract the named feature groups for many files, or for windows of them.
+
+    With ``segment`` (seconds), each file gives one row per window of that length starting
+    every ``hop`` seconds (see :func:`va_mood.segments.window_bounds`); windowed features are
+    not cached.
 
     Returns
     -------
-    features : pd.DataFrame [shape=(n_ok, n_features)]
-        Indexed by path (as given), columns as :func:`va_mood.features.columns_for`.
+    features : pd.DataFrame [shape=(n_rows, n_features)]
+        Indexed by path (as given), or by (path, start, end) with ``segment``; columns as
+        :func:`va_mood.features.columns_for`.
     errors : dict
         ``{path: one-line message}`` for each file that could not be used.
     """
@@ -107,7 +127,8 @@ def extract_files(
     columns = columns_for(groups)
     paths = [str(p) for p in paths]
     cache = None
-    if cache_dir is not None:
+    windows = None if segment is None else (segment, hop)
+    if cache_dir is not None and windows is None:
         cache = FeatureCache(cache_dir, config.fingerprint(tuple(groups)), columns)
     rows: dict[str, np.ndarray] = {}
     errors: dict[str, str] = {}
@@ -127,7 +148,7 @@ def extract_files(
                 continue
         todo.append(path)
 
-    def record(result: tuple[str, np.ndarray | None, str | None], done: int) -> None:
+    def record(result: tuple[str, Any, str | None], done: int) -> None:
         path, values, error = result
         if error is not None:
             errors[path] = error
@@ -142,18 +163,22 @@ def extract_files(
 
     if jobs <= 1 or len(todo) <= 1:
         for done, path in enumerate(todo, 1):
-            record(_extract_path(path, config, groups), done)
+            record(_extract_path(path, config, groups, windows), done)
     else:
+        n = len(todo)
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
             results = pool.map(
-                _extract_path, todo, [config] * len(todo), [groups] * len(todo), chunksize=1
+                _extract_path, todo, [config] * n, [groups] * n, [windows] * n, chunksize=1
             )
             for done, result in enumerate(results, 1):
                 record(result, done)
     if cache is not None and todo:
         cache.save()
     ordered = [p for p in paths if p in rows]
-    table = pd.DataFrame(
-        [rows[p] for p in ordered], index=pd.Index(ordered, name="path"), columns=columns
-    )
-    return table, errors
+    if windows is None:
+        index = pd.Index(ordered, name="path")
+        return pd.DataFrame([rows[p] for p in ordered], index=index, columns=columns), errors
+    tuples = [(p, a, b) for p in ordered for a, b in rows[p][1]]
+    index = pd.MultiIndex.from_tuples(tuples, names=["path", "start", "end"])
+    matrix = np.vstack([rows[p][0] for p in ordered]) if ordered else np.empty((0, len(columns)))
+    return pd.DataFrame(matrix, index=index, columns=columns), errors
