@@ -1,0 +1,399 @@
+"""Model bundles: exact round trips, and refusal of anything damaged, edited or executable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from va_mood.bundle import FORMAT_VERSION, Bundle, load_bundle, save_bundle
+from va_mood.config import LabelSpec, config_from_dict
+from va_mood.errors import BundleError
+from va_mood.features import columns_for
+from va_mood.labels import targets
+from va_mood.model import model_from_config
+
+AROUSAL_GROUPS = ["arousal.rms", "arousal.zcr"]
+VALENCE_GROUPS = ["valence.tonnetz"]
+XGB = {"estimator": "xgboost", "params": {"n_estimators": 10, "max_depth": 2}}
+SKLEARN = {"estimator": "sklearn.linear_model.LogisticRegression", "scale": True}
+
+METRICS = {
+    "protocol": "1x repeated 3-fold cross-validation grouped by artist",
+    "n_clips": 60,
+    "n_groups": 60,
+    "summary": {"quadrant_macro_f1": {"mean": 0.5, "std": 0.0}},
+    "per_class": {
+        q: {"precision": 0.5, "recall": 0.5, "f1": 0.5} for q in ("Q1", "Q2", "Q3", "Q4")
+    },
+    "confusion": [[5, 5, 0, 0], [5, 5, 0, 0], [0, 0, 5, 5], [0, 0, 5, 5]],
+}
+
+HEADS = {
+    "xgboost": (XGB, XGB),
+    "sklearn": (SKLEARN, SKLEARN),
+    "mixed": (XGB, SKLEARN),
+    "regression": (
+        {**XGB, "mode": "regression"},
+        {"estimator": "xgboost", "mode": "regression", "params": {"n_estimators": 10}},
+    ),
+}
+
+
+def _config(kind: str):
+    arousal, valence = HEADS[kind]
+    return config_from_dict(
+        {
+            "seed": 3,
+            "arousal": {"groups": AROUSAL_GROUPS, **arousal},
+            "valence": {"groups": VALENCE_GROUPS, **valence},
+            "thresholds": {"valence": 0.1, "arousal": -0.1},
+        }
+    )
+
+
+def _features(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    columns = columns_for(AROUSAL_GROUPS + VALENCE_GROUPS)
+    X = pd.DataFrame(rng.normal(size=(n, len(columns))), columns=columns)  # noqa: N806
+    v = np.tanh(X["valence.tonnetz_fifth_x.mean"].to_numpy())
+    a = np.tanh(X["arousal.rms.mean"].to_numpy())
+    labels = pd.DataFrame(
+        {
+            "valence": v,
+            "arousal": a,
+            "quadrant": np.where(a > 0, np.where(v > 0, "Q1", "Q2"), np.where(v > 0, "Q4", "Q3")),
+        }
+    )
+    return X, labels
+
+
+def _bundle(kind: str) -> Bundle:
+    config = _config(kind)
+    X, labels = _features()  # noqa: N806
+    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
+    model = model_from_config(config).fit(X, targets(labels, modes))
+    return Bundle(model, config, LabelSpec(), metrics=METRICS)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> dict[str, tuple[Bundle, Path]]:
+    root = tmp_path_factory.mktemp("saved")
+    out = {}
+    for kind in HEADS:
+        bundle = _bundle(kind)
+        out[kind] = (bundle, save_bundle(bundle, root / kind))
+    return out
+
+
+@pytest.fixture
+def xgb_copy(saved, tmp_path) -> Path:
+    """A private copy of a saved xgboost bundle, free to damage."""
+    import shutil
+
+    return Path(shutil.copytree(saved["xgboost"][1], tmp_path / "copy"))
+
+
+@pytest.fixture
+def sk_copy(saved, tmp_path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(saved["sklearn"][1], tmp_path / "copy"))
+
+
+def _meta(path: Path) -> dict:
+    return json.loads((path / "bundle.json").read_text())
+
+
+def _write_meta(path: Path, meta: dict) -> None:
+    (path / "bundle.json").write_text(json.dumps(meta))
+
+
+def _rehash(path: Path, axis: str) -> None:
+    """Make bundle.json vouch for whatever the head file now holds (a forger's move)."""
+    meta = _meta(path)
+    head = meta["heads"][axis]
+    head["sha256"] = hashlib.sha256((path / head["file"]).read_bytes()).hexdigest()
+    _write_meta(path, meta)
+
+
+# ---- round trips -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(HEADS))
+def test_round_trip_identical_predictions(saved, kind):
+    bundle, path = saved[kind]
+    loaded = load_bundle(path)
+    X, _ = _features(n=25, seed=1)  # noqa: N806
+    expected = bundle.predict_features(X)
+    got = loaded.predict_features(X)
+    pd.testing.assert_frame_equal(got, expected)
+    assert loaded.config == bundle.config
+    assert loaded.labels == bundle.labels
+    assert loaded.metrics == METRICS
+    assert loaded.model.thresholds_ == (0.1, -0.1)
+    assert loaded.fingerprint == bundle.fingerprint
+
+
+@pytest.mark.parametrize(("kind", "files"), [("xgboost", {"ubj"}), ("sklearn", {"skops"})])
+def test_head_file_formats(saved, kind, files):
+    _, path = saved[kind]
+    meta = _meta(path)
+    assert meta["format_version"] == FORMAT_VERSION
+    assert {Path(h["file"]).suffix[1:] for h in meta["heads"].values()} == files
+    names = {p.name for p in path.iterdir()}
+    assert {"bundle.json", *(h["file"] for h in meta["heads"].values())} <= names
+    assert not [n for n in names if n.endswith((".pkl", ".pickle", ".joblib"))]
+    for head in meta["heads"].values():
+        assert head["sha256"] == hashlib.sha256((path / head["file"]).read_bytes()).hexdigest()
+
+
+def test_regression_bundle_keeps_sigma(saved):
+    bundle, path = saved["regression"]
+    loaded = load_bundle(path)
+    assert loaded.model.sigma_ == pytest.approx(bundle.model.sigma_)
+    assert set(loaded.model.sigma_) == {"valence", "arousal"}
+
+
+def test_save_replaces_existing(saved, tmp_path):
+    path = tmp_path / "model"
+    save_bundle(saved["xgboost"][0], path)
+    save_bundle(saved["sklearn"][0], path)
+    assert {h["kind"] for h in _meta(path)["heads"].values()} == {"skops"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    load_bundle(path)
+
+
+def test_default_model_loads():
+    from va_mood.api import DEFAULT_MODEL, load_model
+
+    bundle = load_model()
+    assert (DEFAULT_MODEL / "bundle.json").is_file()
+    assert bundle.model.head_modes() == {"valence": "binary", "arousal": "binary"}
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+
+
+def test_refuses_newer_format_version(xgb_copy):
+    meta = _meta(xgb_copy)
+    meta["format_version"] = FORMAT_VERSION + 1
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match=rf"format version {FORMAT_VERSION + 1} is newer"):
+        load_bundle(xgb_copy)
+
+
+def test_refuses_missing_head_file(xgb_copy):
+    (xgb_copy / "valence.ubj").unlink()
+    with pytest.raises(BundleError, match=r"the valence head's file valence\.ubj is missing"):
+        load_bundle(xgb_copy)
+
+
+def test_refuses_edited_head_file(xgb_copy):
+    with (xgb_copy / "arousal.ubj").open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(BundleError, match=r"arousal\.ubj: contents differ from the hash"):
+        load_bundle(xgb_copy)
+
+
+def test_refuses_edited_groups(xgb_copy):
+    meta = _meta(xgb_copy)
+    meta["config"]["arousal"]["groups"] = ["arousal.rms"]
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match="feature fingerprint does not match its configuration"):
+        load_bundle(xgb_copy)
+
+
+def test_refuses_edited_groups_and_fingerprint(xgb_copy):
+    # a consistent-looking edit: the fingerprint is recomputed, but the head's columns are not
+    from va_mood.config import config_from_dict as build
+
+    meta = _meta(xgb_copy)
+    meta["config"]["arousal"]["groups"] = ["arousal.rms"]
+    config = build(meta["config"])
+    meta["feature_fingerprint"] = config.analysis.fingerprint(config.groups)
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match="the arousal head's feature columns do not match"):
+        load_bundle(xgb_copy)
+
+
+def test_refuses_edited_analysis(xgb_copy):
+    meta = _meta(xgb_copy)
+    meta["config"]["analysis"]["hop_length"] = 256
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match="feature fingerprint does not match"):
+        load_bundle(xgb_copy)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m: m.pop("heads"), "damaged metadata"),
+        (lambda m: m["config"]["valence"].update(groups=["valence.nope"]), "damaged metadata"),
+        (lambda m: m.update(format="something-else"), "not a va_mood bundle"),
+        (lambda m: m.update(format_version="1"), "format version '1'"),
+        (lambda m: m["heads"]["valence"].update(file="../valence.ubj"), "names no valid file"),
+        (lambda m: m["heads"]["valence"].pop("valence", None) or m["heads"].pop("valence"), "no"),
+    ],
+    ids=["no-heads", "unknown-group", "wrong-format", "string-version", "path-escape", "no-head"],
+)
+def test_refuses_damaged_metadata(xgb_copy, edit, match):
+    meta = _meta(xgb_copy)
+    edit(meta)
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match=match):
+        load_bundle(xgb_copy)
+
+
+def test_refuses_not_a_bundle(tmp_path):
+    with pytest.raises(BundleError, match=r"not a model bundle \(no bundle\.json\)"):
+        load_bundle(tmp_path)
+    with pytest.raises(BundleError, match="not a model bundle"):
+        load_bundle(tmp_path / "nowhere")
+    (tmp_path / "bundle.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        load_bundle(tmp_path)
+    (tmp_path / "bundle.json").write_text("[1, 2]")
+    with pytest.raises(BundleError, match="not a va_mood bundle"):
+        load_bundle(tmp_path)
+
+
+# ---- executable payloads -----------------------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this object writes ``marker``: what a malicious model file would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
+
+
+def _pickle_payload(marker: Path) -> bytes:
+    data = pickle.dumps(_Payload(marker))
+    # the payload is live: unpickling it elsewhere does create its marker
+    probe = marker.with_name("probe_" + marker.name)
+    pickle.loads(pickle.dumps(_Payload(probe)))
+    assert probe.exists()
+    probe.unlink()
+    return data
+
+
+def _skops_exec_payload(marker: Path) -> bytes:
+    """A skops file whose only 'type' is ``builtins.exec``, called with attacker code."""
+    code = f"open({str(marker)!r}, 'w').write('pwned')"
+    schema = {
+        "__class__": "exec",
+        "__module__": "builtins",
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": [
+                {
+                    "__class__": "str",
+                    "__module__": "builtins",
+                    "__loader__": "JsonNode",
+                    "content": json.dumps(code),
+                    "is_json": True,
+                    "__id__": 2,
+                }
+            ],
+            "__id__": 3,
+        },
+        "__id__": 1,
+        "protocol": 2,
+        "_skops_version": "0.16.0",
+    }
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("schema.json", json.dumps(schema))
+    return buffer.getvalue()
+
+
+def _skops_custom_type(marker: Path) -> bytes:
+    import io
+
+    import skops.io
+
+    buffer = io.BytesIO()
+    buffer.write(skops.io.dumps(_Payload(marker)))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("kind", "file", "make", "match"),
+    [
+        ("skops", "arousal.skops", _pickle_payload, r"arousal\.skops: not a readable skops file"),
+        ("xgboost", "arousal.ubj", _pickle_payload, r"arousal\.ubj: not a readable xgboost"),
+        ("pickle", "arousal.pkl", _pickle_payload, r"unknown head kind 'pickle'"),
+        ("joblib", "arousal.joblib", _pickle_payload, r"unknown head kind 'joblib'"),
+        ("skops", "arousal.pkl", _pickle_payload, r"unknown head kind 'skops'"),
+        ("skops", "arousal.skops", _skops_custom_type, r"refuses to load types.*_Payload"),
+        ("skops", "arousal.skops", _skops_exec_payload, r"refuses to load types.*builtins\.exec"),
+    ],
+    ids=[
+        "pickle-as-skops",
+        "pickle-as-ubj",
+        "pickle-kind",
+        "joblib-kind",
+        "skops-kind-pkl-suffix",
+        "skops-custom-type",
+        "skops-builtins-exec",
+    ],
+)
+def test_refuses_executable_head(xgb_copy, tmp_path, kind, file, make, match):
+    marker = tmp_path / "marker.txt"
+    (xgb_copy / "arousal.ubj").unlink()
+    (xgb_copy / file).write_bytes(make(marker))
+    meta = _meta(xgb_copy)
+    meta["heads"]["arousal"].update(kind=kind, file=file)
+    _write_meta(xgb_copy, meta)
+    _rehash(xgb_copy, "arousal")
+    try:
+        with pytest.raises(BundleError, match=match):
+            load_bundle(xgb_copy)
+    finally:
+        ran = marker.exists()
+        marker.unlink(missing_ok=True)
+    assert not ran, "loading the bundle ran code from its head file"
+
+
+def test_skops_head_with_foreign_type_refused(sk_copy, tmp_path):
+    """An sklearn head file rewritten to hold a non-sklearn object is refused (by type)."""
+    marker = tmp_path / "marker.txt"
+    (sk_copy / "valence.skops").write_bytes(_skops_custom_type(marker))
+    _rehash(sk_copy, "valence")
+    with pytest.raises(BundleError, match=r"valence\.skops: refuses to load types"):
+        load_bundle(sk_copy)
+    assert not marker.exists()
+
+
+# ---- predicting with mismatched features -------------------------------------------------------
+
+
+def test_predict_features_missing_columns(saved):
+    bundle, path = saved["xgboost"]
+    X, _ = _features(n=5)  # noqa: N806
+    with pytest.raises(BundleError, match=r"features do not match the model: .*arousal\.zcr"):
+        load_bundle(path).predict_features(X.drop(columns=["arousal.zcr.mean"]))
+
+
+def test_predict_features_fingerprint_mismatch(saved):
+    bundle, _ = saved["xgboost"]
+    X, _ = _features(n=5)  # noqa: N806
+    with pytest.raises(BundleError, match="features were extracted with fingerprint 0000"):
+        bundle.predict_features(X, fingerprint="0000")
+    table = bundle.predict_features(X, fingerprint=bundle.fingerprint)
+    assert len(table) == 5
