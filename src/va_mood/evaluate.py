@@ -114,6 +114,7 @@ def cross_validate(
     config: Config,
     *,
     on_fold: Callable[[int, int], None] | None = None,
+    on_repeat: Callable[[int, pd.DataFrame], None] | None = None,
 ) -> dict[str, Any]:
     """Run the evaluation protocol and return a JSON-ready report.
 
@@ -124,6 +125,9 @@ def cross_validate(
         From :func:`va_mood.labels.load_labels`, same index as ``features``.
     config : Config
         Model, evaluation protocol and seed.
+    on_fold, on_repeat : callable, optional
+        Called after each fold with ``(repeat, fold)``, and after each repeat with
+        ``(repeat, out_of_fold_predictions)`` (e.g. for plots of predicted against true).
 
     Returns
     -------
@@ -137,12 +141,12 @@ def cross_validate(
         raise ParameterError("features and labels must have the same index (one row per clip)")
     ev = config.evaluation
     modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
-    repeats = [
-        score_predictions(
-            out_of_fold(features, labels, config, repeat=r, on_fold=on_fold), labels, modes
-        )
-        for r in range(ev.n_repeats)
-    ]
+    repeats = []
+    for r in range(ev.n_repeats):
+        predicted = out_of_fold(features, labels, config, repeat=r, on_fold=on_fold)
+        if on_repeat:
+            on_repeat(r, predicted)
+        repeats.append(score_predictions(predicted, labels, modes))
     scalar_keys = [k for k, v in repeats[0].items() if isinstance(v, float | np.floating)]
     summary = {
         k: {

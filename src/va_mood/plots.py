@@ -1,0 +1,228 @@
+"""Pictures people read: the Russell plane, emotion over time, and evaluation figures.
+
+Every function draws one figure with matplotlib (headless Agg backend) and writes it
+atomically to ``path``; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._atomic import write_with
+from .errors import ParameterError
+from .quadrant import MOODS, QUADRANTS
+
+__all__ = ["plot_plane", "plot_timeline", "plot_confusion", "plot_per_class", "plot_scatter"]
+
+COLOURS = {"Q1": "#e69f00", "Q2": "#d55e00", "Q3": "#0072b2", "Q4": "#009e73"}
+"""One colour per quadrant (Okabe-Ito, readable with colour-blindness)."""
+_CORNERS = {"Q1": (1, 1), "Q2": (-1, 1), "Q3": (-1, -1), "Q4": (1, -1)}
+
+
+def _figure(width: float = 7.0, height: float = 6.0) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height), layout="constrained")
+
+
+def _save(fig: Any, path: str | os.PathLike) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in ("png", "svg", "pdf"):
+        raise ParameterError(f"plot files must end in .png, .svg or .pdf, got {path.name!r}")
+    write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150))
+    plt.close(fig)
+    return path
+
+
+def _quadrant_frame(ax: Any, thresholds: tuple[float, float]) -> None:
+    """Axes, boundaries and the four quadrant names, on the [-1, 1] plane.
+
+    The names sit in a margin outside the data square, so no point ever hides them.
+    """
+    ax.set_xlim(-1.08, 1.08)
+    ax.set_ylim(-1.25, 1.25)
+    ax.set_aspect("equal")
+    ax.axvline(thresholds[0], color="0.4", lw=1)
+    ax.axhline(thresholds[1], color="0.4", lw=1)
+    ax.add_patch(_square())
+    for q, (sx, sy) in _CORNERS.items():
+        ax.text(
+            (thresholds[0] + sx) / 2,  # the middle of its half of the plane
+            1.14 * sy,
+            f"{q} {MOODS[q]}",
+            ha="center",
+            va="center",
+            fontsize=12,
+            fontweight="bold",
+            color=COLOURS[q],
+        )
+    ax.set_yticks([-1, -0.5, 0, 0.5, 1])
+    ax.set_xlabel("valence (negative → positive)")
+    ax.set_ylabel("arousal (low → high)")
+    ax.grid(alpha=0.25)
+
+
+def _square() -> Any:
+    import matplotlib.patches as mpatches
+
+    return mpatches.Rectangle((-1, -1), 2, 2, fill=False, color="0.75", lw=0.8)
+
+
+def plot_plane(
+    predictions: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    truth: pd.Series | None = None,
+    thresholds: tuple[float, float] = (0.0, 0.0),
+    title: str = "Predicted mood on the valence–arousal plane",
+    max_labels: int = 25,
+) -> Path:
+    """Files as points on the Russell plane, coloured by true quadrant when ``truth`` is given.
+
+    ``predictions`` has columns ``path``, ``valence``, ``arousal``, ``quadrant`` (as
+    ``va-mood predict`` writes); ``truth`` maps each row (same index) to Q1..Q4.
+    """
+    fig, ax = _figure(7.0, 7.5)
+    _quadrant_frame(ax, thresholds)
+    colour_by = truth if truth is not None else predictions["quadrant"]
+    for q in QUADRANTS:
+        rows = predictions[colour_by.to_numpy() == q]
+        if len(rows):
+            name = f"{'true' if truth is not None else 'predicted'} {q} {MOODS[q]}"
+            ax.scatter(
+                rows["valence"], rows["arousal"], s=36, color=COLOURS[q], label=name,
+                edgecolor="white", linewidth=0.5, alpha=0.85,
+            )  # fmt: skip
+    if len(predictions) <= max_labels:
+        for row in predictions.itertuples():
+            ax.annotate(
+                Path(str(row.path)).stem, (row.valence, row.arousal), fontsize=8,
+                xytext=(4, 4), textcoords="offset points",
+            )  # fmt: skip
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    ax.set_title(f"{title} ({len(predictions)} clips)")
+    return _save(fig, path)
+
+
+def plot_timeline(
+    segments: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    ratings: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> Path:
+    """Valence and arousal of one file over time, over bands coloured by the predicted mood.
+
+    ``segments``: rows of one file with ``start``, ``end``, ``valence``, ``arousal``,
+    ``quadrant``. ``ratings``: optional listener curve with columns ``time`` (s),
+    ``valence``, ``arousal`` on [-1, 1], drawn dashed.
+    """
+    if segments.empty:
+        raise ParameterError("no segments to plot")
+    segments = segments.sort_values("start")
+    fig, ax = _figure(10.0, 4.5)
+    for row in segments.itertuples():
+        ax.axvspan(row.start, row.end, color=COLOURS[row.quadrant], alpha=0.18, lw=0)
+    centre = (segments["start"] + segments["end"]) / 2
+    ax.plot(centre, segments["valence"], "-o", color="#cc79a7", label="valence (predicted)")
+    ax.plot(centre, segments["arousal"], "-s", color="#333333", label="arousal (predicted)")
+    if ratings is not None:
+        ax.plot(
+            ratings["time"], ratings["valence"], "--", color="#cc79a7", label="valence (listeners)"
+        )
+        ax.plot(
+            ratings["time"], ratings["arousal"], "--", color="#333333", label="arousal (listeners)"
+        )
+    ax.axhline(0, color="0.4", lw=1)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlim(segments["start"].min(), segments["end"].max())
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("value on [-1, 1]")
+    import matplotlib.patches as mpatches
+
+    bands = [
+        mpatches.Patch(color=COLOURS[q], alpha=0.35, label=f"{q} {MOODS[q]}")
+        for q in QUADRANTS
+        if (segments["quadrant"] == q).any()
+    ]
+    fig.legend(
+        handles=ax.get_legend_handles_labels()[0] + bands,
+        loc="outside right center", fontsize=9, frameon=False,
+    )  # fmt: skip
+    name = Path(str(segments["path"].iloc[0])).name if "path" in segments else ""
+    ax.set_title(title or f"Emotion over time: {name}")
+    ax.grid(alpha=0.25)
+    return _save(fig, path)
+
+
+def plot_confusion(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    """The confusion matrix of an evaluation report, with counts and row shares."""
+    matrix = np.asarray(report["confusion"], dtype=float)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = _figure(6.5, 5.5)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    names = [f"{q}\n{MOODS[q]}" for q in QUADRANTS]
+    ax.set_xticks(range(4), names)
+    ax.set_yticks(range(4), names)
+    for i in range(4):
+        for j in range(4):
+            ax.text(
+                j, i, f"{int(matrix[i, j])}\n{shares[i, j]:.0%}", ha="center", va="center",
+                color="white" if shares[i, j] > 0.5 else "black", fontsize=10,
+            )  # fmt: skip
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    ax.set_title("Confusion matrix (grouped CV, summed over repeats)")
+    return _save(fig, path)
+
+
+def plot_per_class(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Precision and recall per quadrant, as bars."""
+    per_class = report["per_class"]
+    x = np.arange(len(QUADRANTS))
+    fig, ax = _figure(7.0, 4.5)
+    precision = [per_class[q]["precision"] for q in QUADRANTS]
+    recall = [per_class[q]["recall"] for q in QUADRANTS]
+    bars_p = ax.bar(x - 0.2, precision, 0.4, label="precision", color="#0072b2")
+    bars_r = ax.bar(x + 0.2, recall, 0.4, label="recall", color="#e69f00")
+    ax.bar_label(bars_p, fmt="%.2f", fontsize=9)
+    ax.bar_label(bars_r, fmt="%.2f", fontsize=9)
+    ax.set_xticks(x, [f"{q} {MOODS[q]}" for q in QUADRANTS])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("score")
+    ax.legend(loc="upper right", ncols=2, frameon=False)
+    ax.set_title("Precision and recall per quadrant (grouped CV)")
+    return _save(fig, path)
+
+
+def plot_scatter(
+    predicted: np.ndarray, true: np.ndarray, path: str | os.PathLike, *, axis: str
+) -> Path:
+    """Predicted against true values of one continuous axis, with the identity line."""
+    predicted = np.asarray(predicted, dtype=float)
+    true = np.asarray(true, dtype=float)
+    fig, ax = _figure(5.5, 5.5)
+    ax.scatter(true, predicted, s=14, alpha=0.6, color="#0072b2", edgecolor="none")
+    ax.plot([-1, 1], [-1, 1], color="0.4", lw=1, ls="--", label="perfect prediction")
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_aspect("equal")
+    r = np.corrcoef(true, predicted)[0, 1] if len(true) > 1 and np.std(predicted) > 0 else np.nan
+    ax.set_xlabel(f"true {axis} (labels, on [-1, 1])")
+    ax.set_ylabel(f"predicted {axis} (out of fold)")
+    ax.set_title(f"{axis.capitalize()}: predicted vs true (r = {r:.2f})")
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(alpha=0.25)
+    return _save(fig, path)
