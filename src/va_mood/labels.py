@@ -199,3 +199,37 @@ def targets(labels: pd.DataFrame, modes: dict[str, str]) -> np.ndarray:
                 )
             y[:, k] = values
     return y
+
+
+RATINGS_FILES = {"valence": "valence_cont_average.csv", "arousal": "arousal_cont_average.csv"}
+"""Time-varying listener ratings in the emoMusic (MediaEval 2013) layout, scale -1..1."""
+
+
+def load_ratings(folder: str | os.PathLike, song_id: str) -> pd.DataFrame:
+    """Listener valence and arousal over time for one song, from emoMusic-style files.
+
+    ``folder`` holds ``valence_cont_average.csv`` and ``arousal_cont_average.csv``: one row
+    per ``song_id``, columns ``sample_<ms>ms`` on the -1..1 scale (already the package's plane).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``time`` (seconds), ``valence``, ``arousal``; rows where either is missing
+        are left out.
+    """
+    folder = Path(folder)
+    curves = {}
+    for axis, name in RATINGS_FILES.items():
+        path = folder / name
+        try:
+            table = pd.read_csv(path, dtype={"song_id": str}).set_index("song_id")
+        except (FileNotFoundError, KeyError, pd.errors.ParserError) as exc:
+            raise LabelsError(f"{path}: not an emoMusic ratings file ({exc})") from None
+        if str(song_id) not in table.index:
+            raise LabelsError(f"{path}: no ratings for song {song_id!r}")
+        row = table.loc[str(song_id)]
+        times = [int(c.removeprefix("sample_").removesuffix("ms")) / 1000 for c in row.index]
+        curves[axis] = pd.Series(row.to_numpy(dtype=float), index=times)
+    out = pd.DataFrame(curves).dropna()
+    out.index.name = "time"
+    return out.reset_index()
