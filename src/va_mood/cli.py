@@ -327,6 +327,19 @@ def evaluate(
             typer.echo(f"wrote {report}", err=True)
 
 
+StorageOpt = Annotated[
+    str,
+    typer.Option(
+        help="Optuna storage URL (sqlite:///..., postgresql+psycopg2://...) or a SQLite file path."
+    ),
+]
+StudyNameOpt = Annotated[
+    str, typer.Option("--study-name", help="Study name prefix: studies are <prefix>-<head>.")
+]
+DEFAULT_STORAGE = "sqlite:///studies/va_mood.db"
+DEFAULT_PREFIX = "va_mood"
+
+
 @app.command()
 def train(
     labels: LabelsOpt,
@@ -340,6 +353,15 @@ def train(
     jobs: JobsOpt = 1,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    params_from_study: Annotated[
+        bool,
+        typer.Option(
+            "--params-from-study",
+            help="Replace each tuned head by its study's best trial (see `va-mood tune`).",
+        ),
+    ] = False,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = DEFAULT_PREFIX,
 ) -> None:
     """Train a model on a labelled corpus and write it as a bundle."""
     with _fatal_errors():
@@ -347,9 +369,14 @@ def train(
         from .bundle import save_bundle
         from .evaluate import cross_validate, format_report
 
-        cfg = _config(config)
+        cfg = feature_cfg = _config(config)
+        if params_from_study:
+            from .tuning import extraction_config
+
+            cfg = _tuned_config(cfg, storage, study_name)
+            feature_cfg = extraction_config(feature_cfg, cfg.groups)  # reuse the cached features
         features, table, spec = _corpus(
-            labels, audio, cfg, labels_spec, jobs, _cache(cache, no_cache)
+            labels, audio, feature_cfg, labels_spec, jobs, _cache(cache, no_cache)
         )
         metrics = {}
         if cv:
@@ -358,6 +385,253 @@ def train(
         bundle = train_bundle(features, table, cfg, spec=spec, metrics=metrics)
         save_bundle(bundle, output)
         typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)
+
+
+# ---- tuning -------------------------------------------------------------------------------------
+
+
+class TuneHead(StrEnum):
+    arousal = "arousal"
+    valence = "valence"
+    both = "both"
+
+
+def _tuned_config(cfg: Config, storage: str, prefix: str) -> Config:
+    """``cfg`` with the tuned heads of the studies ``<prefix>-<head>``; says which were used."""
+    from .tuning import best_config, tuned_trials
+
+    trials = tuned_trials(storage, prefix)
+    if not trials:
+        _err(f"no finished study {prefix}-arousal or {prefix}-valence in {storage}")
+        raise typer.Exit(EXIT_NOTHING)
+    for head, trial in trials.items():
+        typer.echo(f"{head}: trial {trial.number} of {prefix}-{head} ({trial.value:.4f})", err=True)
+    return best_config(cfg, storage, prefix)
+
+
+def _trial_line(study: Any, trial: Any) -> None:
+    """One line per finished trial, with the best value so far (an optuna callback)."""
+    try:
+        best = f"best {study.best_value:.4f} (trial {study.best_trial.number})"
+    except ValueError:
+        best = "no finished trial yet"
+    value = "" if trial.value is None else f" {trial.value:.4f}"
+    typer.echo(
+        f"{study.study_name} trial {trial.number}: {trial.state.name.lower()}{value}; {best}",
+        err=True,
+    )
+
+
+def _tune_features(
+    labels: Path,
+    audio: Path | None,
+    features: Path | None,
+    cfg: Config,
+    spec_path: Path | None,
+    jobs: int,
+    cache: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The feature table and labels of the corpus, from audio (cached) or a Parquet table."""
+    if (audio is None) == (features is None):
+        _err("give either --audio DIR or --features PARQUET")
+        raise typer.Exit(2)
+    if audio is not None:
+        table, labelled, _ = _corpus(labels, audio, cfg, spec_path, jobs, cache)
+        return table, labelled
+    import pandas as pd
+
+    from .labels import load_labels
+    from .tuning import align_features
+
+    try:
+        raw = pd.read_parquet(features)
+    except (OSError, ValueError) as exc:
+        _err(f"{features}: not a readable Parquet feature table ({exc})")
+        raise typer.Exit(EXIT_NOTHING) from None
+    table, labelled, problems = align_features(raw, load_labels(labels, _label_spec(spec_path)))
+    for message in problems:
+        _err(message)
+    return table, labelled
+
+
+@app.command()
+def tune(
+    labels: LabelsOpt,
+    head: Annotated[TuneHead, typer.Option(help="Which head to tune (one study each).")] = (
+        TuneHead.both
+    ),
+    audio: Annotated[
+        Path | None, typer.Option(help="Folder holding the labelled audio files.")
+    ] = None,
+    features: Annotated[
+        Path | None,
+        typer.Option(help="Feature table from `va-mood extract` instead of --audio (ids = stems)."),
+    ] = None,
+    config: ConfigOpt = None,
+    labels_spec: LabelsSpecOpt = None,
+    search_space: Annotated[
+        Path, typer.Option(help="Search spaces TOML (see configs/search_space.toml).")
+    ] = Path("configs/search_space.toml"),
+    trials: Annotated[
+        int, typer.Option(help="Trials to add to each head's study in this run.")
+    ] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop starting trials after this many seconds, per head.")
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = DEFAULT_PREFIX,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (trials and extraction).")
+    ] = 1,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
+    import signal
+
+    with _fatal_errors():
+        from .tuning import extraction_config, load_search_space, study_summaries, tune_head
+
+        cfg = _config(config)
+        space = load_search_space(search_space)
+        heads = ["arousal", "valence"] if head is TuneHead.both else [head.value]
+        candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
+        feature_cfg = extraction_config(cfg, candidates)
+        table, labelled = _tune_features(
+            labels, audio, features, feature_cfg, labels_spec, jobs, _cache(cache, no_cache)
+        )
+        previous = signal.signal(signal.SIGTERM, _sigterm)
+        current = None
+        try:
+            for current in heads:
+                typer.echo(
+                    f"tuning the {current} head: {trials} trial(s), {jobs} worker(s), "
+                    f"{len(labelled)} clips, storage {storage}",
+                    err=True,
+                )
+                study = tune_head(
+                    table,
+                    labelled,
+                    cfg,
+                    current,
+                    space,
+                    storage=storage,
+                    prefix=study_name,
+                    n_trials=trials,
+                    timeout=timeout,
+                    jobs=jobs,
+                    callbacks=(_trial_line,),
+                )
+                best = study.best_trial
+                typer.echo(
+                    f"{study.study_name}: best {best.value:.4f} (trial {best.number}) "
+                    f"{json.dumps(best.params)}"
+                )
+        except KeyboardInterrupt:
+            stored = {r["study"]: r["complete"] + r["pruned"] for r in study_summaries(storage)}
+            done = ", ".join(
+                f"{n}: {c} finished trial(s)"
+                for n, c in stored.items()
+                if n.startswith(f"{study_name}-")
+            )
+            _err(
+                f"interrupted while tuning the {current} head; stored in {storage}: {done}; "
+                "run the same command again to resume"
+            )
+            raise typer.Exit(130) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+studies_app = typer.Typer(help="Inspect and export tuning studies.", no_args_is_help=True)
+app.add_typer(studies_app, name="studies")
+
+
+@studies_app.command("list")
+def studies_list(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+) -> None:
+    """Every study in the storage: trial counts, best value and best parameters."""
+    with _fatal_errors():
+        from .tuning import study_summaries
+
+        rows = study_summaries(storage)
+        if fmt is Format.json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            typer.echo(f"no studies in {storage}")
+            return
+        for r in rows:
+            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
+            typer.echo(
+                f"{r['study']}: {r['n_trials']} trials ({r['complete']} complete, "
+                f"{r['pruned']} pruned, {r['fail']} failed, {r['running']} running); "
+                f"{r['metric']} best {best} (trial {r['best_trial']})"
+            )
+            if r["best_params"]:
+                typer.echo(f"  best params {json.dumps(r['best_params'])}")
+
+
+@studies_app.command("show")
+def studies_show(
+    name: Annotated[
+        str | None, typer.Argument(help="Study name (default: every study in the storage).")
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    plots: Annotated[
+        Path | None,
+        typer.Option(help="Write optimization_history and param_importances PNGs here."),
+    ] = None,
+) -> None:
+    """A study's best trial, parameter importances and, optionally, plots."""
+    with _fatal_errors():
+        from .tuning import param_importances, study_summaries, write_plots
+
+        rows = [r for r in study_summaries(storage) if name is None or r["study"] == name]
+        if not rows:
+            _err(f"no study {name!r} in {storage}" if name else f"no studies in {storage}")
+            raise typer.Exit(EXIT_NOTHING)
+        for r in rows:
+            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
+            typer.echo(
+                f"{r['study']}: {r['complete']} complete / {r['pruned']} pruned / "
+                f"{r['fail']} failed trials; {r['metric']} best {best} "
+                f"(trial {r['best_trial']})"
+            )
+            for key, value in r["best_params"].items():
+                typer.echo(f"  {key:<32} {value}")
+            importances = param_importances(storage, r["study"])
+            if importances:
+                typer.echo("  parameter importances (fANOVA):")
+                for key, value in importances.items():
+                    typer.echo(f"  {key:<32} {value:.3f}")
+            if plots is not None and r["complete"]:
+                for path in write_plots(storage, r["study"], plots):
+                    typer.echo(f"wrote {path}", err=True)
+
+
+@studies_app.command("export")
+def studies_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Configuration TOML to write.")],
+    config: ConfigOpt = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = DEFAULT_PREFIX,
+) -> None:
+    """Write the configuration with each tuned head's best trial as a TOML file."""
+    with _fatal_errors():
+        from ._atomic import write_text
+        from .tuning import config_to_toml
+
+        tuned = _tuned_config(_config(config), storage, study_name)
+        header = f"Tuned by `va-mood tune`: best trials of {study_name}-<head> in {storage}"
+        write_text(output, config_to_toml(tuned, header))
+        typer.echo(f"wrote {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

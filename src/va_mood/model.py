@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted
 
@@ -63,9 +63,7 @@ def make_estimator(head: HeadConfig, *, seed: int) -> BaseEstimator:
     except TypeError as exc:
         raise ParameterError(f"{head.estimator}: {exc}") from None
     want = "classifier" if head.mode == "binary" else "regressor"
-    if getattr(estimator, "_estimator_type", None) != want and not (
-        want == "classifier" and is_classifier(estimator)
-    ):
+    if not (is_classifier(estimator) if want == "classifier" else is_regressor(estimator)):
         raise ParameterError(f"a {head.mode} head needs a {want}, got {head.estimator}")
     if head.scale:
         from sklearn.pipeline import make_pipeline
