@@ -117,7 +117,7 @@ def _mean(chroma: np.ndarray) -> np.ndarray:
 
 
 def _blocks(x: np.ndarray, n: int) -> np.ndarray:
-    """Average ``x`` [shape=(d, n_frames)] over consecutive blocks of ``n`` frames (at least one)."""
+    """Average ``x`` [shape=(d, n_frames)] over consecutive blocks of ``n`` frames (>= 1 block)."""
     n_blocks = max(1, x.shape[1] // max(1, n))
     n = x.shape[1] // n_blocks if x.shape[1] else 0
     if n == 0:
@@ -215,8 +215,9 @@ def harmonic_change(
     """How fast the harmony moves: tonal-centroid and chroma distance between ~0.25 s blocks.
 
     The tonnetz distance is Harte's harmonic change detection function; the chroma flux is one
-    minus the cosine similarity of consecutive blocks (0 between silent blocks). Why: static drones and slow harmonic
-    rhythm against busy, restless changes (and their peaks) separate calm from tense music.
+    minus the cosine similarity of consecutive blocks (0 between silent blocks). Why: static
+    drones and slow harmonic rhythm against busy, restless changes (and their peaks) separate
+    calm from tense music.
     """
     n = _frames(CHORD_SECONDS / 2, sr, config)
     t = _blocks(tonnetz, n)
