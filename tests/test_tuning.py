@@ -237,13 +237,13 @@ def test_no_group_switched_on_prunes(corpus, config, space):
 def test_study_resumes_and_adds_trials(tmp_path, corpus, config, space):
     features, labels = corpus
     storage = f"sqlite:///{tmp_path}/studies/t.db"
-    study = tune_head(features, labels, config, "arousal", space, storage=storage, n_trials=4)
-    assert len(_finished(study)) == 4
+    study = tune_head(features, labels, config, "arousal", space, storage=storage, n_trials=3)
+    assert len(_finished(study)) == 3
     assert study.trials[0].user_attrs["start"] == "configured head"  # the configured head first
     assert study.user_attrs["metric"] == "balanced_accuracy"
-    study = tune_head(features, labels, config, "arousal", space, storage=storage, n_trials=3)
+    study = tune_head(features, labels, config, "arousal", space, storage=storage, n_trials=2)
     numbers = [t.number for t in _finished(study)]
-    assert sorted(numbers) == list(range(7))
+    assert sorted(numbers) == list(range(5))
     assert study.best_value > 0.85
 
 
@@ -266,7 +266,7 @@ def test_same_seed_gives_same_trials(tmp_path, corpus, config, space):
 
     def run(name: str) -> list[dict]:
         storage = f"sqlite:///{tmp_path}/{name}.db"
-        study = tune_head(features, labels, config, "arousal", space, storage=storage, n_trials=6)
+        study = tune_head(features, labels, config, "arousal", space, storage=storage, n_trials=4)
         return [t.params for t in study.trials]
 
     assert run("a") == run("b")
@@ -417,7 +417,10 @@ def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):
     finished = 0
     while finished < 3 and time.monotonic() < deadline:
         time.sleep(0.5)
-        rows = study_summaries(storage) if (tmp_path / "term.db").exists() else []
+        try:
+            rows = study_summaries(storage)
+        except Exception:  # noqa: BLE001 - the database may not hold its tables yet
+            continue
         finished = sum(r["complete"] + r["pruned"] for r in rows)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
@@ -453,7 +456,8 @@ def postgres_url() -> str:
             pass
         engine.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure to connect means: no server here
-        pytest.skip(f"no PostgreSQL server reachable at {url}: {type(exc).__name__}: {exc}")
+        reason = str(exc).strip().splitlines()[0]
+        pytest.skip(f"no PostgreSQL server reachable at {url}: {type(exc).__name__}: {reason}")
     return url
 
 
