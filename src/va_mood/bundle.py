@@ -37,8 +37,8 @@ __all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
 
 FORMAT = "va_mood-bundle"
 FORMAT_VERSION = 1
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
-"""Type prefixes a scikit-learn head file may contain; anything else is refused."""
+TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray"})
+"""Types outside scikit-learn that a head file may need beyond what skops trusts by default."""
 
 
 @dataclass
@@ -288,7 +288,7 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
         estimator = xgboost.XGBClassifier() if mode == "binary" else xgboost.XGBRegressor()
         try:
             estimator.load_model(file)
-        except xgboost.core.XGBoostError as exc:
+        except (xgboost.core.XGBoostError, UnicodeDecodeError, ValueError) as exc:
             raise BundleError(f"{file}: not a readable xgboost model ({exc})") from None
         return estimator
     if head.get("kind") == "skops" and file.suffix == ".skops":
@@ -298,10 +298,27 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
             untrusted = skops.io.get_untrusted_types(file=file)
         except Exception as exc:  # noqa: BLE001 - any failure to parse means: refuse
             raise BundleError(f"{file}: not a readable skops file ({exc})") from None
-        refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        refused = [t for t in untrusted if not _trusted_type(t)]
         if refused:
-            raise BundleError(
-                f"{file}: refuses to load types outside scikit-learn/numpy: {refused}"
-            )
+            raise BundleError(f"{file}: refuses to load untrusted types {refused}")
         return skops.io.load(file, trusted=untrusted)
     raise BundleError(f"{file}: unknown head kind {head.get('kind')!r}")
+
+
+def _trusted_type(name: str) -> bool:
+    """Whether a type a skops file names is safe to construct: a scikit-learn estimator class
+    (never a function, which skops could be made to call) or a plain numpy container type."""
+    import importlib
+
+    from sklearn.base import BaseEstimator
+
+    if name in TRUSTED_NUMPY_TYPES:
+        return True
+    module, _, attr = name.rpartition(".")
+    if not module.startswith("sklearn."):
+        return False
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(obj, type) and issubclass(obj, BaseEstimator)

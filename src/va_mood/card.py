@@ -63,7 +63,7 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         about.strip() or "Not described.",
         "",
     ]
-    if metrics:
+    if "summary" in metrics:
         lines += _figures(metrics)
     else:
         lines += ["## Evaluation", "", "This bundle was trained without cross-validation.", ""]

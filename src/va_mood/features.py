@@ -26,6 +26,7 @@ __all__ = [
     "summarise",
     "columns_for",
     "extract_clip",
+    "analysis_of",
 ]
 
 PITCH_CLASSES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
@@ -112,6 +113,7 @@ def feature(
             None if dims is None else tuple(dims),
             stats and tuple(stats),
             inputs,
+            version,
         )
         REGISTRY[group.key] = group
         return func
@@ -156,8 +158,29 @@ def extract_clip(
     (5,)
     """
     columns_for(groups)
-    analysis = Analysis(np.nan_to_num(np.asarray(y, dtype=np.float32)), sr, config)
+    analysis = analysis_of(y, sr, config)
     return np.concatenate([REGISTRY[g].compute(analysis) for g in groups])
+
+
+MAX_AMPLITUDE = 1e3
+"""Samples are clipped to ±this (decoded audio lies within ±1), so no power overflows."""
+
+
+def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig) -> Analysis:
+    """The shared :class:`Analysis` of a clip, after checking and sanitising its samples.
+
+    NaN and infinite samples become 0 and samples are clipped to ±:data:`MAX_AMPLITUDE`;
+    a clip shorter than :data:`va_mood.audio.MIN_DURATION` is refused.
+    """
+    from .audio import MIN_DURATION
+
+    y = np.asarray(y, dtype=np.float32).ravel()
+    if len(y) < MIN_DURATION * sr:
+        raise ParameterError(
+            f"too short: {len(y)} samples ({len(y) / sr:.2f} s), minimum is {MIN_DURATION} s"
+        )
+    y = np.clip(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
+    return Analysis(y, sr, config)
 
 
 def _db(x: np.ndarray, floor: float = 1e-5) -> np.ndarray:
@@ -184,12 +207,27 @@ def zcr(*, y: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     )[0]
 
 
-@feature("arousal", "contrast", dims=("b0", "b1", "b2", "b3", "b4", "b5", "b6"))
+CONTRAST_FMIN = 200.0
+CONTRAST_BANDS = 6
+
+
+@feature("arousal", "contrast", dims=tuple(f"b{i}" for i in range(CONTRAST_BANDS + 1)))
 def contrast(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
-    """Spectral contrast (peak against valley, dB) in seven octave bands."""
+    """Spectral contrast (peak against valley, dB) in seven octave bands from 200 Hz.
+
+    At low sample rates the octaves above Nyquist do not exist: their rows are zero.
+    """
     import librosa
 
-    return librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=config.n_fft)
+    n_bands = CONTRAST_BANDS
+    while n_bands > 0 and CONTRAST_FMIN * 2 ** (n_bands - 1) >= sr / 2:
+        n_bands -= 1  # librosa needs every band's lower edge below Nyquist
+    out = np.zeros((CONTRAST_BANDS + 1, S.shape[1]))
+    if n_bands >= 1:
+        out[: n_bands + 1] = librosa.feature.spectral_contrast(
+            S=S, sr=sr, n_fft=config.n_fft, fmin=CONTRAST_FMIN, n_bands=n_bands
+        )
+    return out
 
 
 TEMPO_BANDS = (30, 45, 60, 80, 100, 120, 140, 170, 210, 300)

@@ -175,16 +175,36 @@ class MoodModel(BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """(valence, arousal) on [-1, 1] [shape=(n_clips, 2)]."""
+        return self._predict_with_confidence(X)[0]
+
+    def _predict_with_confidence(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
         check_is_fitted(self, "thresholds_")
         X = self._check_frame(X)  # noqa: N806
-        return np.column_stack([self._predict_axis(axis, X) for axis in AXES])
+        pairs = [self._predict_axis(k, axis, X) for k, axis in enumerate(AXES)]
+        return np.column_stack([v for v, _ in pairs]), np.column_stack([c for _, c in pairs])
 
-    def _predict_axis(self, axis: str, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def _predict_axis(
+        self,
+        k: int,
+        axis: str,
+        X: pd.DataFrame,  # noqa: N803
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One axis' values on [-1, 1] and the confidence in the side each lies on.
+
+        A binary head's probability ``p`` maps linearly onto each side of the threshold
+        ``t``: [0, 0.5] onto [-1, t] and [0.5, 1] onto [t, 1] (so ``2p - 1`` when t = 0);
+        its confidence is ``max(p, 1 - p)``. A regression head's value is clipped to [-1, 1]
+        and its confidence is a normal model of its out-of-fold error.
+        """
         estimator = getattr(self, f"{axis}_")
         values = X[self._columns(axis, X)].to_numpy()
+        t = self.thresholds_[k]
         if is_classifier(estimator):
-            return 2.0 * estimator.predict_proba(values)[:, 1] - 1.0
-        return np.clip(estimator.predict(values), -1.0, 1.0)
+            p = estimator.predict_proba(values)[:, 1]
+            value = np.where(p >= 0.5, t + (2 * p - 1) * (1 - t), t + (2 * p - 1) * (1 + t))
+            return value, np.maximum(p, 1 - p)
+        value = np.clip(estimator.predict(values), -1.0, 1.0)
+        return value, norm.cdf(np.abs(value - t) / self.sigma_[axis])
 
     def predict_quadrant(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """Quadrant labels ``Q1``..``Q4`` [shape=(n_clips,)]."""
@@ -200,20 +220,14 @@ class MoodModel(BaseEstimator):
         binary head that is its predicted probability; for a regression head, a normal
         model of its out-of-fold error during training.
         """
-        va = self.predict(X)
+        va, confidence = self._predict_with_confidence(X)
         quadrant = quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
         table = pd.DataFrame(
             {"valence": va[:, 0], "arousal": va[:, 1], "quadrant": quadrant}, index=X.index
         )
         table["mood"] = table["quadrant"].map(MOODS)
         for k, axis in enumerate(AXES):
-            distance = np.abs(va[:, k] - self.thresholds_[k])
-            if axis in self.sigma_:
-                table[f"{axis}_confidence"] = norm.cdf(distance / self.sigma_[axis])
-            else:
-                p = (va[:, k] + 1.0) / 2.0
-                side = va[:, k] > self.thresholds_[k]
-                table[f"{axis}_confidence"] = np.where(side, p, 1.0 - p)
+            table[f"{axis}_confidence"] = confidence[:, k]
         return table
 
     def head_modes(self) -> dict[str, str]:

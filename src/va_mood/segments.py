@@ -18,7 +18,7 @@ import pandas as pd
 from .analysis import Analysis
 from .config import AnalysisConfig
 from .errors import ParameterError
-from .features import REGISTRY, columns_for
+from .features import REGISTRY, analysis_of, columns_for
 from .quadrant import MOODS
 
 __all__ = ["WindowView", "window_bounds", "extract_windows", "summarise_timeline"]
@@ -92,7 +92,7 @@ def extract_windows(
     bounds : list of (start, end) seconds
     """
     columns_for(groups)
-    analysis = Analysis(np.nan_to_num(np.asarray(y, dtype=np.float32)), sr, config)
+    analysis = analysis_of(y, sr, config)
     bounds = window_bounds(len(y) / sr, segment=segment, hop=hop)
     frames_per_second = sr / config.hop_length
     rows = []
