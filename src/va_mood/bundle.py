@@ -300,7 +300,7 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
             raise BundleError(f"{file}: not a readable skops file ({exc})") from None
         refused = [t for t in untrusted if not _trusted_type(t)]
         if refused:
-            raise BundleError(f"{file}: refuses to load untrusted types {refused}")
+            raise BundleError(f"{file}: refuses to load types it does not trust: {refused}")
         return skops.io.load(file, trusted=untrusted)
     raise BundleError(f"{file}: unknown head kind {head.get('kind')!r}")
 
