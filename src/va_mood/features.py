@@ -295,15 +295,14 @@ def chroma(*, chroma: np.ndarray) -> np.ndarray:
     return chroma
 
 
-CQT_BAND = 4
-"""Semitones pooled into one band of the constant-Q spectrum group."""
+CQT_BANDS = 21
+"""Bands the constant-Q spectrum is pooled into: 4 semitones each with the default 84 bins."""
 
 
-@feature("valence", "cqt", dims=21)
+@feature("valence", "cqt", dims=CQT_BANDS)
 def cqt(*, C: np.ndarray) -> np.ndarray:  # noqa: N803
-    """Constant-Q spectrum in dB relative to the clip's peak, pooled into 4-semitone bands."""
-    n = C.shape[0] // CQT_BAND
-    pooled = C[: n * CQT_BAND].reshape(n, CQT_BAND, -1).mean(axis=1)
+    """Constant-Q spectrum in dB relative to the clip's peak, pooled into 21 bands."""
+    pooled = np.stack([band.mean(axis=0) for band in np.array_split(C, CQT_BANDS, axis=0)])
     peak = pooled.max() if pooled.size else 1.0
     return _db(pooled / max(peak, 1e-10), floor=1e-4)
 
