@@ -41,6 +41,21 @@ class Format(StrEnum):
     json = "json"
 
 
+class Scale(StrEnum):
+    plane = "plane"
+    unit = "unit"
+    nine = "nine"
+
+
+ScaleOpt = Annotated[
+    Scale,
+    typer.Option(
+        help="Scale of the numbers: plane (-1..1), unit (0..1, valence/energy as Spotify's) "
+        "or nine (1..9 as the emotion datasets'); see docs/scales_and_tags.md."
+    ),
+]
+
+
 def _err(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
 
@@ -132,7 +147,7 @@ def _write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: d
             json.dumps({**extra, "predictions": table.to_dict(orient="records")}, indent=2) + "\n"
         )
     else:
-        text = _human_table(table)
+        text = _human_table(table, signed=extra.get("scale", "plane") == "plane")
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
@@ -140,21 +155,23 @@ def _write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: d
         typer.echo(f"wrote {len(table)} row(s) to {output}", err=True)
 
 
-def _human_table(table: pd.DataFrame) -> str:
+def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
     from rich.console import Console
     from rich.table import Table
 
+    axis = "energy" if "energy" in table.columns else "arousal"  # energy: the unit scale
+    number = "+.2f" if signed else ".2f"
     view = Table(box=None)
-    for column in ("file", "valence", "arousal", "quadrant", "mood", "confidence (v/a)"):
+    for column in ("file", "valence", axis, "quadrant", "mood", "confidence (v/a)"):
         view.add_column(column, justify="left" if column in ("file", "mood") else "right")
-    for row in table.itertuples(index=False):
+    for row in table.to_dict(orient="records"):
         view.add_row(
-            Path(row.path).name,
-            f"{row.valence:+.2f}",
-            f"{row.arousal:+.2f}",
-            row.quadrant,
-            row.mood,
-            f"{row.valence_confidence:.2f}/{row.arousal_confidence:.2f}",
+            Path(row["path"]).name,
+            format(row["valence"], number),
+            format(row[axis], number),
+            row["quadrant"],
+            row["mood"],
+            f"{row['valence_confidence']:.2f}/{row[f'{axis}_confidence']:.2f}",
         )
     console = Console(width=120, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
     console.print(view)
@@ -195,12 +212,17 @@ def predict(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    scale: ScaleOpt = Scale.plane,
     errors_file: ErrorsOpt = None,
     jobs: JobsOpt = 1,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """Predict valence, arousal (both on -1..1), quadrant and mood for each audio file."""
+    """Predict valence, arousal (on --scale, default -1..1), quadrant and mood for each file.
+
+    With two binary heads (the shipped model) also p_uplifting, p_aggressive, p_melancholic and
+    p_calm: the product of the two heads' probabilities, treating them as independent.
+    """
     with _fatal_errors():
         from .api import load_model
 
@@ -210,7 +232,10 @@ def predict(
             table = bundle.predict_files(
                 files, jobs=jobs, cache_dir=_cache(cache, no_cache), progress=step
             )
+        from .scales import present
+
         errors = problems | table.attrs["errors"]
+        table = present(table, scale=scale.value, modes=bundle.model.head_modes())
         table = table.reset_index().rename(columns={"index": "path"})
         _report_errors(errors, errors_file)
         if table.empty:
@@ -218,6 +243,7 @@ def predict(
             raise typer.Exit(EXIT_NOTHING)
         extra = {
             "model": str(model or "default"),
+            "scale": scale.value,
             "errors": [{"path": p, "error": m} for p, m in errors.items()],
         }
         _write_table(table, fmt, output, extra)
@@ -632,6 +658,133 @@ def studies_export(
         header = f"Tuned by `va-mood tune`: best trials of {study_name}-<head> in {storage}"
         write_text(output, config_to_toml(tuned, header))
         typer.echo(f"wrote {output}", err=True)
+
+
+# ---- scales, tags, playlists (issue 8) ---------------------------------------------------------
+
+
+ModelOpt = Annotated[
+    Path | None, typer.Option(help="Model bundle folder (default: the shipped model).")
+]
+
+
+@app.command()
+def tag(
+    paths: PathsArg,
+    model: ModelOpt = None,
+    scale: ScaleOpt = Scale.plane,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be written; change no file.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Tag again files already tagged by this model version."),
+    ] = False,
+    errors_file: ErrorsOpt = None,
+    jobs: JobsOpt = 1,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Predict each file and write mood, valence and arousal into its own tags.
+
+    mp3 (ID3: TMOO, TXXX:VAMOOD_*), ogg/opus/flac (Vorbis comments), m4a (MP4 freeform atoms).
+    Only these tags change; the audio data and every other tag are kept.
+    """
+    with _fatal_errors():
+        from .api import load_model
+        from .tagging import model_version, precheck, write_tags
+
+        bundle = load_model(model)
+        version = model_version(bundle)
+        files, problems = find_audio_or_exit(paths)
+        errors = dict(problems)
+        todo, done = [], 0
+        for path in files:  # no prediction for files that are done or cannot be tagged
+            early = precheck(path, model_version=version, overwrite=overwrite)
+            if early is None:
+                todo.append(path)
+            elif early.ok:
+                typer.echo(early.line())
+                done += 1
+            else:
+                errors[str(path)] = f"{path}: {early.message}"
+        if todo:
+            with _progress(len(todo), "predicting") as step:
+                table = bundle.predict_files(
+                    todo, jobs=jobs, cache_dir=_cache(cache, no_cache), progress=step
+                )
+            errors |= table.attrs["errors"]
+            for path, row in table.iterrows():
+                result = write_tags(
+                    path,
+                    row,
+                    model_version=version,
+                    scale=scale.value,
+                    overwrite=overwrite,
+                    dry_run=dry_run,
+                )
+                if result.ok:
+                    typer.echo(result.line())
+                    done += 1
+                else:
+                    errors[str(path)] = f"{path}: {result.message}"
+        _report_errors(errors, errors_file)
+        if not done:
+            _err("no file could be tagged")
+            raise typer.Exit(EXIT_NOTHING)
+        raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+
+
+@app.command()
+def playlist(
+    predictions: Annotated[
+        Path, typer.Argument(help="CSV or JSON written by `va-mood predict` (any --scale).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="M3U8 playlist to write.")],
+    mood: Annotated[
+        str | None,
+        typer.Option(
+            help="Mood or quadrant to keep: Uplifting, Aggressive, Melancholic, Calm "
+            "or Q1..Q4 (default: every mood)."
+        ),
+    ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Keep files whose mood confidence (valence_confidence x arousal_confidence) "
+            "is at least this.",
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            help="Sort by valence, energy (= arousal) or confidence; -KEY for descending "
+            "(default: the order of the predictions)."
+        ),
+    ] = None,
+    absolute: Annotated[
+        bool,
+        typer.Option(
+            "--absolute", help="Write absolute paths (default: relative to the playlist)."
+        ),
+    ] = False,
+) -> None:
+    """Write an M3U8 playlist of the files of one mood, from `va-mood predict` output."""
+    with _fatal_errors():
+        from .playlist import make_playlist, read_predictions, write_m3u8
+
+        table = read_predictions(predictions)
+        paths = make_playlist(table, mood=mood, min_confidence=min_confidence, sort_by=sort)
+        if not paths:
+            wanted = mood or "any mood"
+            if min_confidence is not None:
+                wanted += f" with confidence >= {min_confidence}"
+            _err(f"no file in {predictions} is {wanted}; no playlist written")
+            raise typer.Exit(EXIT_NOTHING)
+        write_m3u8(paths, output, absolute=absolute)
+        typer.echo(f"wrote {len(paths)} file(s) to {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
