@@ -165,8 +165,11 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
     for column in ("file", "valence", axis, "quadrant", "mood", "confidence (v/a)"):
         view.add_column(column, justify="left" if column in ("file", "mood") else "right")
     for row in table.to_dict(orient="records"):
+        name = Path(row["path"]).name
+        if "start" in row:
+            name += f" {row['start']:.1f}-{row['end']:.1f}s"
         view.add_row(
-            Path(row["path"]).name,
+            name,
             format(row["valence"], number),
             format(row[axis], number),
             row["quadrant"],
@@ -213,6 +216,18 @@ def predict(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     scale: ScaleOpt = Scale.plane,
+    segment: Annotated[
+        float | None,
+        typer.Option(min=0.5, help="Predict each window of this many seconds (start, end)."),
+    ] = None,
+    hop: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Seconds between window starts (default: --segment)."),
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option(help="With --segment: write the per-file summary here (.csv or .json)."),
+    ] = None,
     errors_file: ErrorsOpt = None,
     jobs: JobsOpt = 1,
     cache: CacheOpt = None,
@@ -222,18 +237,29 @@ def predict(
 
     With two binary heads (the shipped model) also p_uplifting, p_aggressive, p_melancholic and
     p_calm: the product of the two heads' probabilities, treating them as independent.
+    With --segment, one row per window and a per-file summary (time share of each mood,
+    mood changes).
     """
     with _fatal_errors():
         from .api import load_model
 
         bundle = load_model(model)
         files, problems = find_audio_or_exit(paths)
+        from .scales import present
+        from .segments import summarise_timeline
+
+        if summary is not None and segment is None:
+            _err("--summary needs --segment")
+            raise typer.Exit(2)
         with _progress(len(files), "predicting") as step:
             table = bundle.predict_files(
-                files, jobs=jobs, cache_dir=_cache(cache, no_cache), progress=step
+                files,
+                jobs=jobs,
+                cache_dir=_cache(cache, no_cache),
+                progress=step,
+                segment=segment,
+                hop=hop,
             )
-        from .scales import present
-
         errors = problems | table.attrs["errors"]
         table = present(table, scale=scale.value, modes=bundle.model.head_modes())
         table = table.reset_index().rename(columns={"index": "path"})
@@ -241,13 +267,29 @@ def predict(
         if table.empty:
             _err("no input could be predicted")
             raise typer.Exit(EXIT_NOTHING)
-        extra = {
-            "model": str(model or "default"),
-            "scale": scale.value,
-            "errors": [{"path": p, "error": m} for p, m in errors.items()],
-        }
+        extra: dict[str, Any] = {"model": str(model or "default"), "scale": scale.value}
+        if segment is not None:
+            timeline = summarise_timeline(table)
+            extra["summary"] = timeline.to_dict(orient="records")
+            if summary is not None:
+                _write_table(timeline, Format.json if summary.suffix == ".json" else Format.csv,
+                             summary, {})  # fmt: skip
+        extra["errors"] = [{"path": p, "error": m} for p, m in errors.items()]
         _write_table(table, fmt, output, extra)
+        if segment is not None and fmt is Format.table and output is None:
+            typer.echo(_summary_text(timeline))
         raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+
+
+def _summary_text(timeline: pd.DataFrame) -> str:
+    lines = ["", "per file: main mood, share of time per mood, mood changes"]
+    for row in timeline.to_dict(orient="records"):
+        shares = ", ".join(
+            f"{k.removeprefix('share_')} {v:.0%}" for k, v in row.items() if k.startswith("share_")
+        )
+        name = Path(row["path"]).name
+        lines.append(f"{name}: {row['main_mood']} ({shares}; {row['mood_changes']} changes)")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -776,6 +818,9 @@ def playlist(
         from .playlist import make_playlist, read_predictions, write_m3u8
 
         table = read_predictions(predictions)
+        if "start" in table.columns:
+            _err(f"{predictions} holds segments; a playlist takes whole-file predictions")
+            raise typer.Exit(EXIT_NOTHING)
         paths = make_playlist(table, mood=mood, min_confidence=min_confidence, sort_by=sort)
         if not paths:
             wanted = mood or "any mood"
@@ -785,6 +830,101 @@ def playlist(
             raise typer.Exit(EXIT_NOTHING)
         write_m3u8(paths, output, absolute=absolute)
         typer.echo(f"wrote {len(paths)} file(s) to {output}", err=True)
+
+
+plot_app = typer.Typer(help="Draw predictions: the Russell plane, emotion over time.")
+app.add_typer(plot_app, name="plot")
+PredictionsArg = Annotated[
+    Path, typer.Argument(help="CSV or JSON written by `va-mood predict` (any --scale).")
+]
+PlotOutputOpt = Annotated[
+    Path, typer.Option("--output", "-o", help="Image file (.png, .svg, .pdf).")
+]
+
+
+def _read_on_plane(path: Path) -> pd.DataFrame:
+    """Predictions written by ``predict`` on any scale, brought back onto the [-1, 1] plane."""
+    from .playlist import read_predictions
+    from .scales import from_scale
+
+    table = read_predictions(path)
+    scale = table.attrs.get("scale")
+    if scale is None:  # a CSV does not say; the values do
+        scale = "nine" if table[["valence", "arousal"]].abs().max().max() > 1 else "plane"
+    return from_scale(table, scale) if scale != "plane" else table
+
+
+@plot_app.command("plane")
+def plot_plane_command(
+    predictions: PredictionsArg,
+    output: PlotOutputOpt,
+    labels: Annotated[
+        Path | None, typer.Option(help="Labels CSV: colour each point by its true quadrant.")
+    ] = None,
+    labels_spec: LabelsSpecOpt = None,
+) -> None:
+    """Files as points on the valence-arousal plane, with the four quadrant moods."""
+    with _fatal_errors():
+        from .labels import load_labels
+        from .plots import plot_plane
+
+        table = _read_on_plane(predictions)
+        if "start" in table:
+            _err(f"{predictions} holds segments; plot them with `va-mood plot timeline`")
+            raise typer.Exit(EXIT_NOTHING)
+        truth = None
+        if labels is not None:
+            quadrants = load_labels(labels, _label_spec(labels_spec))["quadrant"]
+            ids = table["path"].map(lambda p: Path(p).stem)
+            truth = ids.map(quadrants)
+            unknown = truth.isna()
+            if unknown.all():
+                _err(f"no predicted file matches an id in {labels}")
+                raise typer.Exit(EXIT_NOTHING)
+            if unknown.any():
+                _err(f"{int(unknown.sum())} file(s) without labels left out of the plot")
+            table, truth = table[~unknown], truth[~unknown]
+        plot_plane(table, output, truth=truth)
+        typer.echo(f"wrote {output}", err=True)
+
+
+@plot_app.command("timeline")
+def plot_timeline_command(
+    predictions: PredictionsArg,
+    output: PlotOutputOpt,
+    file: Annotated[
+        str | None, typer.Option(help="Which file to draw (name or path; default: the only one).")
+    ] = None,
+    ratings: Annotated[
+        Path | None,
+        typer.Option(help="Folder of emoMusic-style 2 Hz ratings to overlay (listener curve)."),
+    ] = None,
+    song_id: Annotated[
+        str | None, typer.Option(help="Song id in the ratings (default: the file's name stem).")
+    ] = None,
+) -> None:
+    """Valence and arousal of one file over time (`predict --segment` output), mood bands."""
+    with _fatal_errors():
+        from .labels import load_ratings
+        from .plots import plot_timeline
+
+        table = _read_on_plane(predictions)
+        if "start" not in table:
+            _err(f"{predictions} holds no segments; run `va-mood predict --segment SECONDS`")
+            raise typer.Exit(EXIT_NOTHING)
+        paths = table["path"].unique()
+        if file is not None:
+            paths = [p for p in paths if p == file or Path(p).name == file]
+        if len(paths) != 1:
+            known = ", ".join(Path(p).name for p in table["path"].unique()[:5])
+            _err(f"choose one file with --file (the predictions hold: {known})")
+            raise typer.Exit(EXIT_NOTHING)
+        segments = table[table["path"] == paths[0]]
+        curve = None
+        if ratings is not None:
+            curve = load_ratings(ratings, song_id or Path(paths[0]).stem)
+        plot_timeline(segments, output, ratings=curve)
+        typer.echo(f"wrote {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,7 +92,8 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     else:
         table["quadrant"] = [parse_quadrant(m) for m in table["mood"]]
     table["path"] = table["path"].astype(str)
-    table = table.drop_duplicates("path", keep="first").reset_index(drop=True)
+    if "start" not in table.columns:  # whole-file predictions: one row per file
+        table = table.drop_duplicates("path", keep="first").reset_index(drop=True)
     table.attrs["scale"] = scale
     return table
 

@@ -132,9 +132,14 @@ def plot_timeline(
         raise ParameterError("no segments to plot")
     segments = segments.sort_values("start")
     fig, ax = _figure(10.0, 4.5)
-    for row in segments.itertuples():
-        ax.axvspan(row.start, row.end, color=COLOURS[row.quadrant], alpha=0.18, lw=0)
-    centre = (segments["start"] + segments["end"]) / 2
+    centre = ((segments["start"] + segments["end"]) / 2).to_numpy()
+    # each window's band runs between the midpoints to its neighbours, so overlapping
+    # windows (hop < segment) still paint every moment once
+    edges = np.r_[
+        segments["start"].iloc[0], (centre[1:] + centre[:-1]) / 2, segments["end"].iloc[-1]
+    ]
+    for left, right, quadrant in zip(edges[:-1], edges[1:], segments["quadrant"], strict=True):
+        ax.axvspan(left, right, color=COLOURS[quadrant], alpha=0.18, lw=0)
     ax.plot(centre, segments["valence"], "-o", color="#cc79a7", label="valence (predicted)")
     ax.plot(centre, segments["arousal"], "-s", color="#333333", label="arousal (predicted)")
     if ratings is not None:
