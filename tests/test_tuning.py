@@ -413,7 +413,7 @@ def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 150
     finished = 0
     while finished < 3 and time.monotonic() < deadline:
         time.sleep(0.5)
