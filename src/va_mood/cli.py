@@ -377,6 +377,13 @@ def evaluate(
     config: ConfigOpt = None,
     labels_spec: LabelsSpecOpt = None,
     report: Annotated[Path | None, typer.Option(help="Write the full report here (JSON).")] = None,
+    plots: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write figures to this folder: confusion matrix, per-class precision/recall, "
+            "and predicted vs true for regression heads."
+        ),
+    ] = None,
     jobs: JobsOpt = 1,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
@@ -388,11 +395,19 @@ def evaluate(
 
         cfg = _config(config)
         features, table, _ = _corpus(labels, audio, cfg, labels_spec, jobs, _cache(cache, no_cache))
-        result = cross_validate(features, table, cfg)
+        first_repeat: dict[int, Any] = {}
+        result = cross_validate(
+            features, table, cfg, on_repeat=lambda r, p: first_repeat.setdefault(r, p)
+        )
         typer.echo(format_report(result))
         if report is not None:
             write_text(report, json.dumps(result, indent=2) + "\n")
             typer.echo(f"wrote {report}", err=True)
+        if plots is not None:
+            from .plots import plot_evaluation
+
+            for path in plot_evaluation(result, plots, predicted=first_repeat[0], labels=table):
+                typer.echo(f"wrote {path}", err=True)
 
 
 StorageOpt = Annotated[

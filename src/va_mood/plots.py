@@ -17,7 +17,14 @@ from ._atomic import write_with
 from .errors import ParameterError
 from .quadrant import MOODS, QUADRANTS
 
-__all__ = ["plot_plane", "plot_timeline", "plot_confusion", "plot_per_class", "plot_scatter"]
+__all__ = [
+    "plot_plane",
+    "plot_timeline",
+    "plot_confusion",
+    "plot_per_class",
+    "plot_scatter",
+    "plot_evaluation",
+]
 
 COLOURS = {"Q1": "#e69f00", "Q2": "#d55e00", "Q3": "#0072b2", "Q4": "#009e73"}
 """One colour per quadrant (Okabe-Ito, readable with colour-blindness)."""
@@ -231,3 +238,25 @@ def plot_scatter(
     ax.legend(loc="upper left", frameon=False)
     ax.grid(alpha=0.25)
     return _save(fig, path)
+
+
+def plot_evaluation(
+    report: dict[str, Any],
+    folder: str | os.PathLike,
+    *,
+    predicted: pd.DataFrame | None = None,
+    labels: pd.DataFrame | None = None,
+) -> list[Path]:
+    """The evaluation figures into ``folder``: confusion matrix, per-class bars, and for each
+    regression head predicted-vs-true out of fold (from ``predicted`` against ``labels``)."""
+    folder = Path(folder)
+    written = [
+        plot_confusion(report, folder / "confusion_matrix.png"),
+        plot_per_class(report, folder / "per_class.png"),
+    ]
+    if predicted is not None and labels is not None:
+        for axis, head in report["heads"].items():
+            if head["mode"] == "regression":
+                path = folder / f"{axis}_predicted_vs_true.png"
+                written.append(plot_scatter(predicted[axis], labels[axis], path, axis=axis))
+    return written
