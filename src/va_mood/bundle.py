@@ -183,26 +183,33 @@ def _json_default(obj: Any) -> Any:
 
 
 def _save_head(model: MoodModel, axis: str, folder: Path) -> dict[str, Any]:
-    estimator = getattr(model, f"{axis}_")
-    mode = model.head_modes()[axis]
+    head = {
+        "mode": model.head_modes()[axis],
+        **_save_estimator(getattr(model, f"{axis}_"), folder, axis),
+        "columns": list(getattr(model, f"{axis}_columns")),
+        "sigma": model.sigma_.get(axis),
+    }
+    sides = getattr(model, "valence_sides_", {}) if axis == "valence" else {}
+    if sides:
+        head["sides"] = {
+            side: _save_estimator(part, folder, f"{axis}.{side}") for side, part in sides.items()
+        }
+    return head
+
+
+def _save_estimator(estimator: Any, folder: Path, stem: str) -> dict[str, str]:
+    """Write one fitted estimator in a format that cannot run code when loaded."""
     if type(estimator).__module__.startswith("xgboost"):
-        file = folder / f"{axis}.ubj"
+        file = folder / f"{stem}.ubj"
         estimator.save_model(file)
         kind = "xgboost"
     else:
         import skops.io
 
-        file = folder / f"{axis}.skops"
+        file = folder / f"{stem}.skops"
         skops.io.dump(estimator, file)
         kind = "skops"
-    return {
-        "mode": mode,
-        "kind": kind,
-        "file": file.name,
-        "sha256": _sha256(file),
-        "columns": list(getattr(model, f"{axis}_columns")),
-        "sigma": model.sigma_.get(axis),
-    }
+    return {"kind": kind, "file": file.name, "sha256": _sha256(file)}
 
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
@@ -258,10 +265,12 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         arousal_columns=heads["arousal"]["columns"],
         valence_columns=heads["valence"]["columns"],
         thresholds=thresholds,
+        valence_by_arousal=config.valence.by_arousal,
         random_state=config.seed,
     )
     model.arousal_ = estimators["arousal"]
     model.valence_ = estimators["valence"]
+    model.valence_sides_ = _load_sides(path, heads["valence"], config.valence.by_arousal)
     model.thresholds_ = thresholds
     model.sigma_ = {a: float(h["sigma"]) for a, h in heads.items() if h.get("sigma") is not None}
     columns = list(dict.fromkeys(heads["arousal"]["columns"] + heads["valence"]["columns"]))
@@ -271,6 +280,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
 
 
 def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
+    """Load a head's estimator (an entry with ``kind``, ``file``, ``sha256`` and ``mode``)."""
     name = head.get("file")
     if not isinstance(name, str) or Path(name).name != name:
         raise BundleError(f"{folder}: the {axis} head names no valid file")
@@ -303,6 +313,17 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
             raise BundleError(f"{file}: refuses to load types it does not trust: {refused}")
         return skops.io.load(file, trusted=untrusted)
     raise BundleError(f"{file}: unknown head kind {head.get('kind')!r}")
+
+
+def _load_sides(folder: Path, head: dict[str, Any], expected: bool) -> dict[str, Any]:
+    """The valence head's high- and low-arousal parts, when its configuration has them."""
+    sides = head.get("sides") or {}
+    if bool(sides) != expected or (sides and set(sides) != {"high", "low"}):
+        raise BundleError(f"{folder}: the valence head's arousal sides do not match its config")
+    return {
+        side: _load_head(folder, f"valence ({side} arousal)", {**entry, "mode": head.get("mode")})
+        for side, entry in sides.items()
+    }
 
 
 def _trusted_type(name: str) -> bool:

@@ -64,6 +64,8 @@ class HeadConfig:
 
     ``estimator`` is ``"xgboost"`` or a scikit-learn class path such as
     ``"sklearn.svm.SVC"``; ``scale`` puts a ``StandardScaler`` in front of it.
+    ``by_arousal`` (valence head only) fits it separately on high- and low-arousal clips
+    (see :class:`va_mood.model.MoodModel`).
     """
 
     groups: tuple[str, ...]
@@ -71,6 +73,7 @@ class HeadConfig:
     estimator: str = "xgboost"
     params: dict[str, Any] = field(default_factory=dict)
     scale: bool = False
+    by_arousal: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ def _head(data: dict[str, Any], name: str) -> HeadConfig:
         raise ParameterError(f"[{name}] mode must be one of {HEAD_MODES}, got {head.mode!r}")
     if not head.groups:
         raise ParameterError(f"[{name}] needs at least one feature group")
+    if head.by_arousal and name != "valence":
+        raise ParameterError(f"[{name}] by_arousal applies to the valence head only")
     from .features import REGISTRY
 
     missing = [g for g in head.groups if g not in REGISTRY]

@@ -81,6 +81,7 @@ def model_from_config(config: Config) -> MoodModel:
         arousal_columns=columns_for(config.arousal.groups),
         valence_columns=columns_for(config.valence.groups),
         thresholds=(config.thresholds["valence"], config.thresholds["arousal"]),
+        valence_by_arousal=config.valence.by_arousal,
         random_state=config.seed,
     )
 
@@ -96,6 +97,11 @@ class MoodModel(BaseEstimator):
         Feature columns each head reads; ``None`` reads every column of ``X``.
     thresholds : (float, float)
         The (valence, arousal) boundaries on [-1, 1] that split the plane into quadrants.
+    valence_by_arousal : bool
+        Also fit the valence head separately on high- and low-arousal clips, and predict
+        valence as the mixture of the two weighted by the arousal head's probability of
+        high arousal: what makes music sound negative differs between energetic music
+        (aggressive against uplifting) and quiet music (melancholic against calm).
     random_state : int
         Seeds the internal folds that estimate a regression head's error.
 
@@ -114,6 +120,7 @@ class MoodModel(BaseEstimator):
         arousal_columns: list[str] | None = None,
         valence_columns: list[str] | None = None,
         thresholds: tuple[float, float] = (0.0, 0.0),
+        valence_by_arousal: bool = False,
         random_state: int = 0,
     ) -> None:
         self.arousal = arousal
@@ -121,6 +128,7 @@ class MoodModel(BaseEstimator):
         self.arousal_columns = arousal_columns
         self.valence_columns = valence_columns
         self.thresholds = thresholds
+        self.valence_by_arousal = valence_by_arousal
         self.random_state = random_state
 
     # -- fitting --------------------------------------------------------------------------------
@@ -160,6 +168,21 @@ class MoodModel(BaseEstimator):
                 self.sigma_[axis] = self._residual_scale(estimator, X[columns], target)
             estimator.fit(X[columns].to_numpy(), target)
             setattr(self, f"{axis}_", estimator)
+        self.valence_sides_ = {}
+        if self.valence_by_arousal:
+            high = y[:, 1] > self.thresholds_[1]
+            values = X[self._columns("valence", X)].to_numpy()
+            target = y[:, 0]
+            if is_classifier(self.valence_):
+                target = (target > self.thresholds_[0]).astype(int)
+            for side, rows in (("high", high), ("low", ~high)):
+                if is_classifier(self.valence_) and len(np.unique(target[rows])) < 2:
+                    raise ParameterError(
+                        f"valence_by_arousal needs clips of both valences among the {side}-"
+                        "arousal clips"
+                    )
+                part = clone(self._estimator("valence")).fit(values[rows], target[rows])
+                self.valence_sides_[side] = part
         return self
 
     def _residual_scale(self, estimator: Any, X: pd.DataFrame, target: np.ndarray) -> float:  # noqa: N803
@@ -199,12 +222,32 @@ class MoodModel(BaseEstimator):
         estimator = getattr(self, f"{axis}_")
         values = X[self._columns(axis, X)].to_numpy()
         t = self.thresholds_[k]
+        sides = getattr(self, "valence_sides_", {}) if axis == "valence" else {}
+        if sides:
+            p_high = self._probability_high_arousal(X)
+            raw = p_high * self._raw(sides["high"], values) + (1 - p_high) * self._raw(
+                sides["low"], values
+            )
+        else:
+            raw = self._raw(estimator, values)
         if is_classifier(estimator):
-            p = estimator.predict_proba(values)[:, 1]
+            p = raw
             value = np.where(p >= 0.5, t + (2 * p - 1) * (1 - t), t + (2 * p - 1) * (1 + t))
             return value, np.maximum(p, 1 - p)
-        value = np.clip(estimator.predict(values), -1.0, 1.0)
+        value = np.clip(raw, -1.0, 1.0)
         return value, norm.cdf(np.abs(value - t) / self.sigma_[axis])
+
+    @staticmethod
+    def _raw(estimator: Any, values: np.ndarray) -> np.ndarray:
+        """A classifier's probability of the positive side, or a regressor's value."""
+        if is_classifier(estimator):
+            return estimator.predict_proba(values)[:, 1]
+        return estimator.predict(values)
+
+    def _probability_high_arousal(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        """The arousal head's probability that each clip is on the high side."""
+        value, confidence = self._predict_axis(1, "arousal", X)
+        return np.where(value > self.thresholds_[1], confidence, 1 - confidence)
 
     def predict_quadrant(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """Quadrant labels ``Q1``..``Q4`` [shape=(n_clips,)]."""
