@@ -43,6 +43,8 @@ HEADS = {
         {**XGB, "mode": "regression"},
         {"estimator": "xgboost", "mode": "regression", "params": {"n_estimators": 10}},
     ),
+    "by_arousal": (XGB, {**XGB, "by_arousal": True}),
+    "by_arousal_sklearn": (XGB, {**SKLEARN, "by_arousal": True}),
 }
 
 
@@ -397,3 +399,37 @@ def test_predict_features_fingerprint_mismatch(saved):
         bundle.predict_features(X, fingerprint="0000")
     table = bundle.predict_features(X, fingerprint=bundle.fingerprint)
     assert len(table) == 5
+
+
+# ---- valence by arousal ------------------------------------------------------------------------
+
+
+def test_by_arousal_bundle_stores_both_sides(saved):
+    _, path = saved["by_arousal"]
+    sides = _meta(path)["heads"]["valence"]["sides"]
+    assert set(sides) == {"high", "low"}
+    for entry in sides.values():
+        assert (path / entry["file"]).is_file()
+        assert entry["sha256"] == hashlib.sha256((path / entry["file"]).read_bytes()).hexdigest()
+
+
+def test_refuses_edited_side_file(saved, tmp_path):
+    import shutil
+
+    path = Path(shutil.copytree(saved["by_arousal"][1], tmp_path / "copy"))
+    side = _meta(path)["heads"]["valence"]["sides"]["low"]["file"]
+    with open(path / side, "ab") as fh:
+        fh.write(b"x")
+    with pytest.raises(BundleError, match="differ from the hash"):
+        load_bundle(path)
+
+
+def test_refuses_sides_that_do_not_match_the_config(saved, tmp_path):
+    import shutil
+
+    path = Path(shutil.copytree(saved["by_arousal"][1], tmp_path / "copy"))
+    meta = _meta(path)
+    del meta["heads"]["valence"]["sides"]
+    _write_meta(path, meta)
+    with pytest.raises(BundleError, match="arousal sides do not match"):
+        load_bundle(path)

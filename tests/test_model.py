@@ -274,3 +274,56 @@ def test_make_estimator_refuses(estimator, mode, params, match):
     head = HeadConfig(groups=("x",), mode=mode, estimator=estimator, params=params)
     with pytest.raises(ParameterError, match=match):
         make_estimator(head, seed=0)
+
+
+# ---- valence by arousal ------------------------------------------------------------------------
+
+
+def _interaction_data(n: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
+    """Valence is read from v0 at high arousal and from v1 at low arousal."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(n, 8)), columns=A_COLS + V_COLS)  # noqa: N806
+    arousal = np.tanh(X["a0"].to_numpy())
+    valence = np.where(arousal > 0, np.tanh(X["v0"]), np.tanh(X["v1"]))
+    return X, np.column_stack([valence, arousal])
+
+
+def test_valence_by_arousal_learns_what_pooled_cannot():
+    X, y = _interaction_data()  # noqa: N806
+    test_X, test_y = _interaction_data(200)  # noqa: N806
+    test_X.index += 1000
+    kw = {"arousal_columns": A_COLS, "valence_columns": V_COLS}
+    pooled = MoodModel(arousal=LogisticRegression(), valence=LogisticRegression(), **kw)
+    split = MoodModel(
+        arousal=LogisticRegression(), valence=LogisticRegression(), valence_by_arousal=True, **kw
+    )
+    accuracy = {}
+    for name, model in (("pooled", pooled), ("split", split)):
+        predicted = model.fit(X, y).predict(test_X)
+        accuracy[name] = np.mean((predicted[:, 0] > 0) == (test_y[:, 0] > 0))
+    assert set(split.valence_sides_) == {"high", "low"}
+    assert accuracy["split"] > accuracy["pooled"] + 0.1
+    _check_table(split.predict_table(test_X))
+
+
+def test_valence_by_arousal_falls_back_to_pooled_head():
+    X, y = _interaction_data()  # noqa: N806
+    y = y.copy()
+    y[y[:, 1] <= 0, 0] = 0.5  # every low-arousal clip is positive
+    model = MoodModel(
+        arousal=LogisticRegression(), valence=LogisticRegression(), valence_by_arousal=True
+    ).fit(X, y)
+    assert model.valence_sides_["low"] is model.valence_
+    assert model.valence_sides_["high"] is not model.valence_
+
+
+def test_by_arousal_only_for_the_valence_head():
+    from va_mood.config import config_from_dict
+
+    with pytest.raises(ParameterError, match="valence head only"):
+        config_from_dict(
+            {
+                "arousal": {"groups": ["arousal.rms"], "by_arousal": True},
+                "valence": {"groups": ["valence.chroma"]},
+            }
+        )

@@ -445,8 +445,12 @@ def train(
     ] = False,
     storage: StorageOpt = DEFAULT_STORAGE,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
+    about: Annotated[
+        Path | None,
+        typer.Option(help="Markdown on the training data (sources, licence) for the model card."),
+    ] = None,
 ) -> None:
-    """Train a model on a labelled corpus and write it as a bundle."""
+    """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
     with _fatal_errors():
         from .api import train as train_bundle
         from .bundle import save_bundle
@@ -466,6 +470,12 @@ def train(
             metrics = cross_validate(features, table, cfg)
             typer.echo(format_report(metrics))
         bundle = train_bundle(features, table, cfg, spec=spec, metrics=metrics)
+        if about is not None:
+            try:
+                bundle.about = about.read_text(encoding="utf-8")
+            except OSError as exc:
+                _err(f"{about}: cannot read ({exc.strerror})")
+                raise typer.Exit(EXIT_NOTHING) from None
         save_bundle(bundle, output)
         typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)
 

@@ -101,7 +101,9 @@ class MoodModel(BaseEstimator):
         Also fit the valence head separately on high- and low-arousal clips, and predict
         valence as the mixture of the two weighted by the arousal head's probability of
         high arousal: what makes music sound negative differs between energetic music
-        (aggressive against uplifting) and quiet music (melancholic against calm).
+        (aggressive against uplifting) and quiet music (melancholic against calm). The
+        head fitted on all clips (``valence_``) stands in for a side whose clips are all of
+        one valence.
     random_state : int
         Seeds the internal folds that estimate a regression head's error.
 
@@ -176,11 +178,9 @@ class MoodModel(BaseEstimator):
             if is_classifier(self.valence_):
                 target = (target > self.thresholds_[0]).astype(int)
             for side, rows in (("high", high), ("low", ~high)):
-                if is_classifier(self.valence_) and len(np.unique(target[rows])) < 2:
-                    raise ParameterError(
-                        f"valence_by_arousal needs clips of both valences among the {side}-"
-                        "arousal clips"
-                    )
+                if len(np.unique(target[rows])) < 2:  # too little to learn: the pooled head
+                    self.valence_sides_[side] = self.valence_
+                    continue
                 part = clone(self._estimator("valence")).fit(values[rows], target[rows])
                 self.valence_sides_[side] = part
         return self
