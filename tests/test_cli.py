@@ -39,8 +39,12 @@ def _run(runner: CliRunner, *args) -> object:
     return runner.invoke(app, [str(a) for a in args])
 
 
+QUADRANT_PROBABILITIES = ["p_uplifting", "p_aggressive", "p_melancholic", "p_calm"]
+
+
 def _check_predictions(table: pd.DataFrame, n: int) -> None:
-    assert list(table.columns) == PREDICTION_COLUMNS
+    assert list(table.columns) == PREDICTION_COLUMNS + QUADRANT_PROBABILITIES  # binary heads
+    assert np.allclose(table[QUADRANT_PROBABILITIES].sum(axis=1), 1.0, atol=1e-3)
     assert len(table) == n
     for column in ("valence", "arousal"):
         assert table[column].between(-1.0, 1.0).all()
