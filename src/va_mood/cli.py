@@ -272,13 +272,24 @@ def predict(
             timeline = summarise_timeline(table)
             extra["summary"] = timeline.to_dict(orient="records")
             if summary is not None:
-                _write_table(timeline, Format.json if summary.suffix == ".json" else Format.csv,
-                             summary, {})  # fmt: skip
+                _write_summary(timeline, summary)
         extra["errors"] = [{"path": p, "error": m} for p, m in errors.items()]
         _write_table(table, fmt, output, extra)
         if segment is not None and fmt is Format.table and output is None:
             typer.echo(_summary_text(timeline))
         raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+
+
+def _write_summary(timeline: pd.DataFrame, path: Path) -> None:
+    """The per-file segment summary as JSON (``{"summary": [...]}``) or, otherwise, CSV."""
+    from ._atomic import write_text
+
+    if path.suffix.lower() == ".json":
+        text = json.dumps({"summary": timeline.to_dict(orient="records")}, indent=2) + "\n"
+    else:
+        text = timeline.to_csv(index=False, float_format="%.4f")
+    write_text(path, text)
+    typer.echo(f"wrote the per-file summary to {path}", err=True)
 
 
 def _summary_text(timeline: pd.DataFrame) -> str:
