@@ -34,6 +34,18 @@ class Analysis:
         return np.abs(librosa.stft(self.y, n_fft=c.n_fft, hop_length=c.hop_length))
 
     @cached_property
+    def peaks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The strongest spectral peaks of each :attr:`S` frame, shared by the harmony groups.
+
+        ``(freq, amp, total)``: peak frequencies and magnitudes [shape=(n_peaks, n_frames)]
+        and each frame's power in the peak band [shape=(n_frames,)]
+        (see :func:`va_mood.harmony.spectral_peaks`).
+        """
+        from .harmony import spectral_peaks
+
+        return spectral_peaks(self.S, self.sr, self.config.n_fft)
+
+    @cached_property
     def mel_db(self) -> np.ndarray:
         """Log-power mel spectrogram [shape=(n_mels, n_frames)], from :attr:`S`."""
         import librosa

@@ -40,7 +40,7 @@ def load_corpus(
     *,
     config: Config,
     spec: LabelSpec | None = None,
-    jobs: int = 1,
+    jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[str, str | None], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import AudioError
 
-__all__ = ["AUDIO_EXTENSIONS", "MIN_DURATION", "load", "find_audio"]
+__all__ = ["AUDIO_EXTENSIONS", "MIN_DURATION", "load", "stream", "duration", "find_audio"]
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".oga", ".flac")
 MIN_DURATION = 0.5
@@ -47,6 +47,20 @@ def _reason(exc: Exception) -> str:
     return text.split(":")[-1].strip() or type(exc).__name__
 
 
+def _checked(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, if it names a readable, non-empty file; else an AudioError."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
+    return path
+
+
 def load(
     path: str | os.PathLike, *, sr: int = 22050, max_duration: float | None = None
 ) -> tuple[np.ndarray, int]:
@@ -79,15 +93,7 @@ def load(
     import soundfile as sf
     import soxr
 
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not an audio file")
-    if not os.access(path, os.R_OK):
-        raise AudioError(f"{path}: permission denied")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (0 bytes)")
+    path = _checked(path)
     try:
         with _quiet_stderr(), sf.SoundFile(path) as fh:
             native_sr = fh.samplerate
@@ -112,6 +118,82 @@ def load(
     if len(y) < MIN_DURATION * sr:
         raise AudioError(f"{path}: too short: {len(y) / sr:.2f} s, minimum is {MIN_DURATION} s")
     return np.ascontiguousarray(y, dtype=np.float32), sr
+
+
+def duration(path: str | os.PathLike) -> float:
+    """Seconds of audio the header of ``path`` declares; 0.0 when it cannot be read."""
+    import soundfile as sf
+
+    try:
+        with _quiet_stderr():
+            info = sf.info(str(path))
+        return float(info.frames) / info.samplerate if 0 < info.frames < 2**62 else 0.0
+    except Exception:  # noqa: BLE001 - decoding will name the problem
+        return 0.0
+
+
+def stream(
+    path: str | os.PathLike,
+    *,
+    sr: int = 22050,
+    max_duration: float | None = None,
+    chunk_seconds: float = 10.0,
+) -> Iterator[np.ndarray]:
+    """Decode ``path`` piece by piece to mono float32 chunks at ``sr`` Hz.
+
+    The streaming counterpart of :func:`load` for long recordings: memory holds one chunk of
+    the file at a time (soundfile reads, soxr resamples as a stream). The concatenated
+    chunks equal :func:`load`'s signal up to the resampler's rounding; the same problems
+    raise the same :class:`AudioError` (a truncated file only once its end is reached).
+    """
+    import soundfile as sf
+    import soxr
+
+    path = _checked(path)
+    try:
+        with _quiet_stderr():
+            fh = sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
+    with fh:
+        native_sr, declared = fh.samplerate, fh.frames
+        limit = None if max_duration is None else int(max_duration * native_sr)
+        step = max(1, int(chunk_seconds * native_sr))
+        resampler = (
+            None
+            if native_sr == sr
+            else soxr.ResampleStream(native_sr, sr, 1, dtype="float32", quality="HQ")
+        )
+        read = produced = 0
+        while True:
+            n = step if limit is None else min(step, limit - read)
+            try:
+                with _quiet_stderr():
+                    data = fh.read(frames=n, dtype="float32", always_2d=True) if n > 0 else None
+            except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+                raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
+            last = data is None or len(data) < n
+            y = np.zeros(0, np.float32) if data is None else data.mean(axis=1)
+            read += len(y)
+            if not np.all(np.isfinite(y)):
+                raise AudioError(f"{path}: holds non-finite samples (NaN or inf)")
+            if resampler is not None:
+                y = resampler.resample_chunk(y, last=last)
+            produced += len(y)
+            if len(y):
+                yield np.ascontiguousarray(y, dtype=np.float32)
+            if last:
+                break
+    if read == 0:
+        raise AudioError(f"{path}: holds no audio samples")
+    expected = declared if limit is None else min(limit, declared)
+    if 0 < expected < 2**62 and read < TRUNCATED_SHARE * expected:
+        raise AudioError(
+            f"{path}: truncated: decodes to {read / native_sr:.1f} s of the "
+            f"{declared / native_sr:.1f} s its header declares"
+        )
+    if produced < MIN_DURATION * sr:
+        raise AudioError(f"{path}: too short: {produced / sr:.2f} s, minimum is {MIN_DURATION} s")
 
 
 def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], dict[str, str]]:

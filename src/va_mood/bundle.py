@@ -76,7 +76,7 @@ class Bundle:
         self,
         paths: list[str | os.PathLike],
         *,
-        jobs: int = 1,
+        jobs: int | None = None,
         cache_dir: str | os.PathLike | None = None,
         progress: Any = None,
         segment: float | None = None,

@@ -87,9 +87,19 @@ def _progress(total: int | None, label: str) -> Iterator[Any]:
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         TextColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        """Files per second, over the whole run so far."""
+
+        def render(self, task: Any) -> Text:
+            elapsed = task.elapsed or 0.0
+            rate = task.completed / elapsed if elapsed > 0 and task.completed else None
+            return Text(f"{rate:.1f} clips/s" if rate is not None else "- clips/s")
 
     console = Console(stderr=True)
     columns = (
@@ -97,6 +107,7 @@ def _progress(total: int | None, label: str) -> Iterator[Any]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
+        Rate(),
         TimeRemainingColumn(),
     )
     with Progress(
@@ -182,7 +193,10 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
 
 
 PathsArg = Annotated[list[str], typer.Argument(help="Audio files, folders (recursive) or globs.")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for extraction.")]
+JobsOpt = Annotated[
+    int,
+    typer.Option("--jobs", "-j", help="Worker processes for extraction (0: one per CPU core)."),
+]
 CacheOpt = Annotated[
     Path | None, typer.Option(help="Feature cache folder (default: ~/.cache/va_mood/features).")
 ]
@@ -229,7 +243,7 @@ def predict(
         typer.Option(help="With --segment: write the per-file summary here (.csv or .json)."),
     ] = None,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
@@ -309,11 +323,22 @@ def extract(
     output: Annotated[Path, typer.Option("--output", "-o", help="Feature table (.parquet).")],
     config: ConfigOpt = None,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    backend: Annotated[
+        str, typer.Option(help="Where to extract: 'process' (local pool) or 'dask' (a cluster).")
+    ] = "process",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="With --backend dask: the scheduler address (tcp://host:8786)."),
+    ] = None,
 ) -> None:
-    """Extract the named feature table (one row per file) to Parquet."""
+    """Extract the named feature table (one row per file) to Parquet.
+
+    With --backend dask --scheduler ADDRESS the files are extracted on a Dask cluster (see
+    docs/extraction.md); the cache and the output are written here.
+    """
     with _fatal_errors():
         from ._atomic import write_with
         from .extract import FINGERPRINT_KEY, extract_files
@@ -328,6 +353,8 @@ def extract(
                 jobs=jobs,
                 cache_dir=_cache(cache, no_cache),
                 progress=step,
+                backend=backend,
+                scheduler=scheduler,
             )
         errors = problems | errors
         _report_errors(errors, errors_file)
@@ -395,7 +422,7 @@ def evaluate(
             "and predicted vs true for regression heads."
         ),
     ] = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
@@ -444,7 +471,7 @@ def train(
     cv: Annotated[
         bool, typer.Option(help="Evaluate by grouped CV first and store the figures in the bundle.")
     ] = True,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
     params_from_study: Annotated[
@@ -759,7 +786,7 @@ def tag(
         typer.Option("--overwrite", help="Tag again files already tagged by this model version."),
     ] = False,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,17 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import write_with
-from .audio import load
+from .audio import duration, load
+from .blocks import LONG_FILE_SECONDS, extract_long
 from .config import AnalysisConfig
-from .errors import VaMoodError
+from .errors import ParameterError, VaMoodError
 from .features import columns_for, extract_clip
 from .segments import extract_windows
 
-__all__ = ["file_key", "extract_files", "FeatureCache", "FINGERPRINT_KEY"]
+__all__ = ["file_key", "extract_files", "n_jobs", "FeatureCache", "FINGERPRINT_KEY", "BACKENDS"]
+
+BACKENDS = ("process", "dask")
+"""Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
 
 FINGERPRINT_KEY = b"va_mood.fingerprint"
 """Parquet metadata key holding the feature fingerprint of a feature table."""
@@ -71,13 +75,21 @@ def _extract_path(
     config: AnalysisConfig,
     groups: Sequence[str],
     windows: tuple[float, float | None] | None = None,
+    long_file: float | None = LONG_FILE_SECONDS,
 ) -> tuple[str, Any, str | None]:
     """Decode and extract one file; errors come back as messages, never as exceptions.
 
     The values are one feature row, or with ``windows = (segment, hop)`` a pair of
-    (feature matrix, window bounds).
+    (feature matrix, window bounds). A file longer than ``long_file`` seconds is decoded
+    and analysed in blocks (:func:`va_mood.blocks.extract_long`), in bounded memory.
     """
     try:
+        if windows is None and long_file is not None:
+            seconds = duration(path)
+            if config.max_duration is not None:
+                seconds = min(seconds, config.max_duration)
+            if seconds > long_file:
+                return path, extract_long(path, config=config, groups=groups), None
         y, sr = load(path, sr=config.sr, max_duration=config.max_duration)
         if windows is not None:
             segment, hop = windows
@@ -90,11 +102,70 @@ def _extract_path(
         return path, None, f"{path}: feature extraction failed ({type(exc).__name__}: {exc})"
 
 
+def _extract_pinned(*args: Any) -> tuple[str, Any, str | None]:
+    """:func:`_extract_path` with one BLAS/OpenMP thread (a task on a Dask worker)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _extract_path(*args)
+
+
 def _init_worker() -> None:
-    """One BLAS/OpenMP thread per worker process, so workers do not fight over cores."""
+    """One BLAS/OpenMP/numba thread per worker process, so workers do not fight over cores."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[name] = "1"  # for libraries the worker has not loaded yet
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+
+
+def n_jobs(jobs: int | None) -> int:
+    """Worker processes for ``jobs``: ``None`` or ``0`` (or less) means one per CPU core.
+
+    Examples
+    --------
+    >>> n_jobs(3)
+    3
+    >>> n_jobs(None) == (os.cpu_count() or 1)
+    True
+    """
+    return jobs if jobs is not None and jobs > 0 else os.cpu_count() or 1
+
+
+def _on_dask(
+    scheduler: Any,
+    paths: list[str],
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    windows: tuple[float, float | None] | None,
+    long_file: float | None,
+) -> Iterator[tuple[str, Any, str | None]]:
+    """Extract ``paths`` on a Dask cluster, yielding results as they complete."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ParameterError(
+            "the dask backend needs dask.distributed: pip install 'va-mood[dask]'"
+        ) from None
+    client = scheduler if isinstance(scheduler, Client) else None
+    try:
+        if client is None:
+            try:
+                client = Client(scheduler, timeout="30s")
+            except OSError as exc:
+                raise ParameterError(
+                    f"cannot reach the Dask scheduler at {scheduler!r} ({exc})"
+                ) from None
+        futures = [
+            client.submit(_extract_pinned, p, config, list(groups), windows, long_file, pure=False)
+            for p in paths
+        ]
+        for future in as_completed(futures):
+            yield future.result()
+            future.release()
+    finally:
+        if client is not None and client is not scheduler:
+            client.close()
 
 
 def extract_files(
@@ -102,18 +173,29 @@ def extract_files(
     *,
     config: AnalysisConfig,
     groups: Sequence[str],
-    jobs: int = 1,
+    jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
     checkpoint: int = 50,
     segment: float | None = None,
     hop: float | None = None,
+    backend: str = "process",
+    scheduler: Any = None,
+    long_file: float | None = LONG_FILE_SECONDS,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Extract the named feature groups for many files, or for windows of them.
 
+    ``jobs`` worker processes extract files in parallel (``None`` or ``0``: one per CPU
+    core), each limited to one BLAS/numba thread; the result is the same as with one job.
+    With ``backend="dask"`` the files are extracted on the Dask cluster whose scheduler is at
+    ``scheduler`` (an address such as ``"tcp://10.0.0.5:8786"``, or a
+    ``distributed.Client``); ``jobs`` is then ignored and the cache is written here as usual.
+    The workers must have va_mood installed and be able to read ``paths``.
+
     With ``segment`` (seconds), each file gives one row per window of that length starting
     every ``hop`` seconds (see :func:`va_mood.segments.window_bounds`); windowed features are
-    not cached.
+    not cached. Otherwise a file longer than ``long_file`` seconds (default 10 minutes;
+    ``None``: never) is extracted in blocks, in bounded memory (:mod:`va_mood.blocks`).
 
     Returns
     -------
@@ -123,6 +205,10 @@ def extract_files(
     errors : dict
         ``{path: one-line message}`` for each file that could not be used.
     """
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "dask" and scheduler is None:
+        raise ParameterError("the dask backend needs a scheduler address")
     groups = list(groups)
     columns = columns_for(groups)
     paths = [str(p) for p in paths]
@@ -161,14 +247,28 @@ def extract_files(
         if progress:
             progress(path, error)
 
-    if jobs <= 1 or len(todo) <= 1:
-        for done, path in enumerate(todo, 1):
-            record(_extract_path(path, config, groups, windows), done)
+    jobs = n_jobs(jobs)
+    if backend == "dask" and todo:
+        tasks = _on_dask(scheduler, todo, config, groups, windows, long_file)
+        for done, result in enumerate(tasks, 1):
+            record(result, done)
+    elif jobs <= 1 or len(todo) <= 1:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # as in each worker, so any --jobs gives the same values
+            for done, path in enumerate(todo, 1):
+                record(_extract_path(path, config, groups, windows, long_file), done)
     else:
         n = len(todo)
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, n), initializer=_init_worker) as pool:
             results = pool.map(
-                _extract_path, todo, [config] * n, [groups] * n, [windows] * n, chunksize=1
+                _extract_path,
+                todo,
+                [config] * n,
+                [groups] * n,
+                [windows] * n,
+                [long_file] * n,
+                chunksize=1,
             )
             for done, result in enumerate(results, 1):
                 record(result, done)

@@ -68,8 +68,16 @@ class FeatureGroup:
 
     def compute(self, analysis: Analysis) -> np.ndarray:
         """Run the extractor on ``analysis`` and return one finite value per column."""
+        return self.finish(self.raw(analysis))
+
+    def raw(self, analysis: Analysis) -> np.ndarray:
+        """The extractor's own output on ``analysis``: a time series, or clip-level values."""
         kwargs = {name: getattr(analysis, name) for name in self.inputs}
-        out = np.asarray(self.func(**kwargs), dtype=np.float64)
+        return np.asarray(self.func(**kwargs), dtype=np.float64)
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        """Summarise a :meth:`raw` output over time (if it is a series); one finite value per
+        column."""
         if self.stats is not None:
             out = summarise(np.atleast_2d(out), self.stats).ravel()
         out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
@@ -249,22 +257,33 @@ def tempogram(*, tempogram: np.ndarray, sr: int, config: AnalysisConfig) -> np.n
     (share of frames whose own peak lies within 5 % of the dominant tempo, or an octave of it);
     the spread of the per-frame tempo (octaves) and of the per-frame peak strength.
     """
+    T, bpm = tempo_lags(tempogram, sr, config)  # noqa: N806
+    if T.size == 0:
+        return np.zeros(len(TEMPO_BANDS) - 1 + 6)
+    return tempo_summary(T.mean(axis=1), bpm[np.argmax(T, axis=0)], T.max(axis=0), bpm)
+
+
+def tempo_lags(
+    tempogram: np.ndarray, sr: int, config: AnalysisConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The tempogram rows whose lag lies in the :data:`TEMPO_BANDS` range, and their BPM."""
     lags = np.arange(1, tempogram.shape[0])
     bpm = 60.0 * sr / (config.hop_length * lags)
     keep = (bpm >= TEMPO_BANDS[0]) & (bpm <= TEMPO_BANDS[-1])
-    T = tempogram[1:][keep]  # noqa: N806
-    bpm = bpm[keep]
-    n_out = len(TEMPO_BANDS) - 1 + 6
-    if T.size == 0:
-        return np.zeros(n_out)
-    profile = T.mean(axis=1)
+    return tempogram[1:][keep], bpm[keep]
+
+
+def tempo_summary(
+    profile: np.ndarray, frame_tempo: np.ndarray, frame_strength: np.ndarray, bpm: np.ndarray
+) -> np.ndarray:
+    """The tempogram group's values from the mean tempo-lag ``profile`` (over frames), each
+    frame's peak tempo (BPM) and peak strength, and the BPM of each lag."""
     bands = [
         profile[(bpm >= lo) & (bpm < hi)].mean() if np.any((bpm >= lo) & (bpm < hi)) else 0.0
         for lo, hi in zip(TEMPO_BANDS[:-1], TEMPO_BANDS[1:], strict=True)
     ]
     peak = int(np.argmax(profile))
     tempo = bpm[peak]
-    frame_tempo = bpm[np.argmax(T, axis=0)]
     octave_error = np.abs(np.log2(frame_tempo / tempo))
     stable = np.minimum(octave_error, np.abs(octave_error - 1.0)) < np.log2(1.05)
     return np.array(
@@ -275,7 +294,7 @@ def tempogram(*, tempogram: np.ndarray, sr: int, config: AnalysisConfig) -> np.n
             profile[peak] - np.median(profile),
             stable.mean(),
             np.log2(frame_tempo).std(),
-            T.max(axis=0).std(),
+            frame_strength.std(),
         ]
     )
 

@@ -27,6 +27,7 @@ __all__ = [
     "estimate_key",
     "chord_labels",
     "roughness",
+    "spectral_peaks",
     "chroma_key_invariant",
     "key",
     "local_key",
@@ -304,7 +305,7 @@ def chords(*, chroma: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray
     return np.array([*shares, balance, change_rate, fit.mean()])
 
 
-def _peaks(S: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
+def spectral_peaks(S: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
     """The :data:`N_PEAKS` strongest local maxima of each STFT frame within :data:`PEAK_BAND`.
 
     Returns frequencies and magnitudes [shape=(n_peaks, n_frames)] and the frame's total
@@ -359,24 +360,22 @@ def roughness(freq: np.ndarray, amp: np.ndarray) -> np.ndarray:
 
 
 @feature("valence", "dissonance", stats=("mean", "std", "p10", "p50", "p90"))
-def dissonance(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
+def dissonance(*, peaks: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """Sensory roughness (Plomp-Levelt, Sethares' model) of the strongest spectral peaks.
 
     Why: beating between close partials is heard as harsh and tense, one of the few
     low-level cues that separates aggressive from uplifting music at the same loudness.
     """
-    freq, amp, _ = _peaks(S, sr, config.n_fft)
+    freq, amp, _ = peaks
     return roughness(freq, amp)
 
 
 @feature("valence", "harmonicity", dims=("tonalness", "comb", "concentration"))
 def harmonicity(
     *,
-    S: np.ndarray,  # noqa: N803
+    peaks: tuple[np.ndarray, np.ndarray, np.ndarray],
     C: np.ndarray,  # noqa: N803
     chroma: np.ndarray,
-    sr: int,
-    config: AnalysisConfig,
 ) -> np.ndarray:
     """How pitched (against noisy) the sound is, three cheap ways per frame.
 
@@ -385,7 +384,7 @@ def harmonicity(
     inverse inharmonicity; ``concentration``: 1 minus the normalised entropy of the chroma.
     Why: clean, consonant, pitched textures against noisy, distorted ones.
     """
-    _, amp, total = _peaks(S, sr, config.n_fft)
+    _, amp, total = peaks
     tonalness = (amp**2).sum(axis=0) / (total + _EPS)
     power = C**2
     reach = power.shape[0] - HARMONICS[-1]

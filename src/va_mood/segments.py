@@ -38,6 +38,8 @@ class WindowView:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._parent, name)  # computed once, on the whole clip
+        if isinstance(value, tuple):  # several series of the same frames (e.g. ``peaks``)
+            return tuple(v[..., self._start : self._stop] for v in value)
         return value[..., self._start : self._stop]
 
 

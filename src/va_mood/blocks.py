@@ -1,0 +1,233 @@
+"""Long recordings in blocks: bounded memory, the same clip statistics.
+
+A whole-clip :class:`~va_mood.analysis.Analysis` of an hour of audio holds gigabytes (the STFT
+alone is 1025 x 155,000 complex frames). A file longer than :data:`LONG_FILE_SECONDS` is
+therefore decoded as a stream (:func:`va_mood.audio.stream`) and analysed in blocks of
+:data:`BLOCK_SECONDS`, each with :func:`context_frames` of audio on both sides, so every kept
+frame of a block sees the same samples as it would in the whole clip. From each block only
+small things are kept:
+
+- the per-frame output of the frame-wise groups that read the big intermediates (``y``,
+  ``S``, ``mel_db``, ``peaks`` …: RMS, ZCR, contrast, MFCC, spectral shape, dissonance,
+  harmonicity), summarised over the whole series at the end as usual;
+- the compact intermediates :data:`COMPACT` (chroma 12 x frames, tonnetz, onset envelope,
+  the CQT magnitude), on which the remaining groups (key, local key, chords, harmonic change,
+  chroma, CQT bands …) run once over the whole clip at the end;
+- for the tempogram group, the running sum of the tempo-lag profile and each frame's peak
+  (:data:`BLOCK_REDUCERS`).
+
+STFT-based frames are exact (the same samples, the same zero padding at the clip's ends), so
+are onset envelope and tempogram frames; CQT frames differ slightly at block joins (librosa
+resamples each block for its lower octaves) and the decoded signal differs from
+:func:`va_mood.audio.load` by soxr's stream rounding. Measured on a 3-minute recording
+(``benchmarks/extract_speed.py --blocks``), block and whole-file statistics agree within
+:data:`TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from .analysis import Analysis
+from .config import AnalysisConfig
+from .errors import ParameterError
+from .features import MAX_AMPLITUDE, REGISTRY, columns_for, tempo_lags, tempo_summary
+
+__all__ = [
+    "LONG_FILE_SECONDS",
+    "BLOCK_SECONDS",
+    "COMPACT",
+    "TOLERANCE",
+    "BLOCK_REDUCERS",
+    "context_frames",
+    "extract_blocks",
+    "extract_long",
+]
+
+LONG_FILE_SECONDS = 600.0
+"""Files longer than this are extracted in blocks (:func:`extract_long`)."""
+BLOCK_SECONDS = 60.0
+"""Length of one block of a long recording."""
+CQT_CONTEXT_SECONDS = 2.0
+"""Audio beyond each side of a block, at least, so its CQT frames see their full filters."""
+COMPACT = ("chroma", "tonnetz", "onset_env", "C")
+"""Intermediates small enough to keep for a whole recording (at most n_bins x frames)."""
+TOLERANCE = {"rtol": 1e-3, "atol": 0.05}
+"""Block against whole-file statistics: ``|block - whole| <= atol + rtol * |whole|``
+(numpy's ``isclose``); the values are dB, log2 and shares, so 0.05 is far below what any
+model could notice."""
+
+
+def context_frames(config: AnalysisConfig, sr: int) -> int:
+    """Frames of audio a block needs on each side so that its own frames come out exact.
+
+    A tempogram frame reads half a window of onset frames on each side, an onset frame the
+    mel frames three and two before it, an STFT frame ``n_fft / 2`` samples on each side.
+    """
+    stft = math.ceil(config.n_fft / config.hop_length)
+    cqt = math.ceil(CQT_CONTEXT_SECONDS * sr / config.hop_length)
+    return max(config.tempogram_win_length // 2 + 2 * stft + 4, cqt)
+
+
+def _tempo_partial(block: Analysis) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    T, bpm = tempo_lags(block.tempogram, block.sr, block.config)  # noqa: N806
+    if T.size == 0:
+        return np.zeros(0), 0, np.zeros(0), np.zeros(0), bpm
+    return T.sum(axis=1), T.shape[1], bpm[np.argmax(T, axis=0)], T.max(axis=0), bpm
+
+
+def _tempo_finish(parts: list[tuple]) -> np.ndarray:
+    total = sum(p[1] for p in parts)
+    if total == 0:
+        return np.zeros(len(REGISTRY["arousal.tempogram"].columns))
+    profile = sum(p[0] for p in parts if p[1]) / total
+    frame_tempo = np.concatenate([p[2] for p in parts])
+    strength = np.concatenate([p[3] for p in parts])
+    return tempo_summary(profile, frame_tempo, strength, parts[0][4])
+
+
+BLOCK_REDUCERS: dict[str, tuple[Callable[[Any], tuple], Callable[[list[tuple]], np.ndarray]]] = {
+    "arousal.tempogram": (_tempo_partial, _tempo_finish),
+}
+"""Clip-level groups that read a big intermediate: ``(partial(block), finish(partials))``,
+where ``block`` has the group's inputs for the kept frames of one block."""
+
+
+def _plan(groups: Sequence[str]) -> tuple[list[str], list[str], list[str], set[str]]:
+    """Split groups into frame-wise per-block ones, whole-clip ones on :data:`COMPACT`
+    intermediates, and reduced ones; and the compact intermediates to keep."""
+    per_block, whole, reduced, keep = [], [], [], set()
+    for key in groups:
+        group = REGISTRY[key]
+        data = set(group.inputs) - {"sr", "config"}
+        if key in BLOCK_REDUCERS:
+            reduced.append(key)
+        elif data <= set(COMPACT):
+            whole.append(key)
+            keep |= data
+        elif group.stats is not None:
+            per_block.append(key)
+        else:
+            raise ParameterError(
+                f"{key} summarises whole-clip {sorted(data - set(COMPACT))} and cannot be "
+                "extracted in blocks; register a reducer in va_mood.blocks.BLOCK_REDUCERS"
+            )
+    return per_block, whole, reduced, keep
+
+
+def extract_blocks(
+    chunks: Iterable[np.ndarray],
+    sr: int,
+    *,
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    block_seconds: float = BLOCK_SECONDS,
+) -> np.ndarray:
+    """Named features of one long signal, given as consecutive chunks, analysed in blocks.
+
+    Parameters
+    ----------
+    chunks : iterable of np.ndarray [shape=(n,)]
+        The mono signal at ``sr`` in consecutive pieces of any length
+        (e.g. :func:`va_mood.audio.stream`).
+    block_seconds : float
+        Length of the blocks analysed at a time; memory grows with it, results barely change.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(columns_for(groups)),)]
+        As :func:`va_mood.features.extract_clip` gives for the whole signal, within
+        :data:`TOLERANCE`.
+
+    Examples
+    --------
+    >>> y = np.random.default_rng(0).standard_normal(22050 * 20).astype(np.float32)
+    >>> row = extract_blocks([y], 22050, config=AnalysisConfig(), groups=["arousal.rms"],
+    ...                      block_seconds=5.0)
+    >>> row.shape
+    (5,)
+    """
+    from .audio import MIN_DURATION
+
+    columns_for(groups)
+    per_block, whole, reduced, keep = _plan(groups)
+    hop = config.hop_length
+    length = max(1, round(block_seconds * sr / hop))
+    ctx = context_frames(config, sr)
+    series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
+    compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
+    partials: dict[str, list[tuple]] = {g: [] for g in reduced}
+    pieces = iter(chunks)
+    buf, buf_start, eof, f0 = np.zeros(0, np.float32), 0, False, 0
+    while True:
+        s0, s1 = max(0, f0 - ctx) * hop, (f0 + length + ctx) * hop
+        more = []
+        while not eof and buf_start + len(buf) + sum(map(len, more)) < s1:
+            try:
+                piece = np.asarray(next(pieces), dtype=np.float32).ravel()
+            except StopIteration:
+                eof = True
+                break
+            more.append(
+                np.clip(np.nan_to_num(piece, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
+            )
+        if more:
+            buf = np.concatenate([buf, *more])
+        end = buf_start + len(buf)
+        f1 = min(f0 + length, 1 + end // hop) if eof else f0 + length
+        if f0 >= f1:
+            break
+        if eof and f0 == 0 and end < MIN_DURATION * sr:
+            raise ParameterError(
+                f"too short: {end} samples ({end / sr:.2f} s), minimum is {MIN_DURATION} s"
+            )
+        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config)
+        kept = slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0)
+        for key in per_block:
+            series[key].append(np.atleast_2d(REGISTRY[key].raw(block))[:, kept])
+        for name in keep:
+            compact[name].append(getattr(block, name)[..., kept])
+        if reduced:
+            view = SimpleNamespace(sr=sr, config=config)
+            for key in reduced:
+                for name in REGISTRY[key].inputs:
+                    if name not in ("sr", "config"):
+                        setattr(view, name, getattr(block, name)[..., kept])
+                partials[key].append(BLOCK_REDUCERS[key][0](view))
+        del block
+        next_start = max(0, f1 - ctx) * hop
+        buf, buf_start, f0 = buf[next_start - buf_start :].copy(), next_start, f1
+    clip = SimpleNamespace(
+        sr=sr, config=config, **{k: np.concatenate(v, axis=-1) for k, v in compact.items()}
+    )
+    values = {}
+    for key in per_block:
+        values[key] = REGISTRY[key].finish(np.concatenate(series.pop(key), axis=1))
+    for key in whole:
+        values[key] = REGISTRY[key].compute(clip)
+    for key in reduced:
+        values[key] = REGISTRY[key].finish(BLOCK_REDUCERS[key][1](partials[key]))
+    return np.concatenate([values[g] for g in groups])
+
+
+def extract_long(
+    path: str | os.PathLike,
+    *,
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    block_seconds: float = BLOCK_SECONDS,
+) -> np.ndarray:
+    """Decode and extract a long recording in blocks (:func:`extract_blocks`), in bounded
+    memory: about 0.3 GiB for a one-hour file with the default settings and every group."""
+    from .audio import stream
+
+    chunks = stream(path, sr=config.sr, max_duration=config.max_duration)
+    return extract_blocks(
+        chunks, config.sr, config=config, groups=groups, block_seconds=block_seconds
+    )

@@ -1,0 +1,208 @@
+"""Extraction at scale: computed once, all cores, killed and resumed, long files in blocks, Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from va_mood import extract as extract_module
+from va_mood import harmony
+from va_mood.audio import load, stream
+from va_mood.blocks import TOLERANCE, extract_blocks
+from va_mood.config import AnalysisConfig
+from va_mood.errors import ParameterError
+from va_mood.extract import FeatureCache, extract_files, n_jobs
+from va_mood.features import REGISTRY, columns_for, extract_clip
+
+SR = 22050
+CONFIG = AnalysisConfig(sr=SR)
+GROUPS = sorted(REGISTRY)
+
+
+def _music(seconds: float, seed: int = 0) -> np.ndarray:
+    """Chords changing every 2 s over a 120 BPM click and a little noise: every group has
+    something to measure."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    y = np.zeros_like(t)
+    for k, start in enumerate(np.arange(0.0, seconds, 2.0)):
+        root = 220.0 * 2 ** (rng.integers(0, 12) / 12)
+        third = 4 if k % 2 else 3
+        part = (t >= start) & (t < start + 2.0)
+        for s in (0, third, 7):
+            y[part] += np.sin(2 * np.pi * root * 2 ** (s / 12) * t[part]) / 3
+    clicks = (t % 0.5) < 0.01
+    y = 0.4 * y + 0.5 * clicks * rng.standard_normal(len(t)) + 0.01 * rng.standard_normal(len(t))
+    return np.clip(y, -1, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    folder = tmp_path_factory.mktemp("clips")
+    paths = []
+    for k in range(6):
+        path = folder / f"clip_{k}.wav"
+        sf.write(path, _music(2.0 + 0.5 * k, seed=k), SR)
+        paths.append(str(path))
+    return paths
+
+
+def test_spectral_peaks_found_once(monkeypatch):
+    calls = []
+    original = harmony.spectral_peaks
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(harmony, "spectral_peaks", counting)
+    extract_clip(
+        _music(2.0), SR, config=CONFIG, groups=["valence.dissonance", "valence.harmonicity"]
+    )
+    assert len(calls) == 1
+
+
+def test_n_jobs_default_is_every_core():
+    assert n_jobs(None) == n_jobs(0) == (os.cpu_count() or 1)
+    assert n_jobs(2) == 2
+
+
+def test_two_jobs_equal_one_exactly(clips):
+    one, errors_one = extract_files(clips, config=CONFIG, groups=GROUPS, jobs=1)
+    two, errors_two = extract_files(clips, config=CONFIG, groups=GROUPS, jobs=2)
+    assert errors_one == errors_two == {}
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_blocks_match_whole_clip():
+    y = _music(20.0)
+    whole = extract_clip(y, SR, config=CONFIG, groups=GROUPS)
+    pieces = np.array_split(y, 7)  # chunk edges fall anywhere, not on frames
+    blocks = extract_blocks(pieces, SR, config=CONFIG, groups=GROUPS, block_seconds=3.0)
+    columns = np.array(columns_for(GROUPS))
+    close = np.isclose(blocks, whole, **TOLERANCE)
+    assert close.all(), list(zip(columns[~close], whole[~close], blocks[~close], strict=True))
+
+
+def test_blocks_refuse_a_short_signal():
+    with pytest.raises(ParameterError, match="too short"):
+        extract_blocks([np.zeros(100, np.float32)], SR, config=CONFIG, groups=["arousal.rms"])
+
+
+def test_stream_equals_load(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, np.stack([_music(3.0), _music(3.0, seed=1)], axis=1), 44100)
+    y, _ = load(path, sr=SR)
+    streamed = np.concatenate(list(stream(path, sr=SR, chunk_seconds=0.7)))
+    assert len(streamed) == len(y)
+    np.testing.assert_allclose(streamed, y, atol=1e-5)
+
+
+def test_long_file_extracted_in_blocks(tmp_path, monkeypatch):
+    path = tmp_path / "long.wav"
+    sf.write(path, _music(12.0), SR)
+    used = []
+    original = extract_module.extract_long
+    monkeypatch.setattr(
+        extract_module, "extract_long", lambda *a, **k: used.append(1) or original(*a, **k)
+    )
+    blocks, _ = extract_files([path], config=CONFIG, groups=GROUPS, jobs=1, long_file=10.0)
+    whole, _ = extract_files([path], config=CONFIG, groups=GROUPS, jobs=1, long_file=None)
+    assert used == [1]
+    np.testing.assert_allclose(blocks.to_numpy(), whole.to_numpy(), **TOLERANCE)
+
+
+KILLED_RUN = """
+import sys
+from va_mood.config import AnalysisConfig
+from va_mood.extract import extract_files
+
+def progress(path, error):
+    print("done", path, flush=True)
+
+extract_files(sys.argv[2:], config=AnalysisConfig(), groups={groups!r}, jobs=1,
+              cache_dir=sys.argv[1], checkpoint=2, progress=progress)
+"""
+
+
+def test_sigkill_leaves_a_usable_cache(tmp_path, monkeypatch):
+    groups = ["arousal.rms", "valence.chroma"]
+    paths = []
+    for k in range(16):
+        path = tmp_path / f"song_{k:02d}.wav"
+        sf.write(path, _music(1.0, seed=k), SR)
+        paths.append(str(path))
+    cache_dir = tmp_path / "cache"
+    script = textwrap.dedent(KILLED_RUN.format(groups=groups))
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(cache_dir), *paths],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    done = 0
+    for line in child.stdout:
+        done += line.startswith("done")
+        if done == 3:  # past the first checkpoint (after two files)
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    cache = FeatureCache(cache_dir, CONFIG.fingerprint(tuple(groups)), columns_for(groups))
+    assert cache.path.exists()
+    cached = len(pd.read_parquet(cache.path))  # readable, not half-written
+    assert 2 <= cached < len(paths)
+    assert len(cache.rows) == cached
+    extracted = []
+    original = extract_module._extract_path
+    monkeypatch.setattr(
+        extract_module,
+        "_extract_path",
+        lambda path, *a: extracted.append(path) or original(path, *a),
+    )
+    table, errors = extract_files(paths, config=CONFIG, groups=groups, jobs=1, cache_dir=cache_dir)
+    assert errors == {}
+    assert len(table) == len(paths)
+    assert len(extracted) == len(paths) - cached
+    assert len(pd.read_parquet(cache.path)) == len(paths)
+
+
+def test_dask_backend_same_rows_and_cache(clips, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    local, _ = extract_files(clips, config=CONFIG, groups=GROUPS, jobs=1)
+    cache_dir = tmp_path / "cache"
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask, errors = extract_files(
+            [*clips, str(tmp_path / "missing.wav")],
+            config=CONFIG,
+            groups=GROUPS,
+            cache_dir=cache_dir,
+            backend="dask",
+            scheduler=client,
+        )
+    assert list(errors) == [str(tmp_path / "missing.wav")]
+    pd.testing.assert_frame_equal(on_dask, local, check_exact=True)
+    extracted = []
+    monkeypatch.setattr(extract_module, "_extract_path", lambda *a: extracted.append(a))
+    again, _ = extract_files(clips, config=CONFIG, groups=GROUPS, jobs=1, cache_dir=cache_dir)
+    assert extracted == []
+    pd.testing.assert_frame_equal(again, local, check_exact=True)
+
+
+def test_unknown_backend():
+    with pytest.raises(ParameterError, match="backend must be one of"):
+        extract_files([], config=CONFIG, groups=GROUPS, backend="spark")
+    with pytest.raises(ParameterError, match="needs a scheduler"):
+        extract_files([], config=CONFIG, groups=GROUPS, backend="dask")
