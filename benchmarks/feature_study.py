@@ -3,8 +3,9 @@
 Extracts every registered feature group once (cached), then runs the repeated, artist-grouped
 cross-validation of :func:`va_mood.evaluate.cross_validate` for: the article's split; the
 article's split plus the harmony groups on the valence head; each head given every group; the
-default configuration (``configs/default.toml``), the same without its valence head split by
-arousal, and the default without each of its valence groups in turn. Writes a markdown table
+default configuration (``configs/default.toml``), the same without its valence head's sample
+weights and without its split by arousal, and the default without each of its valence groups
+in turn. Writes a markdown table
 to ``docs/feature_study.md``.
 
 Run from the repository root::
@@ -59,8 +60,11 @@ def with_groups(
 def configurations(article: Config, default: Config) -> dict[str, Config]:
     """Name -> configuration of every row of the study, in table order."""
     everything = list(REGISTRY)
+    unweighted = dataclasses.replace(
+        default, valence=dataclasses.replace(default.valence, weight_floor=None)
+    )
     pooled = dataclasses.replace(
-        default, valence=dataclasses.replace(default.valence, by_arousal=False)
+        unweighted, valence=dataclasses.replace(unweighted.valence, by_arousal=False)
     )
     runs = {
         "article": article,
@@ -68,7 +72,8 @@ def configurations(article: Config, default: Config) -> dict[str, Config]:
             article, valence=[*article.valence.groups, *harmony_groups()]
         ),
         "all groups, both heads": with_groups(article, arousal=everything, valence=everything),
-        "default without valence by arousal": pooled,
+        "default without valence by arousal and weights": pooled,
+        "default without weights": unweighted,
         "default": default,
     }
     for group in default.valence.groups:
@@ -126,9 +131,10 @@ def report(rows: list[tuple[str, Config, dict]], args: argparse.Namespace, n: di
         "",
         "Groups per head are counted in the second column; the article's split and the default "
         "are in `configs/article.toml` and `configs/default.toml`. The default fits its valence "
-        "head separately on high- and low-arousal clips (`by_arousal`); the row before it is the "
-        "same without that split. The ablation rows drop one group from the default valence "
-        "head (the arousal head unchanged).",
+        "head separately on high- and low-arousal clips (`by_arousal`) and weighs its training "
+        "clips by how clearly their labels are positive or negative (`weight_floor`); the two "
+        "rows before it take those away in turn. The ablation rows drop one group from the "
+        "default valence head (the arousal head unchanged).",
         "",
         "| configuration | groups | " + " | ".join(label for _, label in FIGURES) + " |",
         "|---|---|" + "---|" * len(FIGURES),
@@ -137,7 +143,7 @@ def report(rows: list[tuple[str, Config, dict]], args: argparse.Namespace, n: di
         cells = " | ".join(cell(result["summary"], key) for key, _ in FIGURES)
         lines.append(f"| {name} | {head_groups(config)} | {cells} |")
     lines += ["", "Groups of the named configurations:", ""]
-    for name, config, _ in rows[:5]:
+    for name, config, _ in rows[:6]:
         lines.append(f"- **{name}**: arousal `{', '.join(config.arousal.groups)}`; ")
         lines[-1] += f"valence `{', '.join(config.valence.groups)}`"
     lines.append("")

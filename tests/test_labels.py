@@ -194,13 +194,19 @@ def test_match_audio_missing_folder(tmp_path):
 
 def test_targets(tmp_path):
     labels = load_labels(_csv(tmp_path, "a,Q1,6,7,X,t\nb,Q3,3,2,X,t\nc,Q4,8,4,Y,t\n"))
-    np.testing.assert_array_equal(
+    # binary: the quadrant's side, the continuous label's size
+    np.testing.assert_allclose(
         targets(labels, {"valence": "binary", "arousal": "binary"}),
-        [[1, 1], [-1, -1], [1, -1]],
+        [[0.25, 0.5], [-0.5, -0.75], [0.75, -0.25]],
     )
     np.testing.assert_allclose(
         targets(labels, {"valence": "regression", "arousal": "binary"}),
-        [[0.25, 1], [-0.5, -1], [0.75, -1]],
+        [[0.25, 0.5], [-0.5, -0.75], [0.75, -0.25]],
+    )
+    quadrant_only = labels.assign(valence=np.nan, arousal=np.nan)
+    np.testing.assert_array_equal(
+        targets(quadrant_only, {"valence": "binary", "arousal": "binary"}),
+        [[1, 1], [-1, -1], [1, -1]],
     )
 
 

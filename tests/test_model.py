@@ -327,3 +327,33 @@ def test_by_arousal_only_for_the_valence_head():
                 "valence": {"groups": ["valence.chroma"]},
             }
         )
+
+
+def test_weight_floor_weighs_clear_examples_more():
+    """Each binary head's training clips are weighed |target| + floor; None weighs equally."""
+    X, y = _interaction_data()  # noqa: N806
+    seen = {}
+
+    class Recording(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):  # noqa: N803
+            seen.setdefault(len(seen), sample_weight)
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    MoodModel(arousal=Recording(), valence=Recording(), weight_floors=(0.25, None)).fit(X, y)
+    assert np.allclose(seen[0], np.abs(y[:, 0]) + 0.25)  # valence
+    assert seen[1] is None  # arousal
+
+
+def test_binary_targets_carry_label_size():
+    from va_mood.labels import targets
+
+    labels = pd.DataFrame(
+        {
+            "valence": [0.5, -0.2, np.nan],
+            "arousal": [0.1, 0.0, np.nan],
+            "quadrant": ["Q1", "Q2", "Q3"],
+        }
+    )
+    y = targets(labels, {"valence": "binary", "arousal": "binary"})
+    assert y[:, 0].tolist() == [0.5, -0.2, -1.0]
+    assert y[:, 1].tolist() == [0.1, 1e-3, -1.0]  # the quadrant decides the side

@@ -64,8 +64,9 @@ class HeadConfig:
 
     ``estimator`` is ``"xgboost"`` or a scikit-learn class path such as
     ``"sklearn.svm.SVC"``; ``scale`` puts a ``StandardScaler`` in front of it.
-    ``by_arousal`` (valence head only) fits it separately on high- and low-arousal clips
-    (see :class:`va_mood.model.MoodModel`).
+    ``by_arousal`` (valence head only) fits it separately on high- and low-arousal clips;
+    ``weight_floor`` weighs each training clip of a binary head by its label's distance from
+    the neutral 0 plus this floor (see :class:`va_mood.model.MoodModel`).
     """
 
     groups: tuple[str, ...]
@@ -74,6 +75,7 @@ class HeadConfig:
     params: dict[str, Any] = field(default_factory=dict)
     scale: bool = False
     by_arousal: bool = False
+    weight_floor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ def _head(data: dict[str, Any], name: str) -> HeadConfig:
         raise ParameterError(f"[{name}] mode must be one of {HEAD_MODES}, got {head.mode!r}")
     if not head.groups:
         raise ParameterError(f"[{name}] needs at least one feature group")
+    if head.weight_floor is not None and not head.weight_floor > 0:
+        raise ParameterError(f"[{name}] weight_floor must be positive, got {head.weight_floor}")
     if head.by_arousal and name != "valence":
         raise ParameterError(f"[{name}] by_arousal applies to the valence head only")
     from .features import REGISTRY

@@ -182,16 +182,20 @@ def match_audio(
 def targets(labels: pd.DataFrame, modes: dict[str, str]) -> np.ndarray:
     """Training targets [shape=(n, 2)], columns (valence, arousal), for heads of given modes.
 
-    A binary head learns the side of its axis: from the quadrant labels (±1). A regression head
-    learns the continuous value, which the labels must then hold.
+    A binary head learns the side of its axis, taken from the quadrant labels; where the labels
+    also hold continuous values, the target carries their size too (``side × |value|``), so a
+    head can weigh clear examples above borderline ones (``weight_floor``). Without continuous
+    values the target is ±1. A regression head learns the continuous value, which the labels
+    must then hold.
     """
     signs = axis_signs(labels["quadrant"].to_numpy())
     y = np.empty((len(labels), 2))
     for k, axis in enumerate(("valence", "arousal")):
+        values = labels[axis].to_numpy(dtype=float)
         if modes[axis] == "binary":
-            y[:, k] = signs[:, k]
+            size = np.where(np.isnan(values), 1.0, np.maximum(np.abs(values), 1e-3))
+            y[:, k] = signs[:, k] * size
         else:
-            values = labels[axis].to_numpy(dtype=float)
             if np.isnan(values).any():
                 raise LabelsError(
                     f"the {axis} head is a regression head but the labels hold no continuous "

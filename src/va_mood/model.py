@@ -82,8 +82,18 @@ def model_from_config(config: Config) -> MoodModel:
         valence_columns=columns_for(config.valence.groups),
         thresholds=(config.thresholds["valence"], config.thresholds["arousal"]),
         valence_by_arousal=config.valence.by_arousal,
+        weight_floors=(config.valence.weight_floor, config.arousal.weight_floor),
         random_state=config.seed,
     )
+
+
+def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> Any:  # noqa: N803
+    """Fit with sample weights when given, routed to a pipeline's last step."""
+    if weight is None:
+        return estimator.fit(X, y)
+    if hasattr(estimator, "steps"):
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": weight})
+    return estimator.fit(X, y, sample_weight=weight)
 
 
 class MoodModel(BaseEstimator):
@@ -104,6 +114,11 @@ class MoodModel(BaseEstimator):
         (aggressive against uplifting) and quiet music (melancholic against calm). The
         head fitted on all clips (``valence_``) stands in for a side whose clips are all of
         one valence.
+    weight_floors : (float or None, float or None)
+        For the (valence, arousal) binary heads: weigh each training clip by the size of its
+        target (its label's distance from the neutral 0, see :func:`va_mood.labels.targets`)
+        plus this floor, so clear examples count more than borderline ones, whose side is the
+        least certain. ``None`` weighs every clip equally.
     random_state : int
         Seeds the internal folds that estimate a regression head's error.
 
@@ -123,6 +138,7 @@ class MoodModel(BaseEstimator):
         valence_columns: list[str] | None = None,
         thresholds: tuple[float, float] = (0.0, 0.0),
         valence_by_arousal: bool = False,
+        weight_floors: tuple[float | None, float | None] = (None, None),
         random_state: int = 0,
     ) -> None:
         self.arousal = arousal
@@ -131,6 +147,7 @@ class MoodModel(BaseEstimator):
         self.valence_columns = valence_columns
         self.thresholds = thresholds
         self.valence_by_arousal = valence_by_arousal
+        self.weight_floors = weight_floors
         self.random_state = random_state
 
     # -- fitting --------------------------------------------------------------------------------
@@ -160,6 +177,7 @@ class MoodModel(BaseEstimator):
             columns = self._columns(axis, X)
             estimator = clone(self._estimator(axis))
             target = y[:, k]
+            weight = self._weights(k, target, estimator)
             if is_classifier(estimator):
                 target = (target > self.thresholds_[k]).astype(int)
                 if len(np.unique(target)) < 2:
@@ -168,22 +186,31 @@ class MoodModel(BaseEstimator):
                     )
             else:
                 self.sigma_[axis] = self._residual_scale(estimator, X[columns], target)
-            estimator.fit(X[columns].to_numpy(), target)
+            _fit(estimator, X[columns].to_numpy(), target, weight)
             setattr(self, f"{axis}_", estimator)
         self.valence_sides_ = {}
         if self.valence_by_arousal:
             high = y[:, 1] > self.thresholds_[1]
             values = X[self._columns("valence", X)].to_numpy()
             target = y[:, 0]
+            weight = self._weights(0, target, self.valence_)
             if is_classifier(self.valence_):
                 target = (target > self.thresholds_[0]).astype(int)
             for side, rows in (("high", high), ("low", ~high)):
                 if len(np.unique(target[rows])) < 2:  # too little to learn: the pooled head
                     self.valence_sides_[side] = self.valence_
                     continue
-                part = clone(self._estimator("valence")).fit(values[rows], target[rows])
+                part = clone(self._estimator("valence"))
+                _fit(part, values[rows], target[rows], None if weight is None else weight[rows])
                 self.valence_sides_[side] = part
         return self
+
+    def _weights(self, k: int, target: np.ndarray, estimator: Any) -> np.ndarray | None:
+        """Sample weights of a binary head: the target's size plus the floor (or None)."""
+        floor = self.weight_floors[k]
+        if floor is None or not is_classifier(estimator):
+            return None
+        return np.abs(target) + floor
 
     def _residual_scale(self, estimator: Any, X: pd.DataFrame, target: np.ndarray) -> float:  # noqa: N803
         """Out-of-fold RMSE of a regression head: the scale of its confidence."""
