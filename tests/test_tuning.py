@@ -216,6 +216,28 @@ def test_regression_objective_is_r2(corpus, space):
     assert 0.5 < objective(trial) <= 1.0
 
 
+def test_valence_objective_fits_as_the_model_does(corpus, space):
+    """A valence head split by arousal, with label-size weights, is tuned as it will be fitted,
+    and the study's head keeps those settings for export."""
+    features, labels = corpus
+    data = _config()
+    data["valence"] = {**data["valence"], "by_arousal": True, "weight_floor": 0.25}
+    config = config_from_dict(data)
+    objective = make_objective(features, labels, config, "valence", space, seed=0)
+    trial = optuna.trial.FixedTrial(
+        {
+            "family": "linear",
+            "linear.C": 1.0,
+            "group.arousal.rms": False,
+            "group.valence.chroma": True,
+        }
+    )
+    assert 0.7 < objective(trial) <= 1.0
+    head = trial.user_attrs["head"]
+    assert head["by_arousal"] is True
+    assert head["weight_floor"] == 0.25
+
+
 def test_no_group_switched_on_prunes(corpus, config, space):
     features, labels = corpus
     objective = make_objective(features, labels, config, "valence", space, seed=0)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .config import AXES, Config, HeadConfig, config_from_dict, config_to_dict
 from .errors import ParameterError, VaMoodError
+from .model import _fit
 
 if TYPE_CHECKING:
     import optuna
@@ -294,17 +295,23 @@ def suggest_head(trial: optuna.Trial, base: HeadConfig, space: HeadSpace) -> Hea
         estimator=family.estimators[base.mode],
         params=params,
         scale=family.scale,
+        by_arousal=base.by_arousal,
+        weight_floor=base.weight_floor,
     )
 
 
 def _head_dict(head: HeadConfig) -> dict[str, Any]:
-    return {
+    out = {
         "groups": list(head.groups),
         "mode": head.mode,
         "estimator": head.estimator,
         "params": dict(head.params),
         "scale": head.scale,
+        "by_arousal": head.by_arousal,
     }
+    if head.weight_floor is not None:
+        out["weight_floor"] = head.weight_floor
+    return out
 
 
 def _fold_score(mode: str, truth: np.ndarray, pred: np.ndarray, threshold: float) -> float:
@@ -388,6 +395,30 @@ def make_objective(
         for r in range(n_repeats)
     ]
     target = (truth > threshold).astype(int) if base.mode == "binary" else truth
+    high = None
+    if head == "valence" and base.by_arousal:
+        high = _arousal_sides(X, labels, config, splits, seed=seed)
+
+    def fit_predict(head_config: HeadConfig, values: np.ndarray, train, test) -> np.ndarray:
+        """The head's out-of-fold values on [-1, 1], fitted as :class:`MoodModel` fits it."""
+        weight = None
+        if head_config.weight_floor is not None and base.mode == "binary":
+            weight = np.abs(truth) + head_config.weight_floor
+        parts = [(train, None)]
+        if high is not None:  # valence by arousal: a head per arousal side, mixed
+            is_high = high["train"][train]
+            parts = [(train[is_high], "p"), (train[~is_high], "1-p")]
+        raw = np.zeros(len(test))
+        for rows, mix in parts:
+            estimator = make_estimator(head_config, seed=seed)
+            _fit(estimator, values[rows], target[rows], None if weight is None else weight[rows])
+            if base.mode == "binary":
+                out = estimator.predict_proba(values[test])[:, 1]
+            else:
+                out = estimator.predict(values[test])
+            p = high["p"][test] if mix else None
+            raw += out if mix is None else (p * out if mix == "p" else (1 - p) * out)
+        return 2.0 * raw - 1.0 if base.mode == "binary" else np.clip(raw, -1.0, 1.0)
 
     def objective(trial: optuna.Trial) -> float:
         head_config = suggest_head(trial, base, head_space)
@@ -395,17 +426,14 @@ def make_objective(
         values = X[columns_for(head_config.groups)].to_numpy()
         fold_scores: list[float] = []
         repeat_scores = []
-        for folds in splits:
+        for r, folds in enumerate(splits):
             pred = np.empty(len(truth))
             for train, test in folds:
-                estimator = make_estimator(head_config, seed=seed)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)
-                    estimator.fit(values[train], target[train])
-                    if base.mode == "binary":
-                        pred[test] = 2.0 * estimator.predict_proba(values[test])[:, 1] - 1.0
-                    else:
-                        pred[test] = np.clip(estimator.predict(values[test]), -1.0, 1.0)
+                    if high is not None:
+                        high["p"] = high["repeats"][r]
+                    pred[test] = fit_predict(head_config, values, train, test)
                 fold_scores.append(_fold_score(base.mode, truth[test], pred[test], threshold))
                 trial.report(float(np.mean(fold_scores)), step=len(fold_scores) - 1)
                 if trial.should_prune():
@@ -414,6 +442,43 @@ def make_objective(
         return float(np.mean(repeat_scores))
 
     return objective
+
+
+def _arousal_sides(
+    X: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: Config,
+    splits: list,
+    *,
+    seed: int,  # noqa: N803
+) -> dict[str, Any]:
+    """For tuning a valence head split by arousal: each clip's true arousal side (to train the
+    two sides on) and, per repeat, the configured arousal head's out-of-fold probability of
+    high arousal (to mix them with), computed once for the whole study."""
+    from .features import columns_for
+    from .labels import targets
+    from .model import make_estimator
+
+    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
+    truth = targets(labels, modes)[:, 1]
+    t = config.thresholds["arousal"]
+    values = X[columns_for(config.arousal.groups)].to_numpy()
+    weight = None
+    if config.arousal.weight_floor is not None and config.arousal.mode == "binary":
+        weight = np.abs(truth) + config.arousal.weight_floor
+    target = (truth > t).astype(int) if config.arousal.mode == "binary" else truth
+    repeats = []
+    for folds in splits:
+        p = np.empty(len(truth))
+        for train, test in folds:
+            estimator = make_estimator(config.arousal, seed=seed)
+            _fit(estimator, values[train], target[train], None if weight is None else weight[train])
+            if config.arousal.mode == "binary":
+                p[test] = estimator.predict_proba(values[test])[:, 1]
+            else:
+                p[test] = (estimator.predict(values[test]) > t).astype(float)
+        repeats.append(p)
+    return {"train": truth > t, "repeats": repeats, "p": repeats[0]}
 
 
 # ---- studies ----------------------------------------------------------------------------------
