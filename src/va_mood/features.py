@@ -205,14 +205,26 @@ def rms(*, S: np.ndarray) -> np.ndarray:  # noqa: N803
     return 10.0 * np.log10(np.maximum(power, 1e-10))
 
 
+ZCR_THRESHOLD = 1e-10
+"""Samples this close to 0 count as 0 (librosa's ``zero_crossings`` default)."""
+
+
 @feature("arousal", "zcr", stats=("mean", "std", "p10", "p90"))
 def zcr(*, y: np.ndarray, config: AnalysisConfig) -> np.ndarray:
-    """Zero-crossing rate per frame: noisiness and brightness of the signal."""
-    import librosa
+    """Zero-crossing rate per frame: noisiness and brightness of the signal.
 
-    return librosa.feature.zero_crossing_rate(
-        y, frame_length=config.n_fft, hop_length=config.hop_length
-    )[0]
+    ``librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)[0]``,
+    to the bit, but the crossings are found once for the signal and counted per frame from
+    their running sum, instead of once per overlapping frame.
+    """
+    n_fft, hop = config.n_fft, config.hop_length
+    y = np.pad(y, n_fft // 2, mode="edge")  # librosa's centred frames
+    threshold = np.asarray(ZCR_THRESHOLD, dtype=y.dtype)  # librosa's, at the signal's precision
+    negative = np.signbit(y) & (np.abs(y) > threshold)  # smaller magnitudes count as +0
+    running = np.concatenate([[0], np.cumsum(negative[1:] != negative[:-1])])
+    starts = np.arange(1 + (len(y) - n_fft) // hop) * hop
+    # a frame counts the crossings between its own consecutive samples
+    return (running[starts + n_fft - 1] - running[starts]) / n_fft
 
 
 CONTRAST_FMIN = 200.0
@@ -345,22 +357,30 @@ def mfcc(*, mel_db: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     return scipy.fft.dct(mel_db, axis=0, type=2, norm="ortho")[: config.n_mfcc]
 
 
+SPECTRAL_CHUNK = 64
+"""Frames the spectral shape is computed over at a time (the values do not depend on it)."""
+
+
 @feature("timbre", "spectral", dims=("centroid", "bandwidth", "rolloff", "flatness"))
 def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
     """Spectral centroid, bandwidth, 85 % roll-off (log2 Hz) and flatness per frame."""
     import librosa
 
     freq = librosa.fft_frequencies(sr=sr, n_fft=config.n_fft)
-    power = S**2
-    total = power.sum(axis=0) + 1e-12
-    centroid = (freq[:, None] * power).sum(axis=0) / total
-    bandwidth = np.sqrt(((freq[:, None] - centroid) ** 2 * power).sum(axis=0) / total)
-    cumulative = np.cumsum(power, axis=0) / total
-    rolloff = freq[np.minimum(np.argmax(cumulative >= 0.85, axis=0), len(freq) - 1)]
-    flatness = librosa.feature.spectral_flatness(S=S)[0]
-    return np.vstack(
-        [np.log2(centroid + 1.0), np.log2(bandwidth + 1.0), np.log2(rolloff + 1.0), flatness]
-    )
+    out = np.empty((4, S.shape[1]))
+    for start in range(0, S.shape[1], SPECTRAL_CHUNK):  # temporaries that stay in cache
+        frames = slice(start, start + SPECTRAL_CHUNK)
+        power = S[:, frames] ** 2
+        total = power.sum(axis=0) + 1e-12
+        centroid = (freq[:, None] * power).sum(axis=0) / total
+        bandwidth = np.sqrt(((freq[:, None] - centroid) ** 2 * power).sum(axis=0) / total)
+        cumulative = np.cumsum(power, axis=0) / total
+        rolloff = freq[np.minimum(np.argmax(cumulative >= 0.85, axis=0), len(freq) - 1)]
+        out[0, frames] = np.log2(centroid + 1.0)
+        out[1, frames] = np.log2(bandwidth + 1.0)
+        out[2, frames] = np.log2(rolloff + 1.0)
+    out[3] = librosa.feature.spectral_flatness(S=S)[0]
+    return out
 
 
 from . import harmony as _harmony  # noqa: E402,F401 - registers the harmony groups

@@ -1,0 +1,319 @@
+"""Extraction speed and memory: a naive librosa reference against va_mood, in one run.
+
+On the first ``-n`` clips of ``--folder`` (default: the 4Q clips in ../shared/data) it times
+
+(a) a naive reference: one decode per clip, then plain ``librosa.feature.*`` calls, each
+    computing its own STFT, CQT or onset envelope from the audio, the way the article did,
+    summarised with va_mood's statistics;
+(b) va_mood's extractor on the same groups, with one job and with every core, and with the
+    shipped model's groups (harmony included) with one job;
+
+checks that (a) and (b) agree on the features both define the same way, and prints seconds of
+audio per CPU-second for each and the ratios. Then it times a second, cached run over
+``--cache-clips`` clips (first filling the cache at ``--cache-dir``), measures the peak memory
+of a ``--long-minutes`` recording extracted in blocks (in a subprocess), and compares block
+against whole-file statistics on a ``--compare-minutes`` recording.
+
+    python benchmarks/extract_speed.py [-n 40] [--cache-clips 500] [--long-minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from va_mood.blocks import TOLERANCE
+from va_mood.config import AnalysisConfig
+from va_mood.extract import extract_files
+from va_mood.features import REGISTRY, columns_for
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = [
+    "arousal.tempogram",
+    "arousal.rms",
+    "arousal.zcr",
+    "arousal.contrast",
+    "arousal.onset",
+    "valence.chroma",
+    "valence.cqt",
+    "valence.tonnetz",
+    "timbre.mfcc",
+    "timbre.spectral",
+]
+"""The article's groups and the timbre groups: what the naive reference computes."""
+SAME_DEFINITION = {"arousal.zcr", "arousal.contrast", "valence.chroma", "valence.cqt"}
+"""Groups the naive calls define exactly as va_mood does (plus tonnetz and flatness below).
+The others differ by design: librosa's onset, tempogram and MFCC clip the mel spectrogram at
+80 dB below its peak, its RMS is unwindowed, its centroid, bandwidth and roll-off weigh
+magnitudes rather than power."""
+AGREE = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def naive(path: str, config: AnalysisConfig) -> np.ndarray:
+    """The article's way: decode, then one librosa call per feature, each from the audio."""
+    import librosa
+
+    c = config
+    y, sr = librosa.load(path, sr=c.sr)
+    frames = {"n_fft": c.n_fft, "hop_length": c.hop_length}
+    cq = {"hop_length": c.hop_length, "fmin": c.fmin, "bins_per_octave": c.bins_per_octave}
+    rms = librosa.feature.rms(y=y, frame_length=c.n_fft, hop_length=c.hop_length)[0]
+    series = {
+        "arousal.rms": 20 * np.log10(np.maximum(rms, 1e-5)),
+        "arousal.zcr": librosa.feature.zero_crossing_rate(
+            y, frame_length=c.n_fft, hop_length=c.hop_length
+        )[0],
+        "arousal.contrast": librosa.feature.spectral_contrast(
+            y=y, sr=sr, fmin=200.0, n_bands=6, **frames
+        ),
+        "arousal.onset": librosa.onset.onset_strength(y=y, sr=sr, hop_length=c.hop_length),
+        "valence.chroma": librosa.feature.chroma_cqt(
+            y=y, sr=sr, n_octaves=c.n_bins // c.bins_per_octave, tuning=0.0, **cq
+        ),
+        "valence.tonnetz": np.nan_to_num(
+            librosa.feature.tonnetz(
+                y=y, sr=sr, n_octaves=c.n_bins // c.bins_per_octave, tuning=0.0, **cq
+            )
+        ),
+        "timbre.mfcc": librosa.feature.mfcc(y=y, sr=sr, n_mfcc=c.n_mfcc, n_mels=c.n_mels, **frames),
+        "timbre.spectral": np.vstack(
+            [
+                np.log2(librosa.feature.spectral_centroid(y=y, sr=sr, **frames)[0] + 1),
+                np.log2(librosa.feature.spectral_bandwidth(y=y, sr=sr, **frames)[0] + 1),
+                np.log2(
+                    librosa.feature.spectral_rolloff(y=y, sr=sr, roll_percent=0.85, **frames)[0] + 1
+                ),
+                librosa.feature.spectral_flatness(y=y, **frames)[0],
+            ]
+        ),
+    }
+    C = np.abs(librosa.cqt(y, sr=sr, n_bins=c.n_bins, **cq))  # noqa: N806
+    series["valence.cqt"] = REGISTRY["valence.cqt"].func(C=C)
+    tempogram = librosa.feature.tempogram(
+        y=y, sr=sr, hop_length=c.hop_length, win_length=c.tempogram_win_length
+    )
+    series["arousal.tempogram"] = REGISTRY["arousal.tempogram"].func(
+        tempogram=tempogram, sr=sr, config=c
+    )
+    return np.concatenate([REGISTRY[g].finish(np.asarray(series[g], float)) for g in GROUPS])
+
+
+def cpu() -> float:
+    """CPU seconds of this process and its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(run):
+    cpu0, wall0 = cpu(), time.perf_counter()
+    result = run()
+    return result, cpu() - cpu0, time.perf_counter() - wall0
+
+
+def audio_seconds(paths: list[str]) -> float:
+    return sum(sf.info(p).duration for p in paths)
+
+
+def speed(paths, config, args) -> None:
+    from threadpoolctl import threadpool_limits
+
+    from va_mood.api import load_model
+
+    seconds = audio_seconds(paths)
+    print(f"{len(paths)} clips, {seconds:.0f} s of audio ({seconds / len(paths):.1f} s each)")
+    with threadpool_limits(1):
+        naive(paths[0], config)  # warm up imports, caches and numba in this process
+        extract_files(paths[:1], config=config, groups=GROUPS, jobs=1)
+        ref, ref_cpu, ref_wall = timed(lambda: np.vstack([naive(p, config) for p in paths]))
+    one, one_cpu, one_wall = timed(
+        lambda: extract_files(paths, config=config, groups=GROUPS, jobs=1)[0]
+    )
+    cores = os.cpu_count() or 1
+    many, many_cpu, many_wall = timed(
+        lambda: extract_files(paths, config=config, groups=GROUPS, jobs=cores)[0]
+    )
+    shipped = load_model().config
+    _, full_cpu, full_wall = timed(
+        lambda: extract_files(paths, config=shipped.analysis, groups=shipped.groups, jobs=1)
+    )
+    rows = [
+        ("(a) naive librosa reference, 1 process", ref_cpu, ref_wall),
+        ("(b) va_mood, same groups, --jobs 1", one_cpu, one_wall),
+        (f"(b) va_mood, same groups, --jobs {cores}", many_cpu, many_wall),
+        ("(b) va_mood, shipped model's groups, --jobs 1", full_cpu, full_wall),
+    ]
+    print(f"{'':48s} {'CPU s':>7s} {'wall s':>7s} {'audio s/CPU s':>14s} {'x real time':>12s}")
+    for name, c, w in rows:
+        print(f"{name:48s} {c:7.2f} {w:7.2f} {seconds / c:14.1f} {seconds / w:12.1f}")
+    print(f"va_mood --jobs 1 against naive (CPU): {ref_cpu / one_cpu:.2f}x faster (target >= 3)")
+    print(
+        f"va_mood --jobs {cores} against --jobs 1 (wall): {one_wall / many_wall:.2f}x faster "
+        f"(target >= 1.8 on 2 cores)"
+    )
+    print(
+        f"real time per core, with decoding: {seconds / one_cpu:.0f}x (same groups), "
+        f"{seconds / full_cpu:.0f}x (shipped groups) (target >= 250)"
+    )
+    assert (one.to_numpy() == many.to_numpy()).all(), "--jobs N differs from --jobs 1"
+    print(f"--jobs {cores} rows equal --jobs 1 rows exactly: yes")
+    columns = np.array(columns_for(GROUPS))
+    same = np.array(
+        [
+            c.split(".")[0] + "." + c.split(".")[1].split("_")[0] in SAME_DEFINITION
+            or c.startswith(("valence.tonnetz", "timbre.spectral_flatness"))
+            for c in columns
+        ]
+    )
+    ours = one.loc[paths].to_numpy()
+    close = np.isclose(ref, ours, **AGREE)
+    print(
+        f"naive against va_mood on {same.sum()} same-definition columns: "
+        f"all within rtol={AGREE['rtol']}, atol={AGREE['atol']}: {bool(close[:, same].all())}; "
+        f"max abs diff {np.abs(ref - ours)[:, same].max():.2g}"
+    )
+    differing = columns[same][~close[:, same].all(axis=0)]
+    if len(differing):
+        print("  differing:", ", ".join(differing))
+    other = ~same
+    rel = np.abs(ref - ours)[:, other] / (np.abs(ours[:, other]) + 1e-6)
+    print(
+        f"other {other.sum()} columns (different definitions): median relative difference "
+        f"{np.median(rel):.2g}"
+    )
+
+
+def cached_rerun(folder: Path, config: AnalysisConfig, n: int, cache_dir: Path) -> None:
+    from va_mood.api import load_model
+
+    shipped = load_model().config
+    paths = sorted(str(p) for p in folder.glob("*.mp3"))[:n]
+    _, _, fill = timed(
+        lambda: extract_files(
+            paths, config=shipped.analysis, groups=shipped.groups, cache_dir=cache_dir
+        )
+    )
+    _, c, wall = timed(
+        lambda: extract_files(
+            paths, config=shipped.analysis, groups=shipped.groups, cache_dir=cache_dir
+        )
+    )
+    print(
+        f"cache: {len(paths)} clips, first run {fill:.1f} s (0 when already cached), "
+        f"second run over the unchanged folder {wall:.2f} s wall, {c:.2f} s CPU (target < 5 s)"
+    )
+
+
+def recording(folder: Path, minutes: float, path: Path, sr: int = 44100) -> None:
+    """A recording of ``minutes`` built from the clips, written piece by piece (stereo FLAC)."""
+    import soxr
+
+    clips = sorted(folder.glob("*.mp3"))
+    need = int(minutes * 60 * sr)
+    with sf.SoundFile(path, "w", samplerate=sr, channels=2, format="FLAC") as out:
+        k = 0
+        while need > 0:
+            y, native = sf.read(clips[k % len(clips)], dtype="float32", always_2d=True)
+            if y.shape[1] == 1:
+                y = np.repeat(y, 2, axis=1)
+            y = soxr.resample(y[:, :2], native, sr)[:need]
+            out.write(y)
+            need -= len(y)
+            k += 1
+
+
+MEMORY_RUN = """
+import resource, sys, time
+from va_mood.api import load_model
+from va_mood.extract import extract_files
+shipped = load_model().config
+start = time.perf_counter()
+table, errors = extract_files([sys.argv[1]], config=shipped.analysis, groups=shipped.groups,
+                              jobs=1)
+assert not errors, errors
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def long_memory(folder: Path, minutes: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.flac"
+        recording(folder, minutes, path)
+        out = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(MEMORY_RUN), str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        wall, rss = out.stdout.split()
+    print(
+        f"{minutes:g}-minute recording (44.1 kHz stereo FLAC), shipped groups, in blocks: "
+        f"{float(wall):.1f} s, peak RSS {int(rss) / 1024:.0f} MiB (target < 1024 MiB)"
+    )
+
+
+def block_against_whole(folder: Path, minutes: float, config: AnalysisConfig) -> None:
+    from va_mood.api import load_model
+
+    shipped = load_model().config
+    groups = shipped.groups
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "compare.flac"
+        recording(folder, minutes, path)
+        kwargs = {"config": shipped.analysis, "groups": groups, "jobs": 1}
+        whole, _ = extract_files([path], long_file=None, **kwargs)
+        blocks, _ = extract_files([path], long_file=1.0, **kwargs)
+    w, b = whole.to_numpy()[0], blocks.to_numpy()[0]
+    diff = np.abs(b - w)
+    rel = diff / np.maximum(np.abs(w), 1e-9)
+    columns = np.array(columns_for(groups))
+    worst = np.argsort(-diff)[:5]
+    print(
+        f"{minutes:g}-minute recording, blocks of 60 s against whole file, {len(w)} columns: "
+        f"{(diff == 0).sum()} identical, max abs diff {diff.max():.2g}, "
+        f"max rel diff {rel.max():.2g}; within {TOLERANCE}: "
+        f"{bool(np.isclose(b, w, **TOLERANCE).all())}"
+    )
+    print("  largest:", ", ".join(f"{columns[j]} {diff[j]:.2g} (of {w[j]:.3g})" for j in worst))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=ROOT / "../shared/data/4q/audio")
+    parser.add_argument("-n", type=int, default=40, help="Clips to time.")
+    parser.add_argument("--cache-clips", type=int, default=500)
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "va_mood_bench_cache"
+    )
+    parser.add_argument("--long-minutes", type=float, default=60.0)
+    parser.add_argument("--compare-minutes", type=float, default=3.0)
+    parser.add_argument("--only", choices=["speed", "cache", "memory", "compare"], action="append")
+    args = parser.parse_args()
+    config = AnalysisConfig()
+    folder = args.folder.resolve()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    steps = args.only or ["speed", "cache", "memory", "compare"]
+    if "speed" in steps:
+        paths = sorted(str(p) for p in folder.glob("*.mp3"))[: args.n]
+        speed(paths, config, args)
+    if "cache" in steps:
+        cached_rerun(folder, config, args.cache_clips, args.cache_dir)
+    if "compare" in steps:
+        block_against_whole(folder, args.compare_minutes, config)
+    if "memory" in steps:
+        long_memory(folder, args.long_minutes)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()
