@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,12 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from typer.testing import CliRunner
 
 from va_mood import extract as extract_module
 from va_mood import harmony
 from va_mood.audio import load, stream
 from va_mood.blocks import TOLERANCE, extract_blocks
-from va_mood.config import AnalysisConfig
+from va_mood.cli import app
+from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
 from va_mood.extract import FeatureCache, extract_files, n_jobs
 from va_mood.features import REGISTRY, columns_for, extract_clip
@@ -155,11 +158,11 @@ def test_sigkill_leaves_a_usable_cache(tmp_path, monkeypatch):
             break
     child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
-    cache = FeatureCache(cache_dir, CONFIG.fingerprint(tuple(groups)), columns_for(groups))
+    cache = FeatureCache(cache_dir, CONFIG)
     assert cache.path.exists()
     cached = len(pd.read_parquet(cache.path))  # readable, not half-written
     assert 2 <= cached < len(paths)
-    assert len(cache.rows) == cached
+    assert cache.rows == cached
     extracted = []
     original = extract_module._extract_path
     monkeypatch.setattr(
@@ -175,8 +178,17 @@ def test_sigkill_leaves_a_usable_cache(tmp_path, monkeypatch):
 
 
 def test_dask_backend_same_rows_and_cache(clips, tmp_path, monkeypatch):
+    """The library and ``va-mood extract --backend dask`` on a LocalCluster: the rows of a
+    local run, and a cache a local run then reads."""
     distributed = pytest.importorskip("distributed")
-    local, _ = extract_files(clips, config=CONFIG, groups=GROUPS, jobs=1)
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        f"[arousal]\ngroups = {GROUPS[:5]!r}\n[valence]\ngroups = {GROUPS[5:]!r}\n".replace(
+            "'", '"'
+        )
+    )
+    groups = load_config(config_file).groups
+    local, _ = extract_files(clips, config=CONFIG, groups=groups, jobs=1)
     cache_dir = tmp_path / "cache"
     with (
         distributed.LocalCluster(
@@ -184,19 +196,28 @@ def test_dask_backend_same_rows_and_cache(clips, tmp_path, monkeypatch):
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        output = tmp_path / "features.parquet"
+        result = CliRunner().invoke(
+            app,
+            ["extract", *clips, "-o", str(output), "--config", str(config_file), "--no-cache",
+             "--backend", "dask", "--scheduler", cluster.scheduler_address],
+        )  # fmt: skip
         on_dask, errors = extract_files(
             [*clips, str(tmp_path / "missing.wav")],
             config=CONFIG,
-            groups=GROUPS,
+            groups=groups,
             cache_dir=cache_dir,
             backend="dask",
             scheduler=client,
         )
     assert list(errors) == [str(tmp_path / "missing.wav")]
     pd.testing.assert_frame_equal(on_dask, local, check_exact=True)
+    assert result.exit_code == 0, result.output
+    from_cli = pd.read_parquet(output).set_index("path")
+    np.testing.assert_array_equal(from_cli.to_numpy(), local.to_numpy())
     extracted = []
     monkeypatch.setattr(extract_module, "_extract_path", lambda *a: extracted.append(a))
-    again, _ = extract_files(clips, config=CONFIG, groups=GROUPS, jobs=1, cache_dir=cache_dir)
+    again, _ = extract_files(clips, config=CONFIG, groups=groups, jobs=1, cache_dir=cache_dir)
     assert extracted == []
     pd.testing.assert_frame_equal(again, local, check_exact=True)
 
@@ -206,3 +227,52 @@ def test_unknown_backend():
         extract_files([], config=CONFIG, groups=GROUPS, backend="spark")
     with pytest.raises(ParameterError, match="needs a scheduler"):
         extract_files([], config=CONFIG, groups=GROUPS, backend="dask")
+
+
+def _counting(monkeypatch) -> list[tuple[str, list[str]]]:
+    """Record (path, groups) of each file extraction."""
+    calls = []
+    original = extract_module._extract_path
+
+    def counting(path, config, groups, *rest):
+        calls.append((path, list(groups)))
+        return original(path, config, groups, *rest)
+
+    monkeypatch.setattr(extract_module, "_extract_path", counting)
+    return calls
+
+
+def test_cache_extracts_only_missing_groups(clips, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    first = ["arousal.rms", "valence.chroma"]
+    both = ["arousal.rms", "valence.key", "valence.chroma"]
+    calls = _counting(monkeypatch)
+    extract_files(clips[:3], config=CONFIG, groups=first, jobs=1, cache_dir=cache_dir)
+    assert calls == [(p, first) for p in clips[:3]]
+    calls.clear()
+    table, errors = extract_files(clips, config=CONFIG, groups=both, jobs=1, cache_dir=cache_dir)
+    assert errors == {}
+    assert calls == [(p, ["valence.key"]) for p in clips[:3]] + [(p, both) for p in clips[3:]]
+    whole, _ = extract_files(clips, config=CONFIG, groups=both, jobs=1)
+    pd.testing.assert_frame_equal(table, whole, check_exact=True)
+    calls.clear()
+    again, _ = extract_files(clips, config=CONFIG, groups=both, jobs=1, cache_dir=cache_dir)
+    assert calls == []
+    pd.testing.assert_frame_equal(again, whole, check_exact=True)
+    # a new extractor version re-extracts that group only
+    bumped = dataclasses.replace(REGISTRY["valence.key"], version=99)
+    monkeypatch.setitem(REGISTRY, "valence.key", bumped)
+    extract_files(clips[:2], config=CONFIG, groups=both, jobs=1, cache_dir=cache_dir)
+    assert calls == [(p, ["valence.key"]) for p in clips[:2]]
+
+
+def test_unreadable_cache_is_rebuilt(clips, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    FeatureCache(cache_dir, CONFIG).path.write_bytes(b"not parquet")
+    calls = _counting(monkeypatch)
+    table, _ = extract_files(
+        clips[:2], config=CONFIG, groups=["arousal.rms"], jobs=1, cache_dir=cache_dir
+    )
+    assert len(calls) == 2 and len(table) == 2
+    assert FeatureCache(cache_dir, CONFIG).rows == 2

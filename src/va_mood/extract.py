@@ -1,14 +1,17 @@
 """Files to a named feature table: decoding, extraction, a content-keyed cache, worker processes.
 
 A row is keyed by a hash of the file's bytes, so a renamed file is not extracted again and an
-edited one is. The cache is one Parquet file per feature fingerprint (analysis settings +
-groups + extractor version), rewritten atomically every ``checkpoint`` files, so an interrupted
-run loses at most that many clips and the next run goes on from there.
+edited one is. The cache is one Parquet file per analysis setting, with the columns of every
+feature group extracted so far (and each group's extractor version): a configuration with
+other groups extracts only the groups a file lacks. It is rewritten atomically every
+``checkpoint`` files, so an interrupted run loses at most that many clips and the next run
+goes on from there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +26,7 @@ from .audio import duration, load
 from .blocks import LONG_FILE_SECONDS, extract_long
 from .config import AnalysisConfig
 from .errors import ParameterError, VaMoodError
-from .features import columns_for, extract_clip
+from .features import REGISTRY, columns_for, extract_clip
 from .segments import extract_windows
 
 __all__ = ["file_key", "extract_files", "n_jobs", "FeatureCache", "FINGERPRINT_KEY", "BACKENDS"]
@@ -33,6 +36,8 @@ BACKENDS = ("process", "dask")
 
 FINGERPRINT_KEY = b"va_mood.fingerprint"
 """Parquet metadata key holding the feature fingerprint of a feature table."""
+GROUP_VERSIONS_KEY = b"va_mood.group_versions"
+"""Parquet metadata key holding the extractor version of each group in a feature cache."""
 
 Progress = Callable[[str, str | None], None]
 """Called once per file with its path and its error message (None when it succeeded)."""
@@ -48,26 +53,102 @@ def file_key(path: str | os.PathLike) -> str:
 
 
 class FeatureCache:
-    """Feature rows of one fingerprint, kept in ``folder/<fingerprint>.parquet``."""
+    """Feature values of one analysis setting, kept in ``folder/<analysis fingerprint>.parquet``.
 
-    def __init__(self, folder: str | os.PathLike, fingerprint: str, columns: list[str]) -> None:
-        self.path = Path(folder) / f"{fingerprint}.parquet"
-        self.fingerprint = fingerprint
-        self.columns = columns
-        self.rows: dict[str, np.ndarray] = {}
+    One row per file (keyed by :func:`file_key`), one column per feature column of every
+    group extracted so far; a row holds NaN for the groups not yet extracted for its file
+    (extracted values are always finite). The Parquet metadata records each group's
+    version: the columns of a group whose extractor changed are dropped when the cache is
+    read, so only that group is extracted again.
+    """
+
+    def __init__(self, folder: str | os.PathLike, config: AnalysisConfig) -> None:
+        self.fingerprint = config.fingerprint(())
+        self.path = Path(folder) / f"{self.fingerprint}.parquet"
+        self.new: dict[str, dict[str, float]] = {}
+        table = pd.DataFrame(dtype=np.float64)
         if self.path.exists():
             try:
+                import pyarrow.parquet as pq
+
+                meta = pq.read_schema(self.path).metadata or {}
+                versions = json.loads(meta.get(GROUP_VERSIONS_KEY, b"{}"))
                 table = pd.read_parquet(self.path)
-                if set(table.columns) == set(columns):
-                    values = table[columns].to_numpy()
-                    self.rows = dict(zip(table.index, values, strict=True))
-            except (OSError, ValueError):
-                self.rows = {}  # an unreadable cache is rebuilt, never trusted
+                valid = [
+                    c
+                    for g, v in versions.items()
+                    if g in REGISTRY and REGISTRY[g].version == v
+                    for c in REGISTRY[g].columns
+                ]
+                table = table[[c for c in valid if c in table.columns]].astype(np.float64)
+            except (OSError, ValueError, KeyError, TypeError):
+                table = pd.DataFrame(dtype=np.float64)  # an unreadable cache is rebuilt
+        self._use(table)
+
+    def _use(self, table: pd.DataFrame) -> None:
+        self.table = table
+        self._values = table.to_numpy(dtype=np.float64)
+        self._row = {key: i for i, key in enumerate(table.index)}
+        column = {c: j for j, c in enumerate(table.columns)}
+        self._columns = {
+            g: np.array([column[c] for c in group.columns])
+            for g, group in REGISTRY.items()
+            if all(c in column for c in group.columns)
+        }
+
+    def lookup(self, key: str, groups: Sequence[str]) -> tuple[np.ndarray | None, list[str]]:
+        """The cached values of ``groups`` for file ``key`` (None unless all are cached), and
+        the groups that are not."""
+        fresh = self.new.get(key, {})
+        i = self._row.get(key)
+        parts, missing = [], []
+        for g in groups:
+            columns = REGISTRY[g].columns
+            if columns[0] in fresh:
+                parts.append(np.array([fresh[c] for c in columns]))
+                continue
+            if i is not None and g in self._columns:
+                values = self._values[i, self._columns[g]]
+                if not np.isnan(values).any():
+                    parts.append(values)
+                    continue
+            missing.append(g)
+        return (None if missing else np.concatenate(parts)), missing
+
+    def put(self, key: str, groups: Sequence[str], values: np.ndarray) -> None:
+        """Record the values of ``groups`` for file ``key`` (written by :meth:`save`)."""
+        self.new.setdefault(key, {}).update(zip(columns_for(groups), values, strict=True))
+
+    @property
+    def rows(self) -> int:
+        """Files with at least one cached group."""
+        return len(self._row.keys() | self.new.keys())
 
     def save(self) -> None:
-        table = pd.DataFrame(list(self.rows.values()), index=list(self.rows), columns=self.columns)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.new:
+            fresh = pd.DataFrame.from_dict(self.new, orient="index", dtype=np.float64)
+            table = fresh.combine_first(self.table) if len(self.table) else fresh
+            table = table[[c for c in columns_for(_groups_of(table.columns))]]
+        else:
+            table = self.table
         table.index.name = "key"
-        write_with(self.path, lambda tmp: table.to_parquet(tmp))
+        versions = {g: REGISTRY[g].version for g in _groups_of(table.columns)}
+        arrow = pa.Table.from_pandas(table)
+        arrow = arrow.replace_schema_metadata(
+            {**(arrow.schema.metadata or {}), GROUP_VERSIONS_KEY: json.dumps(versions).encode()}
+        )
+        write_with(self.path, lambda tmp: pq.write_table(arrow, tmp))
+        self.new = {}
+        self._use(table)
+
+
+def _groups_of(columns: Sequence[str]) -> list[str]:
+    """The registered groups all of whose columns are among ``columns``, in registry order."""
+    present = set(columns)
+    return [g for g, group in REGISTRY.items() if all(c in present for c in group.columns)]
 
 
 def _extract_path(
@@ -134,13 +215,12 @@ def n_jobs(jobs: int | None) -> int:
 
 def _on_dask(
     scheduler: Any,
-    paths: list[str],
+    todo: list[tuple[str, list[str]]],
     config: AnalysisConfig,
-    groups: Sequence[str],
     windows: tuple[float, float | None] | None,
     long_file: float | None,
 ) -> Iterator[tuple[str, Any, str | None]]:
-    """Extract ``paths`` on a Dask cluster, yielding results as they complete."""
+    """Extract ``(path, groups)`` pairs on a Dask cluster, yielding results as they complete."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -157,8 +237,8 @@ def _on_dask(
                     f"cannot reach the Dask scheduler at {scheduler!r} ({exc})"
                 ) from None
         futures = [
-            client.submit(_extract_pinned, p, config, list(groups), windows, long_file, pure=False)
-            for p in paths
+            client.submit(_extract_pinned, p, config, list(g), windows, long_file, pure=False)
+            for p, g in todo
         ]
         for future in as_completed(futures):
             yield future.result()
@@ -215,57 +295,62 @@ def extract_files(
     cache = None
     windows = None if segment is None else (segment, hop)
     if cache_dir is not None and windows is None:
-        cache = FeatureCache(cache_dir, config.fingerprint(tuple(groups)), columns)
+        cache = FeatureCache(cache_dir, config)
     rows: dict[str, np.ndarray] = {}
     errors: dict[str, str] = {}
     keys: dict[str, str] = {}
-    todo = []
+    todo: list[tuple[str, list[str]]] = []  # (path, the groups to extract)
     for path in paths:
         if cache is not None:
             try:
                 keys[path] = file_key(path)
             except OSError:
-                todo.append(path)  # decoding will name the problem
+                todo.append((path, groups))  # decoding will name the problem
                 continue
-            if keys[path] in cache.rows:
-                rows[path] = cache.rows[keys[path]]
+            values, missing = cache.lookup(keys[path], groups)
+            if values is not None:
+                rows[path] = values
                 if progress:
                     progress(path, None)
                 continue
-        todo.append(path)
+            todo.append((path, missing))
+        else:
+            todo.append((path, groups))
+    wanted = dict(todo)
 
     def record(result: tuple[str, Any, str | None], done: int) -> None:
         path, values, error = result
         if error is not None:
             errors[path] = error
+        elif cache is not None and path in keys:
+            cache.put(keys[path], wanted[path], values)
+            rows[path] = cache.lookup(keys[path], groups)[0]
+            if done % checkpoint == 0:
+                cache.save()
         else:
             rows[path] = values
-            if cache is not None and path in keys:
-                cache.rows[keys[path]] = values
-                if done % checkpoint == 0:
-                    cache.save()
         if progress:
             progress(path, error)
 
     jobs = n_jobs(jobs)
     if backend == "dask" and todo:
-        tasks = _on_dask(scheduler, todo, config, groups, windows, long_file)
+        tasks = _on_dask(scheduler, todo, config, windows, long_file)
         for done, result in enumerate(tasks, 1):
             record(result, done)
     elif jobs <= 1 or len(todo) <= 1:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):  # as in each worker, so any --jobs gives the same values
-            for done, path in enumerate(todo, 1):
-                record(_extract_path(path, config, groups, windows, long_file), done)
+            for done, (path, todo_groups) in enumerate(todo, 1):
+                record(_extract_path(path, config, todo_groups, windows, long_file), done)
     else:
         n = len(todo)
         with ProcessPoolExecutor(max_workers=min(jobs, n), initializer=_init_worker) as pool:
             results = pool.map(
                 _extract_path,
-                todo,
+                [path for path, _ in todo],
                 [config] * n,
-                [groups] * n,
+                [todo_groups for _, todo_groups in todo],
                 [windows] * n,
                 [long_file] * n,
                 chunksize=1,
