@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from va_mood import extract as extract_module
 from va_mood import harmony
+from va_mood.analysis import Analysis
 from va_mood.audio import load, stream
 from va_mood.blocks import TOLERANCE, extract_blocks
 from va_mood.cli import app
@@ -276,3 +277,16 @@ def test_unreadable_cache_is_rebuilt(clips, tmp_path, monkeypatch):
     )
     assert len(calls) == 2 and len(table) == 2
     assert FeatureCache(cache_dir, CONFIG).rows == 2
+
+
+def test_cqt_filter_banks_built_once_values_unchanged():
+    from va_mood import analysis
+
+    y = _music(3.0)
+    analysis._filter_banks.clear()
+    fresh = Analysis(y, SR, CONFIG).C  # banks built by librosa itself
+    built = len(analysis._filter_banks)
+    assert built > 0
+    again = Analysis(y, SR, CONFIG).C  # banks from the memo (librosa rescales them in place)
+    assert len(analysis._filter_banks) == built
+    np.testing.assert_array_equal(fresh, again)
