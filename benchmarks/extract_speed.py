@@ -133,9 +133,10 @@ def speed(paths, config, args) -> None:
     seconds = audio_seconds(paths)
     print(f"{len(paths)} clips, {seconds:.0f} s of audio ({seconds / len(paths):.1f} s each)")
     with threadpool_limits(1):
+        # stock librosa first: va_mood's first CQT memoises librosa's filter banks
         naive(paths[0], config)  # warm up imports, caches and numba in this process
-        extract_files(paths[:1], config=config, groups=GROUPS, jobs=1)
         ref, ref_cpu, ref_wall = timed(lambda: np.vstack([naive(p, config) for p in paths]))
+    extract_files(paths[:1], config=config, groups=GROUPS, jobs=1)  # warm up
     one, one_cpu, one_wall = timed(
         lambda: extract_files(paths, config=config, groups=GROUPS, jobs=1)[0]
     )
