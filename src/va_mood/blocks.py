@@ -16,12 +16,12 @@ small things are kept:
 - for the tempogram group, the running sum of the tempo-lag profile and each frame's peak
   (:data:`BLOCK_REDUCERS`).
 
-STFT-based frames are exact (the same samples, the same zero padding at the clip's ends), so
-are onset envelope and tempogram frames; CQT frames differ slightly at block joins (librosa
-resamples each block for its lower octaves) and the decoded signal differs from
-:func:`va_mood.audio.load` by soxr's stream rounding. Measured on a 3-minute recording
-(``benchmarks/extract_speed.py --blocks``), block and whole-file statistics agree within
-:data:`TOLERANCE`.
+STFT, onset-envelope and tempogram frames are computed from the same samples with the same
+padding at the clip's ends as in the whole clip (equal up to float rounding); CQT frames
+differ slightly at block joins (librosa resamples each block for its lower octaves) and the
+decoded signal differs from :func:`va_mood.audio.load` by soxr's stream rounding. Measured on
+a 3-minute recording (``benchmarks/extract_speed.py --only compare``), block and whole-file
+statistics agree within :data:`TOLERANCE`.
 """
 
 from __future__ import annotations
