@@ -38,12 +38,12 @@ def _memoise_cqt_filters() -> None:
     every call (about half of the CQT's time on a 30-second clip at 22.05 kHz). They depend
     only on the settings, so they are kept here, keyed by librosa's own arguments, and each
     call gets a copy (librosa rescales the basis in place). The CQT is the one librosa
-    computes, to the bit.
+    computes, to the bit. A librosa without that private helper is simply left alone.
     """
     from librosa.core import constantq
 
-    build = vars(constantq)["__vqt_filter_fft"]
-    if getattr(build, "va_mood_memoised", False):
+    build = vars(constantq).get("__vqt_filter_fft")  # private: may vanish in a new librosa
+    if build is None or getattr(build, "va_mood_memoised", False):
         return
 
     def memoised(*args, **kwargs):
