@@ -631,7 +631,10 @@ def tune(
         table, labelled = _tune_features(
             labels, audio, features, feature_cfg, labels_spec, jobs, _cache(cache, no_cache)
         )
-        previous = signal.signal(signal.SIGTERM, _sigterm)
+        from .tuning import raise_interrupt
+
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+        previous_int = signal.signal(signal.SIGINT, raise_interrupt)
         current = None
         try:
             for current in heads:
@@ -672,10 +675,7 @@ def tune(
             raise typer.Exit(130) from None
         finally:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt("SIGTERM")
+            signal.signal(signal.SIGINT, previous_int)
 
 
 studies_app = typer.Typer(help="Inspect and export tuning studies.", no_args_is_help=True)

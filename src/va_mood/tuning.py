@@ -545,7 +545,18 @@ def _start_params(base: HeadConfig, space: HeadSpace) -> dict[str, Any] | None:
     return params
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
+_interrupted = False
+
+
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """Signal handler (SIGTERM, SIGINT): remember the interrupt, then raise KeyboardInterrupt.
+
+    The flag matters when the signal lands inside a library's C code (xgboost reading its
+    data), which reports it as its own error: :func:`_optimize` then still knows it was an
+    interrupt, keeps the finished trials and stops like any other interrupt.
+    """
+    global _interrupted
+    _interrupted = True
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -558,7 +569,12 @@ def _optimize(
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # e.g. enqueued values outside a range
-        study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=list(callbacks))
+        try:
+            study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=list(callbacks))
+        except Exception:
+            if _interrupted:  # the interrupt surfaced as another library's error
+                raise KeyboardInterrupt("interrupted") from None
+            raise
 
 
 def _worker(
@@ -579,7 +595,8 @@ def _worker(
 
     from threadpoolctl import threadpool_limits
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    signal.signal(signal.SIGINT, raise_interrupt)
     threadpool_limits(1)
     try:
         study = open_study(storage, name, seed=sampler_seed)
