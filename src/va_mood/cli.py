@@ -7,6 +7,7 @@ written, each failure is printed on one line); 2 the command line itself is wron
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -187,7 +188,7 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
             row["mood"],
             f"{row['valence_confidence']:.2f}/{row[f'{axis}_confidence']:.2f}",
         )
-    console = Console(width=120, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console = Console(width=120, record=True, file=io.StringIO())
     console.print(view)
     return console.export_text()
 
