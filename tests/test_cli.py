@@ -294,24 +294,17 @@ def test_predict_with_trained_model(runner, cli_trained, corpus, tmp_path):
     assert np.mean([predicted[k] == q for k, q in truth.items()]) >= 0.9
 
 
+def _evaluate_args(corpus, config) -> list:
+    """``evaluate`` on the synthetic corpus with ``config``."""
+    return [
+        "evaluate", "--labels", corpus.labels_csv, "--audio", corpus.audio,
+        "--labels-spec", corpus.spec, "--config", config, "--cache", corpus.cache,
+    ]  # fmt: skip
+
+
 def test_evaluate_report(runner, corpus, tmp_path):
     report = tmp_path / "report.json"
-    result = _run(
-        runner,
-        "evaluate",
-        "--labels",
-        corpus.labels_csv,
-        "--audio",
-        corpus.audio,
-        "--labels-spec",
-        corpus.spec,
-        "--config",
-        corpus.config,
-        "--cache",
-        corpus.cache,
-        "--report",
-        report,
-    )
+    result = _run(runner, *_evaluate_args(corpus, corpus.config), "--report", report)
     assert result.exit_code == 0, result.output
     assert "quadrant_macro_f1" in result.stdout
     data = json.loads(report.read_text())
@@ -327,22 +320,7 @@ def test_evaluate_report(runner, corpus, tmp_path):
 
 def test_evaluate_regression(runner, corpus, tmp_path):
     report = tmp_path / "report.json"
-    result = _run(
-        runner,
-        "evaluate",
-        "--labels",
-        corpus.labels_csv,
-        "--audio",
-        corpus.audio,
-        "--labels-spec",
-        corpus.spec,
-        "--config",
-        corpus.regression,
-        "--cache",
-        corpus.cache,
-        "--report",
-        report,
-    )
+    result = _run(runner, *_evaluate_args(corpus, corpus.regression), "--report", report)
     assert result.exit_code == 0, result.output
     assert "valence_r2" in result.stdout
     summary = json.loads(report.read_text())["summary"]
