@@ -153,3 +153,13 @@ class Analysis:
         import librosa
 
         return np.nan_to_num(librosa.feature.tonnetz(chroma=self.chroma, sr=self.sr))
+
+    @cached_property
+    def musicnn(self) -> tuple[np.ndarray, np.ndarray]:
+        """musicnn's tag probabilities [shape=(50, n_frames)] and penultimate layer
+        [shape=(200, n_frames)], each frame carrying its 3 s patch's output
+        (see :func:`va_mood.musicnn.frame_series`)."""
+        from .musicnn import frame_series
+
+        n_frames = 1 + len(self.y) // self.config.hop_length  # as the centred STFT
+        return frame_series(self.y, self.sr, n_frames, self.config.hop_length)

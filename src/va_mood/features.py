@@ -384,3 +384,4 @@ def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  
 
 
 from . import harmony as _harmony  # noqa: E402,F401 - registers the harmony groups
+from . import musicnn as _musicnn  # noqa: E402,F401 - registers the embedding groups

@@ -1,0 +1,176 @@
+"""A pre-trained music tagger as a feature extractor: musicnn's MSD model, in plain numpy.
+
+musicnn (Pons & Serra, 2019) is a convolutional network trained to predict the Million Song
+Dataset's 50 most frequent tags, and those include mood words (happy, sad, mellow, chill,
+beautiful, sexy, party, easy listening) and the genres that go with them. What it learned from
+hundreds of thousands of songs is what a corpus of a few hundred labelled clips cannot learn:
+its tag probabilities and its 200-unit penultimate layer lift valence accuracy by about 0.06
+in grouped cross-validation (``docs/feature_study.md``).
+
+The weights ship with va_mood (``models/musicnn``, ISC licence, converted from the musicnn
+0.1.0 wheel by ``tools/convert_musicnn.py``); the forward pass below is written with numpy
+matrix products, so no deep-learning framework is installed or imported. It reproduces
+musicnn's own TensorFlow outputs (a test checks 1e-4). The network reads log-compressed mel
+spectrograms at 16 kHz in patches of 187 frames (3 s), as it was trained.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .features import feature
+
+__all__ = ["TAGS", "SR", "PATCH_FRAMES", "log_mel", "patches", "forward", "frame_series"]
+
+SR = 16000
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+PATCH_FRAMES = 187
+"""Mel frames per patch: 3 s at 16 kHz with a hop of 256, the length musicnn was trained on."""
+PATCH_SECONDS = PATCH_FRAMES * HOP / SR
+WEIGHTS = Path(__file__).parent / "models" / "musicnn" / "msd_musicnn.npz"
+BN_EPSILON = 1e-3  # TensorFlow's batch_normalization default, which musicnn used
+TAGS = (
+    "rock", "pop", "alternative", "indie", "electronic", "female_vocalists", "dance", "00s",
+    "alternative_rock", "jazz", "beautiful", "metal", "chillout", "male_vocalists",
+    "classic_rock", "soul", "indie_rock", "mellow", "electronica", "80s", "folk", "90s", "chill",
+    "instrumental", "punk", "oldies", "blues", "hard_rock", "ambient", "acoustic",
+    "experimental", "female_vocalist", "guitar", "hip_hop", "70s", "party", "country",
+    "easy_listening", "sexy", "catchy", "funk", "electro", "heavy_metal", "progressive_rock",
+    "60s", "rnb", "indie_pop", "sad", "house", "happy",
+)  # fmt: skip
+"""The MSD model's 50 tags, in its output order (spaces and dashes as underscores)."""
+EMBEDDING_DIMS = 200
+
+
+@functools.cache
+def _weights() -> dict[str, np.ndarray]:
+    """The network's variables by TensorFlow name, loaded once per process (no pickle)."""
+    with np.load(WEIGHTS, allow_pickle=False) as stored:
+        return {name: stored[name].astype(np.float32) for name in stored.files}
+
+
+def _batch_norm(x: np.ndarray, index: int) -> np.ndarray:
+    """Inference-time batch normalisation with the ``index``-th layer's moving statistics."""
+    prefix = "batch_normalization" + (f"_{index}" if index else "")
+    w = _weights()
+    scale = w[f"{prefix}/gamma"] / np.sqrt(w[f"{prefix}/moving_variance"] + BN_EPSILON)
+    return x * scale + (w[f"{prefix}/beta"] - w[f"{prefix}/moving_mean"] * scale)
+
+
+def _linear(windows: np.ndarray, index: int) -> np.ndarray:
+    """The ``index``-th convolution, given its input windows [shape=(..., *kernel)], before
+    its ReLU."""
+    w = _weights()
+    suffix = f"_{index}" if index else ""
+    kernel = w[f"conv2d{suffix}/kernel"]  # (time, freq, 1, filters)
+    flat = windows.reshape(-1, kernel.shape[0] * kernel.shape[1])
+    out = flat @ kernel.reshape(-1, kernel.shape[-1]) + w[f"conv2d{suffix}/bias"]
+    return out.reshape(*windows.shape[:-2], -1)
+
+
+def _frequency_pooled(x: np.ndarray, index: int) -> np.ndarray:
+    """A front-end block: 2-D convolution over a patch [shape=(time, mel)], max over mel.
+
+    Timbral filters span 7 frames (the patch padded by 3 frames each side, frequency 'valid');
+    temporal filters span 128, 64 or 32 frames and one band (time padded 'same').
+    """
+    k_time, k_freq = _weights()[f"conv2d_{index}/kernel" if index else "conv2d/kernel"].shape[:2]
+    before = 3 if k_freq > 1 else (k_time - 1) // 2
+    after = 3 if k_freq > 1 else k_time - 1 - before
+    padded = np.pad(x, ((before, after), (0, 0)))
+    windows = sliding_window_view(padded, (k_time, k_freq))  # (time, freq', k_time, k_freq)
+    z = _linear(windows, index)
+    # ReLU then batch norm is monotonic in z, rising or falling with the sign of the norm's
+    # scale, so the max over frequency is taken before them, on z's max or min.
+    rising = _weights()[f"batch_normalization_{index + 1}/gamma"] >= 0
+    extreme = np.where(rising, z.max(axis=1), z.min(axis=1))
+    return _batch_norm(np.maximum(extreme, 0.0), index + 1)
+
+
+def _temporal(x: np.ndarray, index: int) -> np.ndarray:
+    """A mid-end block: convolution over 7 frames of every feature [shape=(time, features)]."""
+    windows = sliding_window_view(np.pad(x, ((3, 3), (0, 0))), 7, axis=0)  # (time, feat, 7)
+    z = _linear(windows.transpose(0, 2, 1), index)
+    return _batch_norm(np.maximum(z, 0.0), index + 1)
+
+
+def forward(patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tag probabilities [shape=(50,)] and penultimate layer [shape=(200,)] of one patch.
+
+    ``patch`` is a log-mel patch [shape=(187, 96)] from :func:`patches`.
+    """
+    x = _batch_norm(np.asarray(patch, dtype=np.float32), 0)
+    front = np.concatenate([_frequency_pooled(x, i) for i in range(5)], axis=1)
+    mid1 = _temporal(front, 5)
+    mid2 = _temporal(mid1, 6) + mid1
+    mid3 = _temporal(mid2, 7) + mid2
+    frames = np.concatenate([front, mid1, mid2, mid3], axis=1)
+    pooled = np.stack([frames.max(axis=0), frames.mean(axis=0)], axis=1).ravel()  # interleaved
+    w = _weights()
+    hidden = np.maximum(_batch_norm(pooled, 9) @ w["dense/kernel"] + w["dense/bias"], 0.0)
+    penultimate = _batch_norm(hidden, 10)
+    logits = penultimate @ w["dense_1/kernel"] + w["dense_1/bias"]
+    return 1.0 / (1.0 + np.exp(-logits)), penultimate
+
+
+def log_mel(y: np.ndarray, sr: int) -> np.ndarray:
+    """musicnn's input representation of ``y``: log10(1 + 10⁴·mel power) [shape=(frames, 96)]."""
+    import librosa
+    import soxr
+
+    y16 = np.asarray(soxr.resample(y, sr, SR, quality="HQ") if sr != SR else y, np.float32)
+    y16 = np.pad(y16, (0, max(0, N_FFT - len(y16))))  # one whole window at least
+    mel = librosa.feature.melspectrogram(y=y16, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
+    return np.log10(10000.0 * mel.T.astype(np.float32) + 1.0)
+
+
+def patches(rep: np.ndarray) -> np.ndarray:
+    """Back-to-back 3 s patches [shape=(n, 187, 96)] of a log-mel representation.
+
+    A tail shorter than a patch is dropped (as musicnn does), except that a representation
+    shorter than one patch is repeated to fill it (as musicnn was trained).
+    """
+    if len(rep) < PATCH_FRAMES:  # np.resize repeats whole rows, the mel bands staying aligned
+        rep = np.resize(
+            rep if len(rep) else np.zeros((1, N_MELS), np.float32), (PATCH_FRAMES, N_MELS)
+        )
+    n = len(rep) // PATCH_FRAMES
+    return rep[: n * PATCH_FRAMES].reshape(n, PATCH_FRAMES, rep.shape[1])
+
+
+def frame_series(
+    y: np.ndarray, sr: int, n_frames: int, hop_length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """musicnn's outputs laid on the analysis frame grid: ``(tags, penultimate)``.
+
+    Each of the ``n_frames`` analysis frames (``hop_length`` samples at ``sr``) carries the
+    output of the patch that covers it (frames after the last whole patch, that of the last),
+    so clip statistics weigh patches by the time they cover and a window of
+    :mod:`va_mood.segments` averages the patches it overlaps.
+
+    Returns [shape=(50, n_frames)] and [shape=(200, n_frames)].
+    """
+    outputs = [forward(p) for p in patches(log_mel(y, sr))]
+    tags = np.stack([t for t, _ in outputs], axis=1)
+    penultimate = np.stack([e for _, e in outputs], axis=1)
+    seconds = np.arange(n_frames) * hop_length / sr
+    which = np.minimum((seconds / PATCH_SECONDS).astype(int), tags.shape[1] - 1)
+    return tags[:, which], penultimate[:, which]
+
+
+@feature("embedding", "msd_tags", dims=TAGS)
+def msd_tags(*, musicnn: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Probabilities of the 50 MSD tags (moods, genres, eras, instruments) over time."""
+    return musicnn[0]
+
+
+@feature("embedding", "msd_embedding", dims=EMBEDDING_DIMS, stats=("mean",))
+def msd_embedding(*, musicnn: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The tagger's penultimate layer: 200 learnt descriptors of the music, averaged."""
+    return musicnn[1]
