@@ -38,21 +38,29 @@ def test_forward_reproduces_tensorflow(reference):
 def test_log_mel_of_shipped_clip_matches_reference_input(reference):
     clip = Path(__file__).parents[1] / "data" / "examples" / "macleod_slow_burn.mp3"
     y, _ = load(clip, sr=SR, max_duration=9.0)
-    ours = musicnn.patches(musicnn.log_mel(y, SR))
+    rep = musicnn.log_mel(y, SR)
+    ours = musicnn.patches(rep, musicnn.patch_starts(len(rep)))
     assert ours.shape == reference["patches"].shape
     # decoded at 22.05 kHz, then resampled to 16 kHz: close to a direct 16 kHz decode
     assert np.abs(ours - reference["patches"]).mean() < 0.05
 
 
-def test_patches_back_to_back_and_short_input_repeated():
+def test_patches_back_to_back_then_spread_and_short_input_repeated():
     rep = np.arange(400 * 96, dtype=np.float32).reshape(400, 96)
-    p = musicnn.patches(rep)
+    starts = musicnn.patch_starts(len(rep))
+    np.testing.assert_array_equal(starts, [0, 187])  # the 26-frame tail is left out
+    p = musicnn.patches(rep, starts)
     assert p.shape == (2, 187, 96)
     np.testing.assert_array_equal(p[1, 0], rep[187])
-    short = musicnn.patches(rep[:50])
+    # a 5-minute file: 100 patch places, 10 analysed, first and last included, evenly spaced
+    spread = musicnn.patch_starts(100 * 187 + 50)
+    assert len(spread) == musicnn.MAX_PATCHES
+    assert spread[0] == 0 and spread[-1] == 99 * 187
+    assert np.ptp(np.diff(spread)) <= 187
+    short = musicnn.patches(rep[:50], musicnn.patch_starts(50))
     assert short.shape == (1, 187, 96)
     np.testing.assert_array_equal(short[0, 50], rep[0])  # repeated from the start, bands aligned
-    assert musicnn.patches(rep[:0]).shape == (1, 187, 96)
+    assert musicnn.patches(rep[:0], musicnn.patch_starts(0)).shape == (1, 187, 96)
 
 
 def test_frame_series_lays_patches_on_the_analysis_grid():

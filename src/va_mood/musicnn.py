@@ -24,7 +24,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .features import feature
 
-__all__ = ["TAGS", "SR", "PATCH_FRAMES", "log_mel", "patches", "forward", "frame_series"]
+__all__ = [
+    "TAGS",
+    "SR",
+    "PATCH_FRAMES",
+    "log_mel",
+    "patch_starts",
+    "patches",
+    "forward",
+    "frame_series",
+]
 
 SR = 16000
 N_FFT = 512
@@ -33,6 +42,10 @@ N_MELS = 96
 PATCH_FRAMES = 187
 """Mel frames per patch: 3 s at 16 kHz with a hop of 256, the length musicnn was trained on."""
 PATCH_SECONDS = PATCH_FRAMES * HOP / SR
+MAX_PATCHES = 10
+"""Patches analysed per file at most: 30 s of audio, as many as a 30 s clip has. A longer
+file gets them spread evenly over it, so the tagger costs the same on every file (about
+0.9 s of one core), not a time proportional to its length."""
 WEIGHTS = Path(__file__).parent / "models" / "musicnn" / "msd_musicnn.npz"
 BN_EPSILON = 1e-3  # TensorFlow's batch_normalization default, which musicnn used
 TAGS = (
@@ -130,18 +143,27 @@ def log_mel(y: np.ndarray, sr: int) -> np.ndarray:
     return np.log10(10000.0 * mel.T.astype(np.float32) + 1.0)
 
 
-def patches(rep: np.ndarray) -> np.ndarray:
-    """Back-to-back 3 s patches [shape=(n, 187, 96)] of a log-mel representation.
+def patch_starts(n_mel_frames: int, max_patches: int = MAX_PATCHES) -> np.ndarray:
+    """First mel frames of the patches the tagger runs on.
 
-    A tail shorter than a patch is dropped (as musicnn does), except that a representation
-    shorter than one patch is repeated to fill it (as musicnn was trained).
+    Back-to-back 3 s patches (a tail shorter than a patch is left out, as musicnn does), or
+    for a longer file ``max_patches`` of them spread evenly from its first to its last.
+    """
+    n = max(1, n_mel_frames // PATCH_FRAMES)
+    chosen = np.arange(n) if n <= max_patches else np.linspace(0, n - 1, max_patches)
+    return np.round(chosen).astype(int) * PATCH_FRAMES
+
+
+def patches(rep: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The patches [shape=(len(starts), 187, 96)] of a log-mel representation.
+
+    A representation shorter than one patch is repeated to fill it (as musicnn was trained).
     """
     if len(rep) < PATCH_FRAMES:  # np.resize repeats whole rows, the mel bands staying aligned
         rep = np.resize(
             rep if len(rep) else np.zeros((1, N_MELS), np.float32), (PATCH_FRAMES, N_MELS)
         )
-    n = len(rep) // PATCH_FRAMES
-    return rep[: n * PATCH_FRAMES].reshape(n, PATCH_FRAMES, rep.shape[1])
+    return np.stack([rep[s : s + PATCH_FRAMES] for s in starts])
 
 
 def frame_series(
@@ -150,17 +172,19 @@ def frame_series(
     """musicnn's outputs laid on the analysis frame grid: ``(tags, penultimate)``.
 
     Each of the ``n_frames`` analysis frames (``hop_length`` samples at ``sr``) carries the
-    output of the patch that covers it (frames after the last whole patch, that of the last),
-    so clip statistics weigh patches by the time they cover and a window of
-    :mod:`va_mood.segments` averages the patches it overlaps.
+    output of the analysed patch whose centre is nearest, so clip statistics weigh patches by
+    the time they stand for, and a window of :mod:`va_mood.segments` averages the patches it
+    overlaps (on a file longer than :data:`MAX_PATCHES` patches, the nearest analysed ones).
 
     Returns [shape=(50, n_frames)] and [shape=(200, n_frames)].
     """
-    outputs = [forward(p) for p in patches(log_mel(y, sr))]
+    rep = log_mel(y, sr)
+    starts = patch_starts(len(rep))
+    outputs = [forward(p) for p in patches(rep, starts)]
     tags = np.stack([t for t, _ in outputs], axis=1)
     penultimate = np.stack([e for _, e in outputs], axis=1)
-    seconds = np.arange(n_frames) * hop_length / sr
-    which = np.minimum((seconds / PATCH_SECONDS).astype(int), tags.shape[1] - 1)
+    centres = (starts + PATCH_FRAMES / 2) * HOP / SR
+    which = np.searchsorted((centres[1:] + centres[:-1]) / 2, np.arange(n_frames) * hop_length / sr)
     return tags[:, which], penultimate[:, which]
 
 
