@@ -2,11 +2,12 @@
 
 Extracts every registered feature group once (cached), then runs the repeated, artist-grouped
 cross-validation of :func:`va_mood.evaluate.cross_validate` for: the article's split; the
-article's split plus the harmony groups on the valence head; each head given every group; the
-default configuration (``configs/default.toml``), the same without its valence head's sample
-weights and without its split by arousal, and the default without each of its valence groups
-in turn. Writes a markdown table
-to ``docs/feature_study.md``.
+article's split plus the harmony groups on the valence head; each head given every handcrafted
+group; the default configuration (``configs/default.toml``) without the pre-trained tagger's
+groups, with them on the valence head only, without its valence head's sample weights and
+split by arousal, and whole; and the default without each of its valence groups in turn. The
+named configurations run again on fresh splits (``--check-seed``). Writes markdown tables to
+``docs/feature_study.md``.
 
 Run from the repository root::
 
@@ -41,9 +42,13 @@ FIGURES = (
 )
 
 
-def harmony_groups() -> list[str]:
-    """The groups registered by :mod:`va_mood.harmony`, in registry order."""
-    return [k for k, g in REGISTRY.items() if g.func.__module__ == "va_mood.harmony"]
+def groups_of(module: str) -> list[str]:
+    """The groups registered by ``module`` (e.g. ``va_mood.harmony``), in registry order."""
+    return [k for k, g in REGISTRY.items() if g.func.__module__ == module]
+
+
+def without(groups: tuple[str, ...] | list[str], drop: list[str]) -> list[str]:
+    return [g for g in groups if g not in drop]
 
 
 def with_groups(
@@ -59,7 +64,8 @@ def with_groups(
 
 def configurations(article: Config, default: Config) -> dict[str, Config]:
     """Name -> configuration of every row of the study, in table order."""
-    everything = list(REGISTRY)
+    embedding = groups_of("va_mood.musicnn")
+    handcrafted = without(list(REGISTRY), embedding)
     unweighted = dataclasses.replace(
         default, valence=dataclasses.replace(default.valence, weight_floor=None)
     )
@@ -69,17 +75,32 @@ def configurations(article: Config, default: Config) -> dict[str, Config]:
     runs = {
         "article": article,
         "article + harmony (valence)": with_groups(
-            article, valence=[*article.valence.groups, *harmony_groups()]
+            article, valence=[*article.valence.groups, *groups_of("va_mood.harmony")]
         ),
-        "all groups, both heads": with_groups(article, arousal=everything, valence=everything),
+        "all handcrafted groups, both heads": with_groups(
+            article, arousal=handcrafted, valence=handcrafted
+        ),
+        "default without the tagger (the previous default)": with_groups(
+            default,
+            arousal=without(default.arousal.groups, embedding),
+            valence=without(default.valence.groups, embedding),
+        ),
+        "default, tagger on the valence head only": with_groups(
+            default, arousal=without(default.arousal.groups, embedding)
+        ),
         "default without valence by arousal and weights": pooled,
         "default without weights": unweighted,
         "default": default,
     }
     for group in default.valence.groups:
-        rest = [g for g in default.valence.groups if g != group]
-        runs[f"default, valence without {group}"] = with_groups(default, valence=rest)
+        runs[f"default, valence without {group}"] = with_groups(
+            default, valence=without(default.valence.groups, [group])
+        )
     return runs
+
+
+NAMED = 8
+"""The rows before the ablation: also run on fresh splits with ``--check-seed``."""
 
 
 def feature_table(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,7 +136,24 @@ def head_groups(config: Config) -> str:
     )
 
 
-def report(rows: list[tuple[str, Config, dict]], args: argparse.Namespace, n: dict) -> str:
+def table(rows: list[tuple[str, Config, dict]]) -> list[str]:
+    """Markdown rows: configuration, groups per head, each figure as mean ± std."""
+    lines = [
+        "| configuration | groups | " + " | ".join(label for _, label in FIGURES) + " |",
+        "|---|---|" + "---|" * len(FIGURES),
+    ]
+    for name, config, result in rows:
+        cells = " | ".join(cell(result["summary"], key) for key, _ in FIGURES)
+        lines.append(f"| {name} | {head_groups(config)} | {cells} |")
+    return lines
+
+
+def report(
+    rows: list[tuple[str, Config, dict]],
+    fresh: list[tuple[str, Config, dict]],
+    args: argparse.Namespace,
+    n: dict,
+) -> str:
     """The study as markdown."""
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     first = rows[0][2]
@@ -130,24 +168,53 @@ def report(rows: list[tuple[str, Config, dict]], args: argparse.Namespace, n: di
         "over repeats of the pooled out-of-fold predictions. Binary heads (xgboost).",
         "",
         "Groups per head are counted in the second column; the article's split and the default "
-        "are in `configs/article.toml` and `configs/default.toml`. The default fits its valence "
-        "head separately on high- and low-arousal clips (`by_arousal`) and weighs its training "
-        "clips by how clearly their labels are positive or negative (`weight_floor`); the two "
-        "rows before it take those away in turn. The ablation rows drop one group from the "
-        "default valence head (the arousal head unchanged).",
+        "are in `configs/article.toml` and `configs/default.toml`. Handcrafted groups are every "
+        "group but the pre-trained tagger's (`embedding.*`, `va_mood.musicnn`). The "
+        "default fits its valence head separately on high- and low-arousal clips "
+        "(`by_arousal`) and weighs its training clips by how clearly their labels are positive "
+        "or negative (`weight_floor`); the two rows before it take those away in turn. The "
+        "ablation rows drop one group from the default valence head (the arousal head "
+        "unchanged).",
         "",
-        "| configuration | groups | " + " | ".join(label for _, label in FIGURES) + " |",
-        "|---|---|" + "---|" * len(FIGURES),
+        *table(rows),
     ]
-    for name, config, result in rows:
-        cells = " | ".join(cell(result["summary"], key) for key, _ in FIGURES)
-        lines.append(f"| {name} | {head_groups(config)} | {cells} |")
+    if fresh:
+        lines += [
+            "",
+            f"The default was chosen on the splits above (seed {rows[0][1].seed}). The named "
+            f"configurations again on fresh splits (seed {fresh[0][1].seed}), which played no "
+            "part in any choice:",
+            "",
+            *table(fresh),
+        ]
     lines += ["", "Groups of the named configurations:", ""]
-    for name, config, _ in rows[:6]:
+    for name, config, _ in rows[:NAMED]:
         lines.append(f"- **{name}**: arousal `{', '.join(config.arousal.groups)}`; ")
         lines[-1] += f"valence `{', '.join(config.valence.groups)}`"
     lines.append("")
     return "\n".join(lines)
+
+
+def run(
+    name: str,
+    config: Config,
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    args: argparse.Namespace,
+) -> dict:
+    """Cross-validate one configuration with the study's repeats; print a progress line."""
+    config = dataclasses.replace(
+        config, evaluation=dataclasses.replace(config.evaluation, n_repeats=args.repeats)
+    )
+    start = time.perf_counter()
+    result = cross_validate(features, labels, config)
+    s = result["summary"]
+    print(
+        f"{name:<60} seed {config.seed} {time.perf_counter() - start:4.0f} s  valence "
+        f"{cell(s, 'valence_accuracy')}  F1 {cell(s, 'quadrant_macro_f1')}",
+        flush=True,
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,26 +227,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--article", default="configs/article.toml")
     parser.add_argument("--default", default="configs/default.toml")
     parser.add_argument("--out", default="docs/feature_study.md")
+    parser.add_argument(
+        "--check-seed", type=int, default=7, help="seed of the fresh splits (-1: none)"
+    )
     args = parser.parse_args(argv)
 
     article, default = load_config(args.article), load_config(args.default)
     features, labels = feature_table(args)
-    rows = []
-    for name, config in configurations(article, default).items():
-        config = dataclasses.replace(
-            config, evaluation=dataclasses.replace(config.evaluation, n_repeats=args.repeats)
-        )
-        start = time.perf_counter()
-        result = cross_validate(features, labels, config)
-        s = result["summary"]
-        print(
-            f"{name:<60} {time.perf_counter() - start:4.0f} s  valence "
-            f"{cell(s, 'valence_accuracy')}  F1 {cell(s, 'quadrant_macro_f1')}",
-            flush=True,
-        )
-        rows.append((name, config, result))
+    runs = configurations(article, default)
+    rows = [
+        (name, config, run(name, config, features, labels, args)) for name, config in runs.items()
+    ]
+    fresh = []
+    if args.check_seed >= 0:
+        for name, config in list(runs.items())[:NAMED]:
+            config = dataclasses.replace(config, seed=args.check_seed)
+            fresh.append((name, config, run(name, config, features, labels, args)))
     n = {"clips": len(labels), "groups": labels["group"].nunique()}
-    write_text(Path(args.out), report(rows, args, n))
+    write_text(Path(args.out), report(rows, fresh, args, n))
     print(f"wrote {args.out}")
     return 0
 
