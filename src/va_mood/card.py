@@ -24,6 +24,17 @@ FIGURES = (
 )
 
 
+TAGGER = (
+    "The `embedding.msd_*` groups are the outputs of a pre-trained music tagger, musicnn's "
+    'Million Song Dataset model (J. Pons and X. Serra, "musicnn: pre-trained convolutional '
+    'neural networks for music audio tagging", ISMIR 2019 late-breaking demo; Music Technology '
+    "Group, Universitat Pompeu Fabra), run by `va_mood.musicnn`; its weights ship with va_mood "
+    "under musicnn's ISC licence (`va_mood/models/musicnn/LICENSE`). It was trained on Last.fm "
+    "tags of the Million Song Dataset, mostly Western popular music, so this model inherits "
+    "that tagger's view of music as well as its training clips'."
+)
+
+
 def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> str:
     """Markdown model card for a bundle's ``bundle.json`` contents ``meta``.
 
@@ -63,6 +74,12 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         about.strip() or "Not described.",
         "",
     ]
+    if any(
+        g.startswith("embedding.msd_")
+        for axis in ("arousal", "valence")
+        for g in config[axis]["groups"]
+    ):
+        lines += ["## Pre-trained component", "", TAGGER, ""]
     if "summary" in metrics:
         lines += _figures(metrics)
     else:
