@@ -19,7 +19,7 @@ from va_mood import extract as extract_module
 from va_mood import harmony
 from va_mood.analysis import Analysis
 from va_mood.audio import load, stream
-from va_mood.blocks import TOLERANCE, extract_blocks
+from va_mood.blocks import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
 from va_mood.cli import app
 from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
@@ -92,8 +92,16 @@ def test_blocks_match_whole_clip():
     pieces = np.array_split(y, 7)  # chunk edges fall anywhere, not on frames
     blocks = extract_blocks(pieces, SR, config=CONFIG, groups=GROUPS, block_seconds=3.0)
     columns = np.array(columns_for(GROUPS))
-    close = np.isclose(blocks, whole, **TOLERANCE)
+    sampled = np.isin(columns, columns_for(sorted(SAMPLED_PER_BLOCK)))
+    close = np.isclose(blocks, whole, **TOLERANCE) | sampled
     assert close.all(), list(zip(columns[~close], whole[~close], blocks[~close], strict=True))
+    # the tagger runs on other patches in blocks: its tag probabilities are estimates of the
+    # whole-file ones, not equal to them (same steady music throughout, so close)
+    tags = np.char.startswith(columns.astype(str), "embedding.msd_tags_") & np.char.endswith(
+        columns.astype(str), ".mean"
+    )
+    assert tags.sum() == 50 and np.abs(blocks[tags] - whole[tags]).max() < 0.1
+    assert not np.array_equal(blocks[sampled], whole[sampled])
 
 
 def test_blocks_refuse_a_short_signal():

@@ -22,6 +22,12 @@ differ slightly at block joins (librosa resamples each block for its lower octav
 decoded signal differs from :func:`va_mood.audio.load` by soxr's stream rounding. Measured on
 a 3-minute recording (``benchmarks/extract_speed.py --only compare``), block and whole-file
 statistics agree within :data:`TOLERANCE`.
+
+The one exception is the pre-trained tagger's groups (:data:`SAMPLED_PER_BLOCK`): the tagger
+runs on at most :data:`va_mood.musicnn.MAX_PATCHES` 3 s patches of each block (spread over the
+block), where a whole-file analysis spreads that many over the whole file. Their block
+statistics are therefore estimates from more of the recording, not held to
+:data:`TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "BLOCK_SECONDS",
     "COMPACT",
     "TOLERANCE",
+    "SAMPLED_PER_BLOCK",
     "BLOCK_REDUCERS",
     "context_frames",
     "extract_blocks",
@@ -62,6 +69,9 @@ TOLERANCE = {"rtol": 1e-3, "atol": 0.05}
 """Block against whole-file statistics: ``|block - whole| <= atol + rtol * |whole|``
 (numpy's ``isclose``); the values are dB, log2 and shares, so 0.05 is far below what any
 model could notice."""
+SAMPLED_PER_BLOCK = frozenset({"embedding.msd_tags", "embedding.msd_embedding"})
+"""Groups whose block statistics sample each block, not the whole file, and so are not held
+to :data:`TOLERANCE` (the tagger's, see the module docstring)."""
 
 
 def context_frames(config: AnalysisConfig, sr: int) -> int:
