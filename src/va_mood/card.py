@@ -31,7 +31,9 @@ TAGGER = (
     "Group, Universitat Pompeu Fabra), run by `va_mood.musicnn`; its weights ship with va_mood "
     "under musicnn's ISC licence (`va_mood/models/musicnn/LICENSE`). It was trained on Last.fm "
     "tags of the Million Song Dataset, mostly Western popular music, so this model inherits "
-    "that tagger's view of music as well as its training clips'."
+    "that tagger's view of music as well as its training clips'. Some evaluation clips may be "
+    "songs whose audio the tagger heard in training (with Last.fm tags, not these labels), "
+    "which could flatter the figures below a little."
 )
 
 
