@@ -72,6 +72,10 @@ model could notice."""
 SAMPLED_PER_BLOCK = frozenset({"embedding.msd_tags", "embedding.msd_embedding"})
 """Groups whose block statistics sample each block, not the whole file, and so are not held
 to :data:`TOLERANCE` (the tagger's, see the module docstring)."""
+SAMPLED_SERIES_STEP = 16
+"""Every this many frames of a :data:`SAMPLED_PER_BLOCK` group's series are kept (0.37 s at
+the default hop): the tagger's output changes once per 3 s patch, and its 250 rows at every
+frame of an hour would hold 300 MB."""
 
 
 def context_frames(config: AnalysisConfig, sr: int) -> int:
@@ -200,7 +204,9 @@ def extract_blocks(
         block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config)
         kept = slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0)
         for key in per_block:
-            series[key].append(np.atleast_2d(REGISTRY[key].raw(block))[:, kept])
+            step = SAMPLED_SERIES_STEP if key in SAMPLED_PER_BLOCK else 1
+            # a copy, so that the block's whole output (context frames too) is not kept alive
+            series[key].append(np.atleast_2d(REGISTRY[key].raw(block))[:, kept][:, ::step].copy())
         for name in keep:
             compact[name].append(getattr(block, name)[..., kept])
         if reduced:
