@@ -69,9 +69,9 @@ TOLERANCE = {"rtol": 1e-3, "atol": 0.05}
 """Block against whole-file statistics: ``|block - whole| <= atol + rtol * |whole|``
 (numpy's ``isclose``); the values are dB, log2 and shares, so 0.05 is far below what any
 model could notice."""
-SAMPLED_PER_BLOCK = frozenset({"embedding.msd_tags", "embedding.msd_embedding"})
+SAMPLED_PER_BLOCK = frozenset(k for k, g in REGISTRY.items() if "musicnn" in g.inputs)
 """Groups whose block statistics sample each block, not the whole file, and so are not held
-to :data:`TOLERANCE` (the tagger's, see the module docstring)."""
+to :data:`TOLERANCE`: those reading the tagger's output (see the module docstring)."""
 SAMPLED_SERIES_STEP = 16
 """Every this many frames of a :data:`SAMPLED_PER_BLOCK` group's series are kept (0.37 s at
 the default hop): the tagger's output changes once per 3 s patch, and its 250 rows at every
