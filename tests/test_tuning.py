@@ -426,6 +426,22 @@ def test_cli_needs_one_input(files, tmp_path):
     assert "either --audio DIR or --features PARQUET" in result.output
 
 
+def test_swallowed_interrupt_still_stops_the_study(monkeypatch):
+    # a SIGTERM that lands in an xgboost ctypes callback is printed and swallowed there; the
+    # handler's flag is all that is left of it, and it must stop the study after that trial
+    from va_mood import tuning
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial: optuna.Trial) -> float:
+        monkeypatch.setattr(tuning, "_interrupted", True)  # as the handler does, no raise
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    with pytest.raises(KeyboardInterrupt, match="interrupted"):
+        tuning._optimize(study, objective, n_trials=20, timeout=None, callbacks=[])
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE]
+
+
 def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):
     storage = f"sqlite:///{tmp_path}/term.db"
     args = _tune_args(files, storage, "--head", "arousal", "--trials", "500")

@@ -552,12 +552,20 @@ def raise_interrupt(signum: int, frame: Any) -> None:
     """Signal handler (SIGTERM, SIGINT): remember the interrupt, then raise KeyboardInterrupt.
 
     The flag matters when the signal lands inside a library's C code (xgboost reading its
-    data), which reports it as its own error: :func:`_optimize` then still knows it was an
-    interrupt, keeps the finished trials and stops like any other interrupt.
+    data), which reports it as its own error, or inside a ctypes callback, which prints the
+    exception and carries on: :func:`_optimize` then still knows it was an interrupt, keeps the
+    finished trials and stops like any other interrupt (after the trial in flight, at the
+    latest).
     """
     global _interrupted
     _interrupted = True
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _stop_if_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Trial callback: an interrupt that a library swallowed still stops the study."""
+    if _interrupted:
+        raise KeyboardInterrupt("interrupted")
 
 
 def _optimize(
@@ -570,7 +578,12 @@ def _optimize(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # e.g. enqueued values outside a range
         try:
-            study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=list(callbacks))
+            study.optimize(
+                objective,
+                n_trials=n_trials,
+                timeout=timeout,
+                callbacks=[*callbacks, _stop_if_interrupted],
+            )
         except Exception:
             if _interrupted:  # the interrupt surfaced as another library's error
                 raise KeyboardInterrupt("interrupted") from None
