@@ -440,6 +440,22 @@ def test_swallowed_interrupt_still_stops_the_study(monkeypatch):
     with pytest.raises(KeyboardInterrupt, match="interrupted"):
         tuning._optimize(study, objective, n_trials=20, timeout=None, callbacks=[])
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE]
+    # the flag left over from that run does not stop the next one in the same process
+    tuning._optimize(study, lambda t: t.suggest_float("x", 0.0, 1.0), 3, None, [])
+    assert len(study.trials) == 4
+
+
+def test_interrupt_is_deferred_while_optuna_keeps_its_books(monkeypatch):
+    # raised while optuna creates or stores a trial, it would leave the trial marked running
+    from va_mood import tuning
+
+    monkeypatch.setattr(tuning, "_interrupted", False)
+    monkeypatch.setattr(tuning, "_deferred", True)
+    tuning.raise_interrupt(signal.SIGTERM, None)  # no raise: only remembered
+    assert tuning._interrupted
+    monkeypatch.setattr(tuning, "_deferred", False)
+    with pytest.raises(KeyboardInterrupt, match="signal"):
+        tuning.raise_interrupt(signal.SIGTERM, None)
 
 
 def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):

@@ -546,24 +546,28 @@ def _start_params(base: HeadConfig, space: HeadSpace) -> dict[str, Any] | None:
 
 
 _interrupted = False
+_deferred = False
+"""True while optuna keeps its own books (creating a trial, storing its result): an interrupt
+raised there would leave a trial marked running, so the handler only sets the flag."""
 
 
 def raise_interrupt(signum: int, frame: Any) -> None:
-    """Signal handler (SIGTERM, SIGINT): remember the interrupt, then raise KeyboardInterrupt.
+    """Signal handler (SIGTERM, SIGINT): remember the interrupt and raise KeyboardInterrupt,
+    or, while optuna keeps its books (:data:`_deferred`), only remember it.
 
-    The flag matters when the signal lands inside a library's C code (xgboost reading its
-    data), which reports it as its own error, or inside a ctypes callback, which prints the
-    exception and carries on: :func:`_optimize` then still knows it was an interrupt, keeps the
-    finished trials and stops like any other interrupt (after the trial in flight, at the
-    latest).
+    The flag is what stops :func:`_optimize` when the interrupt was deferred, or landed inside
+    a library's C code (xgboost reading its data, which reports it as its own error, or a
+    ctypes callback, which prints it and carries on): the study then stops like any other
+    interrupt, keeping the finished trials, after the trial in flight at the latest.
     """
     global _interrupted
     _interrupted = True
-    raise KeyboardInterrupt(f"signal {signum}")
+    if not _deferred:
+        raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _stop_if_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    """Trial callback: an interrupt that a library swallowed still stops the study."""
+    """Trial callback: an interrupt that was deferred or swallowed still stops the study."""
     if _interrupted:
         raise KeyboardInterrupt("interrupted")
 
@@ -575,11 +579,27 @@ def _optimize(
     timeout: float | None,
     callbacks: Sequence[Callable],
 ) -> None:
+    """``study.optimize`` where an interrupt fails only the trial in flight, never leaves one
+    marked running, and is re-raised as KeyboardInterrupt whatever a library made of it."""
+    global _interrupted, _deferred
+
+    def interruptible(trial: optuna.Trial) -> float:
+        global _deferred
+        _deferred = False  # inside the objective optuna marks an interrupted trial failed
+        try:
+            if _interrupted:  # deferred while optuna created this trial
+                raise KeyboardInterrupt("interrupted")
+            return objective(trial)
+        finally:
+            _deferred = True
+
+    _interrupted = False  # an interrupt of an earlier run in this process is not this run's
+    _deferred = True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # e.g. enqueued values outside a range
         try:
             study.optimize(
-                objective,
+                interruptible,
                 n_trials=n_trials,
                 timeout=timeout,
                 callbacks=[*callbacks, _stop_if_interrupted],
@@ -588,6 +608,8 @@ def _optimize(
             if _interrupted:  # the interrupt surfaced as another library's error
                 raise KeyboardInterrupt("interrupted") from None
             raise
+        finally:
+            _deferred = False
 
 
 def _worker(
