@@ -358,29 +358,35 @@ def mfcc(*, mel_db: np.ndarray, config: AnalysisConfig) -> np.ndarray:
 
 
 SPECTRAL_CHUNK = 64
-"""Frames the spectral shape is computed over at a time (the values do not depend on it)."""
+"""Frames the roll-off's running sums are taken over at a time (the values do not depend on it)."""
 
 
 @feature("timbre", "spectral", dims=("centroid", "bandwidth", "rolloff", "flatness"))
 def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
-    """Spectral centroid, bandwidth, 85 % roll-off (log2 Hz) and flatness per frame."""
+    """Spectral centroid, bandwidth, 85 % roll-off (log2 Hz) and flatness per frame.
+
+    Centroid and bandwidth come from the power spectrum's moments (one matrix product, in
+    float64: the bandwidth is a difference of two of them); flatness is
+    ``librosa.feature.spectral_flatness(S=S)``, to the bit.
+    """
     import librosa
 
     freq = librosa.fft_frequencies(sr=sr, n_fft=config.n_fft)
-    out = np.empty((4, S.shape[1]))
+    power = S**2
+    moments = np.stack([np.ones_like(freq), freq, freq**2]) @ power.astype(np.float64)
+    total = moments[0] + 1e-12
+    centroid = moments[1] / total
+    bandwidth = np.sqrt(np.maximum(moments[2] / total - centroid**2, 0.0))
+    rolloff = np.empty(S.shape[1], dtype=np.intp)
     for start in range(0, S.shape[1], SPECTRAL_CHUNK):  # temporaries that stay in cache
         frames = slice(start, start + SPECTRAL_CHUNK)
-        power = S[:, frames] ** 2
-        total = power.sum(axis=0) + 1e-12
-        centroid = (freq[:, None] * power).sum(axis=0) / total
-        bandwidth = np.sqrt(((freq[:, None] - centroid) ** 2 * power).sum(axis=0) / total)
-        cumulative = np.cumsum(power, axis=0) / total
-        rolloff = freq[np.minimum(np.argmax(cumulative >= 0.85, axis=0), len(freq) - 1)]
-        out[0, frames] = np.log2(centroid + 1.0)
-        out[1, frames] = np.log2(bandwidth + 1.0)
-        out[2, frames] = np.log2(rolloff + 1.0)
-    out[3] = librosa.feature.spectral_flatness(S=S)[0]
-    return out
+        cumulative = np.cumsum(power[:, frames], axis=0) / total[frames]
+        rolloff[frames] = np.argmax(cumulative >= 0.85, axis=0)
+    floored = np.maximum(power, 1e-10)  # librosa's amin
+    flatness = np.exp(np.log(floored).mean(axis=0)) / floored.mean(axis=0)
+    return np.stack(
+        [np.log2(centroid + 1.0), np.log2(bandwidth + 1.0), np.log2(freq[rolloff] + 1.0), flatness]
+    )
 
 
 from . import harmony as _harmony  # noqa: E402,F401 - registers the harmony groups

@@ -1,0 +1,65 @@
+"""The shared intermediates against the librosa calls and definitions they stand in for."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+
+from va_mood.analysis import magnitude_stft
+from va_mood.config import AnalysisConfig
+from va_mood.features import REGISTRY
+
+SR = 22050
+
+
+def _signals() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(1.3 * SR)) / SR
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)) / 3
+    return {
+        "noise": rng.standard_normal(len(t)).astype(np.float32) * 0.3,
+        "chord": chord.astype(np.float32),
+        "silence": np.zeros(len(t), dtype=np.float32),
+        "odd_length": rng.uniform(-1, 1, 12_347).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("name", list(_signals()))
+@pytest.mark.parametrize(("n_fft", "hop"), [(2048, 512), (1024, 256), (512, 300), (1025, 128)])
+def test_magnitude_stft_is_librosas(name, n_fft, hop):
+    y = _signals()[name]
+    ours = magnitude_stft(y, n_fft=n_fft, hop_length=hop)
+    theirs = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))
+    assert ours.shape == theirs.shape == (1 + n_fft // 2, 1 + len(y) // hop)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6 * max(1.0, theirs.max()))
+
+
+def test_magnitude_stft_accepts_float64_and_long_signals():
+    y = np.random.default_rng(1).standard_normal(SR * 20)  # float64, many blocks of frames
+    ours = magnitude_stft(y, n_fft=2048, hop_length=512)
+    theirs = np.abs(librosa.stft(y.astype(np.float32), n_fft=2048, hop_length=512))
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6 * theirs.max())
+
+
+@pytest.mark.parametrize("name", list(_signals()))
+def test_spectral_shape_follows_its_definition(name):
+    """Centroid and bandwidth as power-weighted moments, roll-off as the first bin holding
+    85 % of the power, flatness exactly librosa's."""
+    config = AnalysisConfig(sr=SR)
+    S = magnitude_stft(_signals()[name], n_fft=config.n_fft, hop_length=config.hop_length)  # noqa: N806
+    ours = REGISTRY["timbre.spectral"].func(S=S, sr=SR, config=config)
+
+    freq = librosa.fft_frequencies(sr=SR, n_fft=config.n_fft)[:, None]
+    power = S.astype(np.float64) ** 2
+    total = power.sum(axis=0) + 1e-12
+    centroid = (freq * power).sum(axis=0) / total
+    bandwidth = np.sqrt(((freq - centroid) ** 2 * power).sum(axis=0) / total)
+    reached = np.cumsum(power, axis=0) / total >= 0.85
+    rolloff = np.where(reached.any(axis=0), freq[np.argmax(reached, axis=0), 0], 0.0)
+
+    np.testing.assert_allclose(ours[0], np.log2(centroid + 1), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours[1], np.log2(bandwidth + 1), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours[2], np.log2(rolloff + 1), rtol=0, atol=0.01)  # one bin
+    np.testing.assert_array_equal(ours[3], librosa.feature.spectral_flatness(S=S)[0])
