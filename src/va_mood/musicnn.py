@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .analysis import magnitude_stft
 from .features import feature
 
 __all__ = [
@@ -77,6 +78,11 @@ def _batch_norm(x: np.ndarray, index: int) -> np.ndarray:
     return x * scale + (w[f"{prefix}/beta"] - w[f"{prefix}/moving_mean"] * scale)
 
 
+FRONT_CHUNK = 32
+"""Frames (timbral filters) or mel bands (temporal filters) the front end convolves at a time,
+so that their windows stay in cache; the values do not depend on it."""
+
+
 def _linear(windows: np.ndarray, index: int) -> np.ndarray:
     """The ``index``-th convolution, given its input windows [shape=(..., *kernel)], before
     its ReLU."""
@@ -88,23 +94,51 @@ def _linear(windows: np.ndarray, index: int) -> np.ndarray:
     return out.reshape(*windows.shape[:-2], -1)
 
 
+@functools.cache
+def _front_filters(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """The ``index``-th front-end convolution as ``(kernel, bias, sign, (k_time, k_freq))``:
+    kernel [shape=(k_time * k_freq, filters)] and bias with each filter negated where the
+    batch norm after it has a negative scale, and those signs.
+
+    ReLU then batch norm is monotonic in a filter's output, rising or falling with the sign
+    of the norm's scale, so the max over frequency can be taken first: of the output where
+    it rises, of its negation (the min, negated) where it falls. The bias, constant over
+    frequency, is added after the max. Negating is exact: the values are the network's.
+    """
+    w = _weights()
+    suffix = f"_{index}" if index else ""
+    kernel = w[f"conv2d{suffix}/kernel"]  # (time, freq, 1, filters)
+    sign = np.where(w[f"batch_normalization_{index + 1}/gamma"] >= 0, 1.0, -1.0)
+    sign = sign.astype(np.float32)
+    flat = np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]) * sign)
+    return flat, w[f"conv2d{suffix}/bias"] * sign, sign, kernel.shape[:2]
+
+
 def _frequency_pooled(x: np.ndarray, index: int) -> np.ndarray:
     """A front-end block: 2-D convolution over a patch [shape=(time, mel)], max over mel.
 
     Timbral filters span 7 frames (the patch padded by 3 frames each side, frequency 'valid');
-    temporal filters span 128, 64 or 32 frames and one band (time padded 'same').
+    temporal filters span 128, 64 or 32 frames and one band (time padded 'same'). Each is one
+    matrix product per chunk of :data:`FRONT_CHUNK` windows, laid out contiguously.
     """
-    k_time, k_freq = _weights()[f"conv2d_{index}/kernel" if index else "conv2d/kernel"].shape[:2]
-    before = 3 if k_freq > 1 else (k_time - 1) // 2
-    after = 3 if k_freq > 1 else k_time - 1 - before
-    padded = np.pad(x, ((before, after), (0, 0)))
-    windows = sliding_window_view(padded, (k_time, k_freq))  # (time, freq', k_time, k_freq)
-    z = _linear(windows, index)
-    # ReLU then batch norm is monotonic in z, rising or falling with the sign of the norm's
-    # scale, so the max over frequency is taken before them, on z's max or min.
-    rising = _weights()[f"batch_normalization_{index + 1}/gamma"] >= 0
-    extreme = np.where(rising, z.max(axis=1), z.min(axis=1))
-    return _batch_norm(np.maximum(extreme, 0.0), index + 1)
+    kernel, bias, sign, (k_time, k_freq) = _front_filters(index)
+    n_time, n_mel = x.shape
+    peak = np.full((n_time, kernel.shape[1]), -np.inf, dtype=np.float32)
+    if k_freq > 1:
+        windows = sliding_window_view(np.pad(x, ((3, 3), (0, 0))), (k_time, k_freq))
+        for start in range(0, n_time, FRONT_CHUNK):  # (time, freq', k_time, k_freq)
+            part = windows[start : start + FRONT_CHUNK]
+            z = part.reshape(-1, kernel.shape[0]) @ kernel
+            peak[start : start + FRONT_CHUNK] = z.reshape(len(part), -1, len(bias)).max(axis=1)
+    else:
+        before = (k_time - 1) // 2
+        bands = np.pad(x.T, ((0, 0), (before, k_time - 1 - before)))  # (mel, time + k_time - 1)
+        windows = sliding_window_view(bands, k_time, axis=1)  # (mel, time, k_time)
+        for start in range(0, n_mel, FRONT_CHUNK):
+            part = windows[start : start + FRONT_CHUNK]
+            z = part.reshape(-1, k_time) @ kernel
+            np.maximum(peak, z.reshape(len(part), n_time, -1).max(axis=0), out=peak)
+    return _batch_norm(np.maximum(sign * (peak + bias), 0.0), index + 1)
 
 
 def _temporal(x: np.ndarray, index: int) -> np.ndarray:
@@ -140,7 +174,8 @@ def log_mel(y: np.ndarray, sr: int) -> np.ndarray:
 
     y16 = np.asarray(soxr.resample(y, sr, SR, quality="HQ") if sr != SR else y, np.float32)
     y16 = np.pad(y16, (0, max(0, N_FFT - len(y16))))  # one whole window at least
-    mel = librosa.feature.melspectrogram(y=y16, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
+    power = magnitude_stft(y16, n_fft=N_FFT, hop_length=HOP) ** 2
+    mel = librosa.feature.melspectrogram(S=power, sr=SR, n_fft=N_FFT, n_mels=N_MELS)
     return np.log10(10000.0 * mel.T.astype(np.float32) + 1.0)
 
 
