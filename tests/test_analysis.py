@@ -6,7 +6,7 @@ import librosa
 import numpy as np
 import pytest
 
-from va_mood.analysis import magnitude_stft
+from va_mood.analysis import magnitude_stft, tempogram
 from va_mood.config import AnalysisConfig
 from va_mood.features import REGISTRY
 
@@ -63,3 +63,14 @@ def test_spectral_shape_follows_its_definition(name):
     np.testing.assert_allclose(ours[1], np.log2(bandwidth + 1), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(ours[2], np.log2(rolloff + 1), rtol=0, atol=0.01)  # one bin
     np.testing.assert_array_equal(ours[3], librosa.feature.spectral_flatness(S=S)[0])
+
+
+@pytest.mark.parametrize("name", list(_signals()))
+@pytest.mark.parametrize("win_length", [384, 101, 64])
+def test_tempogram_is_librosas(name, win_length):
+    y = _signals()[name]
+    onset_env = librosa.onset.onset_strength(y=y, sr=SR)
+    ours = tempogram(onset_env, win_length=win_length)
+    theirs = librosa.feature.tempogram(onset_envelope=onset_env, sr=SR, win_length=win_length)
+    assert ours.shape == theirs.shape and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)

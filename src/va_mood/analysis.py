@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .config import AnalysisConfig
 
-__all__ = ["Analysis", "magnitude_stft"]
+__all__ = ["Analysis", "magnitude_stft", "tempogram"]
 
 CQT_FILTER_BANKS = 64
 """CQT filter banks kept per process (seven per analysis setting, one per octave)."""
@@ -69,7 +69,7 @@ STFT_BLOCK = 256
 
 @cache
 def _hann(n: int) -> np.ndarray:
-    """librosa's STFT window: periodic Hann (``get_window('hann', n, fftbins=True)``), float32."""
+    """librosa's STFT and tempogram window: periodic Hann, float32 (``get_window('hann', n)``)."""
     import scipy.signal
 
     window = scipy.signal.get_window("hann", n, fftbins=True).astype(np.float32)
@@ -95,6 +95,29 @@ def magnitude_stft(y: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
         block = slice(start, start + STFT_BLOCK)
         out[:, block] = np.abs(scipy.fft.rfft(frames[block] * window, axis=-1)).T
     return out
+
+
+def tempogram(onset_envelope: np.ndarray, *, win_length: int) -> np.ndarray:
+    """``librosa.feature.tempogram(onset_envelope=..., win_length=...)`` to float32 rounding,
+    in half the time [shape=(win_length, n_frames), dtype=float32].
+
+    The autocorrelation of each Hann-windowed, centred stretch of the envelope (padded by
+    linear ramps to 0), each frame scaled to a peak of 1 (frames of zeros left as they are).
+    librosa computes in float64 along the strided frame axis; this in float32, along
+    contiguous frames.
+    """
+    import scipy.fft
+
+    n, half = len(onset_envelope), win_length // 2
+    padded = np.pad(onset_envelope.astype(np.float32), half, mode="linear_ramp", end_values=0)
+    frames = sliding_window_view(padded, win_length)[:n] * _hann(win_length)
+    n_fft = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
+    spectrum = scipy.fft.rfft(frames, n=n_fft, axis=-1)
+    power = spectrum.real**2 + spectrum.imag**2
+    autocorrelation = scipy.fft.irfft(power, n=n_fft, axis=-1)[:, :win_length]
+    peak = np.abs(autocorrelation).max(axis=-1, keepdims=True)
+    peak[peak < np.finfo(peak.dtype).tiny] = 1.0  # as librosa.util.normalize
+    return (autocorrelation / peak).T
 
 
 class Analysis:
@@ -141,16 +164,9 @@ class Analysis:
 
     @cached_property
     def tempogram(self) -> np.ndarray:
-        """Autocorrelation tempogram [shape=(win_length, n_frames)], from :attr:`onset_env`."""
-        import librosa
-
-        c = self.config
-        return librosa.feature.tempogram(
-            onset_envelope=self.onset_env,
-            sr=self.sr,
-            hop_length=c.hop_length,
-            win_length=c.tempogram_win_length,
-        )
+        """Autocorrelation tempogram [shape=(win_length, n_frames)], from :attr:`onset_env`
+        (see :func:`tempogram`)."""
+        return tempogram(self.onset_env, win_length=self.config.tempogram_win_length)
 
     @cached_property
     def C(self) -> np.ndarray:  # noqa: N802 - librosa's name for a constant-Q spectrogram

@@ -357,10 +357,6 @@ def mfcc(*, mel_db: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     return scipy.fft.dct(mel_db, axis=0, type=2, norm="ortho")[: config.n_mfcc]
 
 
-SPECTRAL_CHUNK = 64
-"""Frames the roll-off's running sums are taken over at a time (the values do not depend on it)."""
-
-
 @feature("timbre", "spectral", dims=("centroid", "bandwidth", "rolloff", "flatness"))
 def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
     """Spectral centroid, bandwidth, 85 % roll-off (log2 Hz) and flatness per frame.
@@ -377,11 +373,14 @@ def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  
     total = moments[0] + 1e-12
     centroid = moments[1] / total
     bandwidth = np.sqrt(np.maximum(moments[2] / total - centroid**2, 0.0))
-    rolloff = np.empty(S.shape[1], dtype=np.intp)
-    for start in range(0, S.shape[1], SPECTRAL_CHUNK):  # temporaries that stay in cache
-        frames = slice(start, start + SPECTRAL_CHUNK)
-        cumulative = np.cumsum(power[:, frames], axis=0) / total[frames]
-        rolloff[frames] = np.argmax(cumulative >= 0.85, axis=0)
+    # roll-off: the first bin whose running power reaches 85 % (bin 0 where none does), as
+    # the count of bins below; a running sum row by row is twice as fast as np.cumsum here
+    threshold, running = 0.85 * total, np.zeros(S.shape[1], dtype=power.dtype)
+    rolloff = np.zeros(S.shape[1], dtype=np.intp)
+    for row in power:
+        running += row
+        rolloff += running < threshold
+    rolloff[rolloff == len(power)] = 0
     floored = np.maximum(power, 1e-10)  # librosa's amin
     flatness = np.exp(np.log(floored).mean(axis=0)) / floored.mean(axis=0)
     return np.stack(
