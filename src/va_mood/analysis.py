@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .config import AnalysisConfig
 
-__all__ = ["Analysis", "magnitude_stft", "tempogram"]
+__all__ = ["Analysis", "tempogram"]
 
 CQT_FILTER_BANKS = 64
 """CQT filter banks kept per process (seven per analysis setting, one per octave)."""
@@ -63,38 +63,14 @@ def _memoise_cqt_filters() -> None:
     setattr(constantq, "__vqt_filter_fft", memoised)
 
 
-STFT_BLOCK = 256
-"""Frames :func:`magnitude_stft` transforms at a time (the values do not depend on it)."""
-
-
 @cache
 def _hann(n: int) -> np.ndarray:
-    """librosa's STFT and tempogram window: periodic Hann, float32 (``get_window('hann', n)``)."""
+    """librosa's tempogram window: periodic Hann, float32 (``get_window('hann', n)``)."""
     import scipy.signal
 
     window = scipy.signal.get_window("hann", n, fftbins=True).astype(np.float32)
     window.setflags(write=False)
     return window
-
-
-def magnitude_stft(y: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
-    """``np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))`` to float32 rounding,
-    in half the time [shape=(1 + n_fft // 2, 1 + len(y) // hop_length), dtype=float32].
-
-    Centred frames, zero padding, periodic Hann window, as librosa's defaults. librosa
-    windows in float64 and transforms along the frame axis, whose samples lie far apart in
-    memory; this windows in float32 and transforms contiguous frames, a block at a time.
-    """
-    import scipy.fft
-
-    y = np.asarray(y, dtype=np.float32)
-    frames = sliding_window_view(np.pad(y, n_fft // 2), n_fft)[::hop_length]
-    window = _hann(n_fft)
-    out = np.empty((1 + n_fft // 2, len(frames)), dtype=np.float32)
-    for start in range(0, len(frames), STFT_BLOCK):
-        block = slice(start, start + STFT_BLOCK)
-        out[:, block] = np.abs(scipy.fft.rfft(frames[block] * window, axis=-1)).T
-    return out
 
 
 def tempogram(onset_envelope: np.ndarray, *, win_length: int) -> np.ndarray:
@@ -130,8 +106,11 @@ class Analysis:
 
     @cached_property
     def S(self) -> np.ndarray:  # noqa: N802 - librosa's name for a magnitude spectrogram
-        """Magnitude STFT [shape=(1 + n_fft // 2, n_frames)] (see :func:`magnitude_stft`)."""
-        return magnitude_stft(self.y, n_fft=self.config.n_fft, hop_length=self.config.hop_length)
+        """Magnitude STFT [shape=(1 + n_fft // 2, n_frames)]."""
+        import librosa
+
+        c = self.config
+        return np.abs(librosa.stft(self.y, n_fft=c.n_fft, hop_length=c.hop_length))
 
     @cached_property
     def peaks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .analysis import magnitude_stft
 from .features import feature
 
 __all__ = [
@@ -174,8 +173,7 @@ def log_mel(y: np.ndarray, sr: int) -> np.ndarray:
 
     y16 = np.asarray(soxr.resample(y, sr, SR, quality="HQ") if sr != SR else y, np.float32)
     y16 = np.pad(y16, (0, max(0, N_FFT - len(y16))))  # one whole window at least
-    power = magnitude_stft(y16, n_fft=N_FFT, hop_length=HOP) ** 2
-    mel = librosa.feature.melspectrogram(S=power, sr=SR, n_fft=N_FFT, n_mels=N_MELS)
+    mel = librosa.feature.melspectrogram(y=y16, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
     return np.log10(10000.0 * mel.T.astype(np.float32) + 1.0)
 
 
