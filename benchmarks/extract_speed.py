@@ -263,8 +263,10 @@ def recording(folder: Path, minutes: float, path: Path, sr: int = 44100) -> None
 
 MEMORY_RUN = """
 import resource, sys, time
+from va_mood._malloc import keep_freed_memory
 from va_mood.api import load_model
 from va_mood.extract import extract_files
+keep_freed_memory()  # as the va-mood command and its workers do: the larger peak
 shipped = load_model().config
 start = time.perf_counter()
 table, errors = extract_files([sys.argv[1]], config=shipped.analysis, groups=shipped.groups,

@@ -298,3 +298,32 @@ def test_cqt_filter_banks_built_once_values_unchanged():
     again = Analysis(y, SR, CONFIG).C  # banks from the memo (librosa rescales them in place)
     assert len(analysis._filter_banks) == built
     np.testing.assert_array_equal(fresh, again)
+
+
+FAULTS_AFTER_FREE = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "keep":
+    from va_mood._malloc import keep_freed_memory
+    keep_freed_memory()
+for _ in range(3):  # a clip's arrays: allocated, written, freed, again for the next clip
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = np.ones(8 << 20)  # 64 MiB
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    del block
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="glibc's malloc only",
+)
+def test_kept_memory_is_not_faulted_in_again():
+    def faults(mode: str) -> list[int]:
+        run = [sys.executable, "-c", FAULTS_AFTER_FREE, mode]
+        return [int(n) for n in subprocess.run(run, capture_output=True, text=True).stdout.split()]
+
+    default, kept = faults("default"), faults("keep")  # counts depend on page sizes (THP)
+    assert len(default) == len(kept) == 3
+    assert min(default) >= 100  # glibc unmapped the array: every reuse faults it in again
+    assert kept[0] >= 100 and max(kept[1:]) <= kept[0] // 20  # kept: faulted in once

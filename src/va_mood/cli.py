@@ -36,6 +36,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _command() -> None:
+    """Before any command: this process is va_mood's own, so it may keep freed memory."""
+    from ._malloc import keep_freed_memory
+
+    keep_freed_memory()
+
+
 class Format(StrEnum):
     table = "table"
     csv = "csv"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import write_with
+from ._malloc import keep_freed_memory
 from .audio import duration, load
 from .blocks import LONG_FILE_SECONDS, extract_long
 from .config import AnalysisConfig
@@ -192,12 +193,14 @@ def _extract_pinned(*args: Any) -> tuple[str, Any, str | None]:
 
 
 def _init_worker() -> None:
-    """One BLAS/OpenMP/numba thread per worker process, so workers do not fight over cores."""
+    """One BLAS/OpenMP/numba thread per worker process, so workers do not fight over cores;
+    freed memory kept for the next clip."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[name] = "1"  # for libraries the worker has not loaded yet
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    keep_freed_memory()
 
 
 def n_jobs(jobs: int | None) -> int:
