@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from va_mood._malloc import keep_freed_memory
 from va_mood.blocks import SAMPLED_PER_BLOCK, TOLERANCE
 from va_mood.config import AnalysisConfig
 from va_mood.extract import extract_files
@@ -339,6 +340,7 @@ def main() -> None:
     parser.add_argument("--compare-minutes", type=float, default=3.0)
     parser.add_argument("--only", choices=["speed", "cache", "memory", "compare"], action="append")
     args = parser.parse_args()
+    keep_freed_memory()  # as the va-mood command and its workers do, for every run here
     config = AnalysisConfig()
     folder = args.folder.resolve()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
