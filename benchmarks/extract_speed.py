@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from va_mood._malloc import keep_freed_memory
 from va_mood.blocks import SAMPLED_PER_BLOCK, TOLERANCE
 from va_mood.config import AnalysisConfig
-from va_mood.extract import extract_files
+from va_mood.extract import extract_files, keep_freed_memory
 from va_mood.features import REGISTRY, columns_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,9 +263,8 @@ def recording(folder: Path, minutes: float, path: Path, sr: int = 44100) -> None
 
 MEMORY_RUN = """
 import resource, sys, time
-from va_mood._malloc import keep_freed_memory
 from va_mood.api import load_model
-from va_mood.extract import extract_files
+from va_mood.extract import extract_files, keep_freed_memory
 keep_freed_memory()  # as the va-mood command and its workers do: the larger peak
 shipped = load_model().config
 start = time.perf_counter()

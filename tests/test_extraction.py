@@ -304,7 +304,7 @@ FAULTS_AFTER_FREE = """
 import resource, sys
 import numpy as np
 if sys.argv[1] == "keep":
-    from va_mood._malloc import keep_freed_memory
+    from va_mood.extract import keep_freed_memory
     keep_freed_memory()
 for _ in range(3):  # a clip's arrays: allocated, written, freed, again for the next clip
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

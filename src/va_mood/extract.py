@@ -30,7 +30,15 @@ from .errors import ParameterError, VaMoodError
 from .features import REGISTRY, columns_for, extract_clip
 from .segments import extract_windows
 
-__all__ = ["file_key", "extract_files", "n_jobs", "FeatureCache", "FINGERPRINT_KEY", "BACKENDS"]
+__all__ = [
+    "file_key",
+    "extract_files",
+    "n_jobs",
+    "keep_freed_memory",
+    "FeatureCache",
+    "FINGERPRINT_KEY",
+    "BACKENDS",
+]
 
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
