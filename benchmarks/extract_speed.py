@@ -9,10 +9,11 @@ On the first ``-n`` clips of ``--folder`` (default: the 4Q clips in ../shared/da
     shipped model's groups (harmony included) with one job;
 
 checks that (a) and (b) agree on the features both define the same way, and prints seconds of
-audio per CPU-second for each and the ratios. Then it times a second, cached run over
-``--cache-clips`` clips (first filling the cache at ``--cache-dir``), measures the peak memory
-of a ``--long-minutes`` recording extracted in blocks (in a subprocess), and compares block
-against whole-file statistics on a ``--compare-minutes`` recording.
+audio per CPU-second for each and the ratios; splits one job's time per clip into decoding,
+each shared transform and the groups' own work (``transforms``). Then it times a second,
+cached run over ``--cache-clips`` clips (first filling the cache at ``--cache-dir``), measures
+the peak memory of a ``--long-minutes`` recording extracted in blocks (in a subprocess), and
+compares block against whole-file statistics on a ``--compare-minutes`` recording.
 
     python benchmarks/extract_speed.py [-n 40] [--cache-clips 500] [--long-minutes 60]
 """
@@ -222,6 +223,45 @@ def speed(paths, config, args) -> None:
     )
 
 
+TRANSFORMS = ("S", "onset_env", "tempogram", "C")
+"""The shared transforms every group of :data:`GROUPS` is built on (mel_db within onset_env)."""
+
+
+def transforms(paths: list[str], config: AnalysisConfig) -> None:
+    """Median CPU ms per clip of decoding, of each shared transform, and of the groups' own
+    work on top of them: where the time of the 10 groups goes, against 250x's budget."""
+    from threadpoolctl import threadpool_limits
+
+    from va_mood.analysis import Analysis
+    from va_mood.audio import load
+
+    spent: dict[str, list[float]] = {k: [] for k in ("decode", *TRANSFORMS, "groups")}
+    with threadpool_limits(1):
+        extract_files(paths[:1], config=config, groups=GROUPS, jobs=1)  # warm up
+        for path in paths:
+            start = time.process_time()
+            y, sr = load(path, sr=config.sr)
+            spent["decode"].append(time.process_time() - start)
+            analysis = Analysis(y, sr, config)
+            for name in TRANSFORMS:
+                start = time.process_time()
+                getattr(analysis, name)
+                spent[name].append(time.process_time() - start)
+            start = time.process_time()
+            for group in GROUPS:  # chroma and tonnetz included: two groups' own intermediates
+                REGISTRY[group].compute(analysis)
+            spent["groups"].append(time.process_time() - start)
+    median = {k: float(np.median(v)) * 1000 for k, v in spent.items()}
+    shared = sum(median[k] for k in ("decode", *TRANSFORMS))
+    seconds = audio_seconds(paths) / len(paths)
+    print(f"median CPU ms per clip over {len(paths)} clips ({seconds:.1f} s each), one thread:")
+    print("  " + ", ".join(f"{k} {v:.1f}" for k, v in median.items()))
+    print(
+        f"  decoding and shared transforms {shared:.0f} ms, groups on top {median['groups']:.0f}"
+        f" ms; 250x allows {seconds / 250 * 1000:.0f} ms in all"
+    )
+
+
 def cached_rerun(folder: Path, config: AnalysisConfig, n: int, cache_dir: Path) -> None:
     from va_mood.api import load_model
 
@@ -336,16 +376,20 @@ def main() -> None:
     )
     parser.add_argument("--long-minutes", type=float, default=60.0)
     parser.add_argument("--compare-minutes", type=float, default=3.0)
-    parser.add_argument("--only", choices=["speed", "cache", "memory", "compare"], action="append")
+    parser.add_argument(
+        "--only", choices=["speed", "transforms", "cache", "memory", "compare"], action="append"
+    )
     args = parser.parse_args()
     keep_freed_memory()  # as the va-mood command and its workers do, for every run here
     config = AnalysisConfig()
     folder = args.folder.resolve()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    steps = args.only or ["speed", "cache", "memory", "compare"]
+    steps = args.only or ["speed", "transforms", "cache", "memory", "compare"]
+    paths = sorted(str(p) for p in folder.glob("*.mp3"))[: args.n]
     if "speed" in steps:
-        paths = sorted(str(p) for p in folder.glob("*.mp3"))[: args.n]
         speed(paths, config, args)
+    if "transforms" in steps:
+        transforms(paths, config)
     if "cache" in steps:
         cached_rerun(folder, config, args.cache_clips, args.cache_dir)
     if "compare" in steps:
