@@ -9,8 +9,10 @@ On the first ``-n`` clips of ``--folder`` (default: the 4Q clips in ../shared/da
     shipped model's groups (harmony included) with one job;
 
 checks that (a) and (b) agree on the features both define the same way, and prints seconds of
-audio per CPU-second for each and the ratios; splits one job's time per clip into decoding,
-each shared transform and the groups' own work (``transforms``). Then it times a second,
+audio per CPU-second for each and the ratios; times how the machine itself scales to every
+core on a fixed STFT and pure-Python workload (``machine``), the ceiling for the ``--jobs``
+ratio; splits one job's time per clip into decoding, each shared transform and the groups'
+own work (``transforms``). Then it times a second,
 cached run over ``--cache-clips`` clips (first filling the cache at ``--cache-dir``), measures
 the peak memory of a ``--long-minutes`` recording extracted in blocks (in a subprocess), and
 compares block against whole-file statistics on a ``--compare-minutes`` recording.
@@ -187,6 +189,12 @@ def speed(paths, config, args) -> None:
         f"va_mood --jobs {cores} against --jobs 1 (wall): {one_wall / many_wall:.2f}x faster "
         f"(target >= 1.8 on 2 cores)"
     )
+    pairs = [a[2] / b[2] for a, b in zip(measured["one"], measured["many"], strict=True)]
+    print(
+        f"  each run's own pair: {', '.join(f'{r:.2f}x' for r in pairs)}; the workers spent "
+        f"{many_cpu / one_cpu - 1:.0%} more CPU than one job (each one's first clip, shared "
+        f"caches and memory)"
+    )
     print(
         f"real time per core, with decoding: {seconds / one_cpu:.0f}x (same groups), "
         f"{seconds / full_cpu:.0f}x (shipped groups) (target >= 250)"
@@ -221,6 +229,52 @@ def speed(paths, config, args) -> None:
         f"other {other.sum()} columns (different definitions): median relative difference "
         f"{np.median(rel):.2g}"
     )
+
+
+NOISE = np.random.default_rng(0).standard_normal(30 * 22050).astype(np.float32)
+"""30 s of noise at 22.05 kHz: the input of :func:`stft_rounds`."""
+
+
+def stft_rounds(rounds: int) -> float:
+    """Wall seconds of ``rounds`` magnitude STFTs of :data:`NOISE`, one thread."""
+    import librosa
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            np.abs(librosa.stft(NOISE))
+        return time.perf_counter() - start
+
+
+def python_rounds(rounds: int) -> float:
+    """Wall seconds of ``rounds`` of a pure-Python loop (no memory traffic to speak of)."""
+    start = time.perf_counter()
+    for _ in range(rounds):
+        sum(i * i for i in range(100_000))
+    return time.perf_counter() - start
+
+
+def machine(repeats: int) -> None:
+    """How this machine itself scales to every core: a fixed amount of work per process,
+    alone and on every core at once, in pools already started (no start-up, no first touch
+    of memory): the ceiling a ``--jobs`` ratio is measured against."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cores = os.cpu_count() or 1
+    with ProcessPoolExecutor(cores) as pool:
+        for kernel, what in ((stft_rounds, "librosa STFTs"), (python_rounds, "pure Python")):
+            kernel(2)
+            list(pool.map(kernel, [2] * cores))  # warm every worker
+            ratios = []
+            for _ in range(max(repeats, 3)):
+                alone = kernel(20)
+                together = max(pool.map(kernel, [20] * cores))
+                ratios.append(cores * alone / together)
+            print(
+                f"machine: {cores} processes of {what} against one, the same work each: "
+                f"{np.median(ratios):.2f}x (runs {', '.join(f'{r:.2f}' for r in ratios)})"
+            )
 
 
 TRANSFORMS = ("S", "onset_env", "tempogram", "C")
@@ -377,17 +431,21 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=60.0)
     parser.add_argument("--compare-minutes", type=float, default=3.0)
     parser.add_argument(
-        "--only", choices=["speed", "transforms", "cache", "memory", "compare"], action="append"
+        "--only",
+        choices=["speed", "machine", "transforms", "cache", "memory", "compare"],
+        action="append",
     )
     args = parser.parse_args()
     keep_freed_memory()  # as the va-mood command and its workers do, for every run here
     config = AnalysisConfig()
     folder = args.folder.resolve()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    steps = args.only or ["speed", "transforms", "cache", "memory", "compare"]
+    steps = args.only or ["speed", "machine", "transforms", "cache", "memory", "compare"]
     paths = sorted(str(p) for p in folder.glob("*.mp3"))[: args.n]
     if "speed" in steps:
         speed(paths, config, args)
+    if "machine" in steps:
+        machine(args.repeats)
     if "transforms" in steps:
         transforms(paths, config)
     if "cache" in steps:
