@@ -5,17 +5,19 @@ On the first ``-n`` clips of ``--folder`` (default: the 4Q clips in ../shared/da
 (a) a naive reference: one decode per clip, then plain ``librosa.feature.*`` calls, each
     computing its own STFT, CQT or onset envelope from the audio, the way the article did,
     summarised with va_mood's statistics;
-(b) va_mood's extractor on the same groups, with one job and with every core, and with the
-    shipped model's groups (harmony included) with one job;
+(b) va_mood's extractor on the same groups, with one job (in this warmed-up process, and in
+    a process forked for it, as a ``--jobs N`` run forks its workers) and with every core,
+    and with the shipped model's groups (harmony included) with one job;
 
 checks that (a) and (b) agree on the features both define the same way, and prints seconds of
-audio per CPU-second for each and the ratios; times how the machine itself scales to every
-core on a fixed STFT and pure-Python workload (``machine``), the ceiling for the ``--jobs``
-ratio; splits one job's time per clip into decoding, each shared transform and the groups'
-own work (``transforms``). Then it times a second,
-cached run over ``--cache-clips`` clips (first filling the cache at ``--cache-dir``), measures
-the peak memory of a ``--long-minutes`` recording extracted in blocks (in a subprocess), and
-compares block against whole-file statistics on a ``--compare-minutes`` recording.
+audio per CPU-second for each and the ratios, beside how the machine itself scales to every
+core at that moment (a fixed STFT and pure-Python workload in a warm pool: the ceiling for
+the ``--jobs`` ratio, which on a shared VM moves from minute to minute). It splits one job's
+time per clip into decoding, each shared transform and the groups' own work
+(``transforms``). Then it times a second, cached run over ``--cache-clips`` clips (first
+filling the cache at ``--cache-dir``), measures the peak memory of a ``--long-minutes``
+recording extracted in blocks (in a subprocess), and compares block against whole-file
+statistics on a ``--compare-minutes`` recording.
 
     python benchmarks/extract_speed.py [-n 40] [--cache-clips 500] [--long-minutes 60]
 """
@@ -111,6 +113,20 @@ def naive(path: str, config: AnalysisConfig) -> np.ndarray:
     return np.concatenate([REGISTRY[g].finish(np.asarray(series[g], float)) for g in GROUPS])
 
 
+def one_job(paths: list[str], config: AnalysisConfig):
+    """``--jobs 1``'s table of :data:`GROUPS`."""
+    return extract_files(paths, config=config, groups=GROUPS, jobs=1)[0]
+
+
+def one_job_in_a_fresh_process(paths: list[str], config: AnalysisConfig):
+    """:func:`one_job` in a worker process forked for it, as a ``--jobs N`` run forks its
+    workers: a fresh process's first clip included, which a warmed-up process does not pay."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as pool:
+        return pool.submit(one_job, paths, config).result()
+
+
 def cpu() -> float:
     """CPU seconds of this process and its finished children."""
     me = resource.getrusage(resource.RUSAGE_SELF)
@@ -135,6 +151,8 @@ def audio_seconds(paths: list[str]) -> float:
 
 
 def speed(paths, config, args) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
     from threadpoolctl import threadpool_limits
 
     from va_mood.api import load_model
@@ -155,8 +173,9 @@ def speed(paths, config, args) -> None:
         )
     extract_files(paths[:1], config=config, groups=GROUPS, jobs=1)  # warm up
     runs = {
-        "one": lambda: extract_files(paths, config=config, groups=GROUPS, jobs=1)[0],
+        "one": lambda: one_job(paths, config),
         "many": lambda: extract_files(paths, config=config, groups=GROUPS, jobs=cores)[0],
+        "fresh": lambda: one_job_in_a_fresh_process(paths, config),
         "full": lambda: extract_files(
             paths, config=shipped.analysis, groups=shipped.groups, jobs=1
         )[0],
@@ -165,12 +184,20 @@ def speed(paths, config, args) -> None:
         )[0],
     }
     measured = {name: [] for name in runs}
-    for _ in range(args.repeats):  # interleaved, so drifting machine load hits each alike
-        for name, run in runs.items():
-            measured[name].append(timed(run))
+    scaling = {name: [] for name in KERNELS}
+    with ProcessPoolExecutor(cores) as kernels:
+        for kernel, _ in KERNELS.values():
+            kernel(2)
+            list(kernels.map(kernel, [2] * cores))  # warm every worker
+        for _ in range(args.repeats):  # interleaved, so drifting machine load hits each alike
+            for name, (kernel, rounds) in KERNELS.items():
+                scaling[name].append(machine_scaling(kernels, kernel, rounds, cores))
+            for name, run in runs.items():
+                measured[name].append(timed(run))
     (
         (one, one_cpu, one_wall),
         (many, many_cpu, many_wall),
+        (fresh, fresh_cpu, fresh_wall),
         (_, full_cpu, full_wall),
         (_, untagged_cpu, untagged_wall),
     ) = ((m[0][0], min(x[1] for x in m), min(x[2] for x in m)) for m in measured.values())
@@ -178,6 +205,7 @@ def speed(paths, config, args) -> None:
         ("(a) naive librosa reference, 1 process", ref_cpu, ref_wall),
         ("(b) va_mood, same groups, --jobs 1", one_cpu, one_wall),
         (f"(b) va_mood, same groups, --jobs {cores}", many_cpu, many_wall),
+        ("(b) va_mood, same groups, --jobs 1 in a fresh worker", fresh_cpu, fresh_wall),
         ("(b) va_mood, shipped model's groups, --jobs 1", full_cpu, full_wall),
         ("(b) va_mood, shipped groups but the tagger's, --jobs 1", untagged_cpu, untagged_wall),
     ]
@@ -195,6 +223,17 @@ def speed(paths, config, args) -> None:
         f"{many_cpu / one_cpu - 1:.0%} more CPU than one job (each one's first clip, shared "
         f"caches and memory)"
     )
+    pairs = [a[2] / b[2] for a, b in zip(measured["fresh"], measured["many"], strict=True)]
+    print(
+        f"va_mood --jobs {cores} against --jobs 1 in a fresh worker process, as a new va-mood "
+        f"command runs (wall): {fresh_wall / many_wall:.2f}x faster (each run's own pair: "
+        f"{', '.join(f'{r:.2f}x' for r in pairs)})"
+    )
+    for name, ratios in scaling.items():
+        print(
+            f"  the machine itself, {cores} processes of {name} against one, just before each "
+            f"run: {', '.join(f'{r:.2f}x' for r in ratios)}"
+        )
     print(
         f"real time per core, with decoding: {seconds / one_cpu:.0f}x (same groups), "
         f"{seconds / full_cpu:.0f}x (shipped groups) (target >= 250)"
@@ -204,6 +243,7 @@ def speed(paths, config, args) -> None:
         f"without it {full_cpu / untagged_cpu:.2f}x faster"
     )
     assert (one.to_numpy() == many.to_numpy()).all(), "--jobs N differs from --jobs 1"
+    assert (one.to_numpy() == fresh.to_numpy()).all(), "a fresh worker differs from --jobs 1"
     print(f"--jobs {cores} rows equal --jobs 1 rows exactly: yes")
     columns = np.array(columns_for(GROUPS))
     same = np.array(
@@ -255,26 +295,18 @@ def python_rounds(rounds: int) -> float:
     return time.perf_counter() - start
 
 
-def machine(repeats: int) -> None:
-    """How this machine itself scales to every core: a fixed amount of work per process,
-    alone and on every core at once, in pools already started (no start-up, no first touch
-    of memory): the ceiling a ``--jobs`` ratio is measured against."""
-    from concurrent.futures import ProcessPoolExecutor
+KERNELS = {"librosa STFTs": (stft_rounds, 50), "pure Python": (python_rounds, 150)}
+"""Each workload with its rounds: about half a second of one core here."""
 
-    cores = os.cpu_count() or 1
-    with ProcessPoolExecutor(cores) as pool:
-        for kernel, what in ((stft_rounds, "librosa STFTs"), (python_rounds, "pure Python")):
-            kernel(2)
-            list(pool.map(kernel, [2] * cores))  # warm every worker
-            ratios = []
-            for _ in range(max(repeats, 3)):
-                alone = kernel(20)
-                together = max(pool.map(kernel, [20] * cores))
-                ratios.append(cores * alone / together)
-            print(
-                f"machine: {cores} processes of {what} against one, the same work each: "
-                f"{np.median(ratios):.2f}x (runs {', '.join(f'{r:.2f}' for r in ratios)})"
-            )
+
+def machine_scaling(pool, kernel, rounds: int, cores: int) -> float:
+    """How this machine itself scales to every core right now: ``rounds`` of ``kernel`` run alone,
+    then the same work in each of ``pool``'s ``cores`` processes at once (a pool already
+    started and warmed: no start-up, no first touch of memory). The ceiling for a ``--jobs``
+    ratio."""
+    alone = kernel(rounds)
+    together = max(pool.map(kernel, [rounds] * cores))
+    return cores * alone / together
 
 
 TRANSFORMS = ("S", "onset_env", "tempogram", "C")
@@ -432,7 +464,7 @@ def main() -> None:
     parser.add_argument("--compare-minutes", type=float, default=3.0)
     parser.add_argument(
         "--only",
-        choices=["speed", "machine", "transforms", "cache", "memory", "compare"],
+        choices=["speed", "transforms", "cache", "memory", "compare"],
         action="append",
     )
     args = parser.parse_args()
@@ -440,12 +472,10 @@ def main() -> None:
     config = AnalysisConfig()
     folder = args.folder.resolve()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    steps = args.only or ["speed", "machine", "transforms", "cache", "memory", "compare"]
+    steps = args.only or ["speed", "transforms", "cache", "memory", "compare"]
     paths = sorted(str(p) for p in folder.glob("*.mp3"))[: args.n]
     if "speed" in steps:
         speed(paths, config, args)
-    if "machine" in steps:
-        machine(args.repeats)
     if "transforms" in steps:
         transforms(paths, config)
     if "cache" in steps:
