@@ -120,10 +120,13 @@ def one_job(paths: list[str], config: AnalysisConfig):
 
 def one_job_in_a_fresh_process(paths: list[str], config: AnalysisConfig):
     """:func:`one_job` in a worker process forked for it, as a ``--jobs N`` run forks its
-    workers: a fresh process's first clip included, which a warmed-up process does not pay."""
+    workers (with one BLAS thread, inherited): a fresh process's first clip included, which
+    a warmed-up process does not pay."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(1) as pool:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1), ProcessPoolExecutor(1) as pool:
         return pool.submit(one_job, paths, config).result()
 
 

@@ -86,6 +86,34 @@ def test_two_jobs_equal_one_exactly(clips):
     pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2,
+    reason="counts threads in /proc; needs two cores for a threaded BLAS",
+)
+def test_workers_inherit_one_blas_thread_without_starting_any(clips, monkeypatch):
+    # Setting the limit again in a forked worker restarts OpenBLAS's threads, which then spin
+    # for some 0.1 s each, on the cores the other workers need: a worker must inherit it.
+    from threadpoolctl import threadpool_info
+
+    from va_mood import features
+
+    monkeypatch.setattr("va_mood.features.REGISTRY", dict(REGISTRY))
+
+    @features.feature("arousal", "test_threads", stats=None, dims=("threads", "blas"))
+    def threads(*, y: np.ndarray) -> np.ndarray:
+        square = np.ones((300, 300))
+        square @ square  # a matrix product, as the tagger's
+        blas = max(pool["num_threads"] for pool in threadpool_info())
+        return np.array([len(os.listdir("/proc/self/task")), blas], dtype=float)
+
+    square = np.ones((300, 300))
+    square @ square  # this process's own BLAS threads running
+    table, errors = extract_files(clips, config=CONFIG, groups=["arousal.test_threads"], jobs=2)
+    assert errors == {}
+    assert table["arousal.test_threads.blas"].eq(1).all()  # one BLAS thread in each worker
+    assert table["arousal.test_threads.threads"].eq(1).all()  # and no thread started for it
+
+
 def test_blocks_match_whole_clip():
     y = _music(20.0)
     whole = extract_clip(y, SR, config=CONFIG, groups=GROUPS)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._atomic import write_with
 from ._malloc import keep_freed_memory
+from ._threads import one_thread, single_threaded
 from .audio import duration, load
 from .blocks import LONG_FILE_SECONDS, extract_long
 from .config import AnalysisConfig
@@ -194,20 +195,24 @@ def _extract_path(
 
 def _extract_pinned(*args: Any) -> tuple[str, Any, str | None]:
     """:func:`_extract_path` with one BLAS/OpenMP thread (a task on a Dask worker)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
+    with one_thread():
         return _extract_path(*args)
 
 
 def _init_worker() -> None:
     """One BLAS/OpenMP/numba thread per worker process, so workers do not fight over cores;
-    freed memory kept for the next clip."""
+    freed memory kept for the next clip.
+
+    A forked worker inherits the one-thread limit its parent holds while it starts the pool
+    (see :func:`va_mood._threads.one_thread` for why it must not set it again); a worker
+    started another way sets it here.
+    """
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[name] = "1"  # for libraries the worker has not loaded yet
-    from threadpoolctl import threadpool_limits
+    if not single_threaded():
+        from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+        threadpool_limits(1)
     keep_freed_memory()
 
 
@@ -349,14 +354,15 @@ def extract_files(
         for done, result in enumerate(tasks, 1):
             record(result, done)
     elif jobs <= 1 or len(todo) <= 1:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):  # as in each worker, so any --jobs gives the same values
+        with one_thread():  # as in each worker, so any --jobs gives the same values
             for done, (path, todo_groups) in enumerate(todo, 1):
                 record(_extract_path(path, config, todo_groups, windows, long_file), done)
     else:
         n = len(todo)
-        with ProcessPoolExecutor(max_workers=min(jobs, n), initializer=_init_worker) as pool:
+        with (
+            one_thread(),  # held while the workers are forked, so they inherit it
+            ProcessPoolExecutor(max_workers=min(jobs, n), initializer=_init_worker) as pool,
+        ):
             results = pool.map(
                 _extract_path,
                 [path for path, _ in todo],
