@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 
-__all__ = ["one_thread", "single_threaded"]
-
-
-def single_threaded() -> bool:
-    """Whether every BLAS/OpenMP thread pool loaded in this process has one thread."""
-    from threadpoolctl import threadpool_info
-
-    return all(pool["num_threads"] == 1 for pool in threadpool_info())
+__all__ = ["one_thread"]
 
 
 def one_thread() -> AbstractContextManager:
-    """Hold every BLAS/OpenMP pool loaded here at one thread while inside (threadpoolctl).
+    """Hold every BLAS/OpenMP pool loaded here at one thread (threadpoolctl): from this call
+    until the ``with`` block it opens ends, or for good when it is called outside one.
 
     A no-op where every pool has one thread already, as in a worker forked while its parent
-    was inside: setting the limit again in a forked process restarts OpenBLAS's threads, and
-    each one then spins for some 0.1 s (about 2**28 cycles) before it sleeps, stealing that
-    time from the other workers. Measured here: 100 to 200 ms of CPU per worker, the most a
+    held the limit: setting it again in a forked process restarts OpenBLAS's threads, and
+    each then spins for some 0.1 s (about 2**28 cycles) before it sleeps, taking that time
+    from the other workers. Measured here: 100 to 200 ms of CPU per worker, most of what a
     ``--jobs 2`` run lost against one job.
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 
-    return nullcontext() if single_threaded() else threadpool_limits(1)
+    controller = ThreadpoolController()  # one scan of the loaded libraries
+    if all(pool["num_threads"] == 1 for pool in controller.info()):
+        return nullcontext()
+    return controller.limit(limits=1)

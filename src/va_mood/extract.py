@@ -23,7 +23,7 @@ import pandas as pd
 
 from ._atomic import write_with
 from ._malloc import keep_freed_memory
-from ._threads import one_thread, single_threaded
+from ._threads import one_thread
 from .audio import duration, load
 from .blocks import LONG_FILE_SECONDS, extract_long
 from .config import AnalysisConfig
@@ -209,10 +209,7 @@ def _init_worker() -> None:
     """
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[name] = "1"  # for libraries the worker has not loaded yet
-    if not single_threaded():
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
+    one_thread()  # for the worker's life: not entered, so never restored
     keep_freed_memory()
 
 
