@@ -19,7 +19,7 @@ filling the cache at ``--cache-dir``), measures the peak memory of a ``--long-mi
 recording extracted in blocks (in a subprocess), and compares block against whole-file
 statistics on a ``--compare-minutes`` recording.
 
-    python benchmarks/extract_speed.py [-n 40] [--cache-clips 500] [--long-minutes 60]
+    python benchmarks/extract_speed.py [-n 100] [--cache-clips 500] [--long-minutes 60]
 """
 
 from __future__ import annotations
@@ -113,6 +113,14 @@ def naive(path: str, config: AnalysisConfig) -> np.ndarray:
     return np.concatenate([REGISTRY[g].finish(np.asarray(series[g], float)) for g in GROUPS])
 
 
+def naive_timed(paths: list[str], config: AnalysisConfig) -> tuple[np.ndarray, float, float]:
+    """:func:`naive`'s table of ``paths``, with the CPU and wall seconds it took, timed in the
+    process that runs it."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    table = np.vstack([naive(p, config) for p in paths])
+    return table, time.process_time() - cpu0, time.perf_counter() - wall0
+
+
 def one_job(paths: list[str], config: AnalysisConfig):
     """``--jobs 1``'s table of :data:`GROUPS`."""
     return extract_files(paths, config=config, groups=GROUPS, jobs=1)[0]
@@ -143,12 +151,6 @@ def timed(run):
     return result, cpu() - cpu0, time.perf_counter() - wall0
 
 
-def best(repeats: int, run):
-    """``run``'s result with its least CPU and least wall time over ``repeats`` runs."""
-    results = [timed(run) for _ in range(repeats)]
-    return results[0][0], min(r[1] for r in results), min(r[2] for r in results)
-
-
 def audio_seconds(paths: list[str]) -> float:
     return sum(sf.info(p).duration for p in paths)
 
@@ -168,12 +170,12 @@ def speed(paths, config, args) -> None:
     cores = os.cpu_count() or 1
     shipped = load_model().config
     handcrafted = [g for g in shipped.groups if REGISTRY[g].func.__module__ != "va_mood.musicnn"]
+    # The reference runs in a worker of its own, forked (with one BLAS thread) before va_mood's
+    # first CQT memoises librosa's filter banks in this process: stock librosa, timed in the
+    # same repeats as va_mood, so the machine's drift hits both alike.
+    reference = ProcessPoolExecutor(1)
     with threadpool_limits(1):
-        # stock librosa first: va_mood's first CQT memoises librosa's filter banks
-        naive(paths[0], config)  # warm up imports, caches and numba in this process
-        ref, ref_cpu, ref_wall = best(
-            args.repeats, lambda: np.vstack([naive(p, config) for p in paths])
-        )
+        reference.submit(naive_timed, paths[:1], config).result()  # warm up its imports
     extract_files(paths[:1], config=config, groups=GROUPS, jobs=1)  # warm up
     runs = {
         "one": lambda: one_job(paths, config),
@@ -188,15 +190,19 @@ def speed(paths, config, args) -> None:
     }
     measured = {name: [] for name in runs}
     scaling = {name: [] for name in KERNELS}
-    with ProcessPoolExecutor(cores) as kernels:
+    references = []
+    with reference, ProcessPoolExecutor(cores) as kernels:
         for kernel, _ in KERNELS.values():
             kernel(2)
             list(kernels.map(kernel, [2] * cores))  # warm every worker
         for _ in range(args.repeats):  # interleaved, so drifting machine load hits each alike
             for name, (kernel, rounds) in KERNELS.items():
                 scaling[name].append(machine_scaling(kernels, kernel, rounds, cores))
+            references.append(reference.submit(naive_timed, paths, config).result())
             for name, run in runs.items():
                 measured[name].append(timed(run))
+    ref = references[0][0]
+    ref_cpu, ref_wall = min(r[1] for r in references), min(r[2] for r in references)
     (
         (one, one_cpu, one_wall),
         (many, many_cpu, many_wall),
@@ -457,7 +463,13 @@ def block_against_whole(folder: Path, minutes: float, config: AnalysisConfig) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=ROOT / "../shared/data/4q/audio")
-    parser.add_argument("-n", type=int, default=40, help="Clips to time.")
+    parser.add_argument(
+        "-n",
+        type=int,
+        default=100,
+        help="Clips to time (100: a pooled run's fixed start and stop, some 0.1-0.2 s, "
+        "is a few %% of the comparison; over 40 clips it is 6-8 %%).",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="Best of this many runs.")
     parser.add_argument("--cache-clips", type=int, default=500)
     parser.add_argument(
