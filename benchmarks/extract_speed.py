@@ -467,8 +467,8 @@ def main() -> None:
         "-n",
         type=int,
         default=100,
-        help="Clips to time (100: a pooled run's fixed start and stop, some 0.1-0.2 s, "
-        "is a few %% of the comparison; over 40 clips it is 6-8 %%).",
+        help="Clips to time (100: a pooled run's fixed cost of starting and stopping its "
+        "workers, 0.1-0.2 s here, weighs 6-12 %% over 40 clips, 2-5 %% over 100).",
     )
     parser.add_argument("--repeats", type=int, default=2, help="Best of this many runs.")
     parser.add_argument("--cache-clips", type=int, default=500)
