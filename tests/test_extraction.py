@@ -114,6 +114,27 @@ def test_workers_inherit_one_blas_thread_without_starting_any(clips, monkeypatch
     assert table["arousal.test_threads.threads"].eq(1).all()  # and no thread started for it
 
 
+def test_workers_get_the_largest_files_first(tmp_path):
+    sizes = {"short.wav": 100, "long.wav": 900, "middle.wav": 500}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    todo = [(str(tmp_path / name), ["arousal.rms"]) for name in [*sizes, "missing.wav"]]
+    ordered = [os.path.basename(path) for path, _ in extract_module._longest_first(todo)]
+    assert ordered == ["long.wav", "middle.wav", "short.wav", "missing.wav"]
+
+
+def test_errors_come_in_the_order_of_the_paths(clips, tmp_path):
+    broken = []
+    for k in range(4):  # growing sizes: the workers get them in the reverse order
+        path = tmp_path / f"broken_{k}.wav"
+        path.write_bytes(b"not audio " * (10 + 50 * k))
+        broken.append(str(path))
+    paths = [clips[0], broken[0], broken[1], clips[1], broken[2], broken[3]]
+    table, errors = extract_files(paths, config=CONFIG, groups=["arousal.rms"], jobs=2)
+    assert list(errors) == broken
+    assert list(table.index) == [clips[0], clips[1]]
+
+
 def test_blocks_match_whole_clip():
     y = _music(20.0)
     whole = extract_clip(y, SR, config=CONFIG, groups=GROUPS)

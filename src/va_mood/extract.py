@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +213,19 @@ def _init_worker() -> None:
     keep_freed_memory()
 
 
+def _longest_first(todo: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """``todo`` with the largest files first (a missing one last), so that the workers do not
+    end waiting on one long file handed out last: the rows do not depend on the order."""
+
+    def size(item: tuple[str, list[str]]) -> int:
+        try:
+            return os.path.getsize(item[0])
+        except OSError:
+            return -1
+
+    return sorted(todo, key=size, reverse=True)
+
+
 def n_jobs(jobs: int | None) -> int:
     """Worker processes for ``jobs``: ``None`` or ``0`` (or less) means one per CPU core.
 
@@ -296,7 +309,8 @@ def extract_files(
         Indexed by path (as given), or by (path, start, end) with ``segment``; columns as
         :func:`va_mood.features.columns_for`.
     errors : dict
-        ``{path: one-line message}`` for each file that could not be used.
+        ``{path: one-line message}`` for each file that could not be used, in the order of
+        ``paths`` (however many jobs).
     """
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -355,24 +369,23 @@ def extract_files(
             for done, (path, todo_groups) in enumerate(todo, 1):
                 record(_extract_path(path, config, todo_groups, windows, long_file), done)
     else:
-        n = len(todo)
         with (
             one_thread(),  # held while the workers are forked, so they inherit it
-            ProcessPoolExecutor(max_workers=min(jobs, n), initializer=_init_worker) as pool,
+            ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool,
         ):
-            results = pool.map(
-                _extract_path,
-                [path for path, _ in todo],
-                [config] * n,
-                [todo_groups for _, todo_groups in todo],
-                [windows] * n,
-                [long_file] * n,
-                chunksize=1,
-            )
-            for done, result in enumerate(results, 1):
-                record(result, done)
+            futures = [
+                pool.submit(_extract_path, path, config, todo_groups, windows, long_file)
+                for path, todo_groups in _longest_first(todo)
+            ]
+            try:  # recorded (and checkpointed) as they finish, whatever the order
+                for done, future in enumerate(as_completed(futures), 1):
+                    record(future.result(), done)
+            finally:  # interrupted: the files not started yet are not extracted
+                for future in futures:
+                    future.cancel()
     if cache is not None and todo:
         cache.save()
+    errors = {p: errors[p] for p in dict.fromkeys(paths) if p in errors}  # in the input's order
     ordered = [p for p in paths if p in rows]
     if windows is None:
         index = pd.Index(ordered, name="path")
