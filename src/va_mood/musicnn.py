@@ -82,14 +82,19 @@ FRONT_CHUNK = 32
 so that their windows stay in cache; the values do not depend on it."""
 
 
+def _conv(index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``index``-th convolution's kernel [shape=(time, freq, 1, filters)] and bias."""
+    w = _weights()
+    suffix = f"_{index}" if index else ""
+    return w[f"conv2d{suffix}/kernel"], w[f"conv2d{suffix}/bias"]
+
+
 def _linear(windows: np.ndarray, index: int) -> np.ndarray:
     """The ``index``-th convolution, given its input windows [shape=(..., *kernel)], before
     its ReLU."""
-    w = _weights()
-    suffix = f"_{index}" if index else ""
-    kernel = w[f"conv2d{suffix}/kernel"]  # (time, freq, 1, filters)
+    kernel, bias = _conv(index)
     flat = windows.reshape(-1, kernel.shape[0] * kernel.shape[1])
-    out = flat @ kernel.reshape(-1, kernel.shape[-1]) + w[f"conv2d{suffix}/bias"]
+    out = flat @ kernel.reshape(-1, kernel.shape[-1]) + bias
     return out.reshape(*windows.shape[:-2], -1)
 
 
@@ -104,13 +109,11 @@ def _front_filters(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tupl
     it rises, of its negation (the min, negated) where it falls. The bias, constant over
     frequency, is added after the max. Negating is exact: the values are the network's.
     """
-    w = _weights()
-    suffix = f"_{index}" if index else ""
-    kernel = w[f"conv2d{suffix}/kernel"]  # (time, freq, 1, filters)
-    sign = np.where(w[f"batch_normalization_{index + 1}/gamma"] >= 0, 1.0, -1.0)
+    kernel, bias = _conv(index)
+    sign = np.where(_weights()[f"batch_normalization_{index + 1}/gamma"] >= 0, 1.0, -1.0)
     sign = sign.astype(np.float32)
     flat = np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]) * sign)
-    return flat, w[f"conv2d{suffix}/bias"] * sign, sign, kernel.shape[:2]
+    return flat, bias * sign, sign, kernel.shape[:2]
 
 
 def _frequency_pooled(x: np.ndarray, index: int) -> np.ndarray:
