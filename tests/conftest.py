@@ -170,3 +170,14 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not available: {path} does not exist (see DESIGN.md)")
     return path
+
+
+@pytest.fixture()
+def scratch_registry():
+    """Groups a test registers are forgotten after it."""
+    from va_mood.registry import REGISTRY
+
+    saved = dict(REGISTRY)
+    yield REGISTRY
+    REGISTRY.clear()
+    REGISTRY.update(saved)

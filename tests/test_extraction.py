@@ -16,10 +16,10 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from va_mood import extract as extract_module
-from va_mood import harmony
+from va_mood import analysis
 from va_mood.analysis import Analysis
 from va_mood.audio import load, stream
-from va_mood.blocks import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
+from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
 from va_mood.cli import app
 from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
@@ -61,13 +61,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def test_spectral_peaks_found_once(monkeypatch):
     calls = []
-    original = harmony.spectral_peaks
+    original = analysis.spectral_peaks
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(harmony, "spectral_peaks", counting)
+    monkeypatch.setattr(analysis, "spectral_peaks", counting)
     extract_clip(
         _music(2.0), SR, config=CONFIG, groups=["valence.dissonance", "valence.harmonicity"]
     )
@@ -90,16 +90,14 @@ def test_two_jobs_equal_one_exactly(clips):
     not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2,
     reason="counts threads in /proc; needs two cores for a threaded BLAS",
 )
-def test_workers_inherit_one_blas_thread_without_starting_any(clips, monkeypatch):
+def test_workers_inherit_one_blas_thread_without_starting_any(clips, scratch_registry):
     # Setting the limit again in a forked worker restarts OpenBLAS's threads, which then spin
     # for some 0.1 s each, on the cores the other workers need: a worker must inherit it.
     from threadpoolctl import threadpool_info
 
-    from va_mood import features
+    from va_mood.registry import feature
 
-    monkeypatch.setattr("va_mood.features.REGISTRY", dict(REGISTRY))
-
-    @features.feature("arousal", "test_threads", stats=None, dims=("threads", "blas"))
+    @feature("arousal", "test_threads", stats=None, dims=("threads", "blas"))
     def threads(*, y: np.ndarray) -> np.ndarray:
         square = np.ones((300, 300))
         square @ square  # a matrix product, as the tagger's
@@ -337,16 +335,22 @@ def test_unreadable_cache_is_rebuilt(clips, tmp_path, monkeypatch):
 
 
 def test_cqt_filter_banks_built_once_values_unchanged():
-    from va_mood import analysis
+    from librosa.core import constantq
 
+    original = vars(constantq)["__vqt_filter_fft"]
     y = _music(3.0)
+    plain = Analysis(y, SR, CONFIG).C  # librosa as it is
     analysis._filter_banks.clear()
-    fresh = Analysis(y, SR, CONFIG).C  # banks built by librosa itself
-    built = len(analysis._filter_banks)
-    assert built > 0
-    again = Analysis(y, SR, CONFIG).C  # banks from the memo (librosa rescales them in place)
-    assert len(analysis._filter_banks) == built
+    with analysis.memoised_cqt_filters() as active:
+        assert active
+        fresh = Analysis(y, SR, CONFIG).C  # banks built by librosa itself
+        built = len(analysis._filter_banks)
+        assert built > 0
+        again = Analysis(y, SR, CONFIG).C  # banks from the memo (librosa rescales them in place)
+        assert len(analysis._filter_banks) == built
     np.testing.assert_array_equal(fresh, again)
+    np.testing.assert_array_equal(plain, fresh)
+    assert vars(constantq)["__vqt_filter_fft"] is original  # librosa given back as it was
 
 
 FAULTS_AFTER_FREE = """

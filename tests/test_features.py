@@ -10,14 +10,8 @@ import pytest
 from va_mood.analysis import Analysis
 from va_mood.config import AnalysisConfig
 from va_mood.errors import ParameterError
-from va_mood.features import (
-    REGISTRY,
-    STAT_FUNCTIONS,
-    columns_for,
-    extract_clip,
-    feature,
-    summarise,
-)
+from va_mood.features import extract_clip
+from va_mood.registry import REGISTRY, STAT_FUNCTIONS, columns_for, feature, summarise
 
 SR = 22050
 CONFIG = AnalysisConfig(sr=SR)
@@ -172,12 +166,9 @@ def test_feature_rejects_unknown_stat():
         feature("arousal", "bogus", stats=("median",))
 
 
-def test_feature_version_is_recorded(monkeypatch):
-    monkeypatch.setattr("va_mood.features.REGISTRY", dict(REGISTRY))
-    from va_mood import features
-
+def test_feature_version_is_recorded(scratch_registry):
     @feature("arousal", "test_versioned", version=3)
     def versioned(*, y: np.ndarray) -> np.ndarray:
         return y[None, :]
 
-    assert features.REGISTRY["arousal.test_versioned"].version == 3
+    assert REGISTRY["arousal.test_versioned"].version == 3

@@ -11,7 +11,7 @@ import pytest
 
 from va_mood.errors import ParameterError
 from va_mood.playlist import make_playlist, mood_confidence, read_predictions, write_m3u8
-from va_mood.scales import to_scale
+from va_mood.output_scales import to_scale
 
 PREDICTIONS = pd.DataFrame(
     {

@@ -8,7 +8,7 @@ import pytest
 
 from va_mood.errors import ParameterError
 from va_mood.quadrant import MOODS, quadrant_of
-from va_mood.scales import (
+from va_mood.output_scales import (
     PROBABILITY_COLUMNS,
     SCALES,
     from_scale,

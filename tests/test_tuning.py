@@ -22,12 +22,13 @@ import pytest
 from typer.testing import CliRunner
 
 from va_mood.cli import app
-from va_mood.config import config_from_dict, load_config
+from va_mood.config import config_from_dict, config_to_toml, load_config
 from va_mood.errors import ParameterError
-from va_mood.features import columns_for
+from va_mood.feature_table import write_feature_table
+from va_mood.registry import columns_for
 from va_mood.tuning import (
+    Interrupts,
     best_config,
-    config_to_toml,
     load_search_space,
     make_objective,
     search_space_from_dict,
@@ -346,9 +347,8 @@ def files(tmp_path, corpus, config):
         }
     ).to_csv(csv, index=False)
     parquet = tmp_path / "features.parquet"
-    table = features.reset_index(drop=True)
-    table.insert(0, "path", [f"audio/{i}.mp3" for i in labels.index])
-    table.to_parquet(parquet)
+    table = features.set_axis(pd.Index([f"audio/{i}.mp3" for i in labels.index], name="path"))
+    write_feature_table(table, parquet, config=config.analysis, groups=tuple(GROUPS))
     cfg = tmp_path / "config.toml"
     cfg.write_text(config_to_toml(config))
     space_toml = tmp_path / "space.toml"
@@ -426,36 +426,41 @@ def test_cli_needs_one_input(files, tmp_path):
     assert "either --audio DIR or --features PARQUET" in result.output
 
 
-def test_swallowed_interrupt_still_stops_the_study(monkeypatch):
+def test_swallowed_interrupt_still_stops_the_study():
     # a SIGTERM that lands in an xgboost ctypes callback is printed and swallowed there; the
     # handler's flag is all that is left of it, and it must stop the study after that trial
-    from va_mood import tuning
-
+    interrupts = Interrupts()
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
 
     def objective(trial: optuna.Trial) -> float:
-        monkeypatch.setattr(tuning, "_interrupted", True)  # as the handler does, no raise
+        interrupts.received = True  # as the handler does, no raise
         return trial.suggest_float("x", 0.0, 1.0)
 
     with pytest.raises(KeyboardInterrupt, match="interrupted"):
-        tuning._optimize(study, objective, n_trials=20, timeout=None, callbacks=[])
+        interrupts.optimize(study, objective, n_trials=20, timeout=None)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE]
     # the flag left over from that run does not stop the next one in the same process
-    tuning._optimize(study, lambda t: t.suggest_float("x", 0.0, 1.0), 3, None, [])
+    interrupts.optimize(study, lambda t: t.suggest_float("x", 0.0, 1.0), 3, None)
     assert len(study.trials) == 4
 
 
-def test_interrupt_is_deferred_while_optuna_keeps_its_books(monkeypatch):
+def test_interrupt_is_deferred_while_optuna_keeps_its_books():
     # raised while optuna creates or stores a trial, it would leave the trial marked running
-    from va_mood import tuning
-
-    monkeypatch.setattr(tuning, "_interrupted", False)
-    monkeypatch.setattr(tuning, "_deferred", True)
-    tuning.raise_interrupt(signal.SIGTERM, None)  # no raise: only remembered
-    assert tuning._interrupted
-    monkeypatch.setattr(tuning, "_deferred", False)
+    interrupts = Interrupts()
+    interrupts.deferred = True
+    interrupts.handle(signal.SIGTERM, None)  # no raise: only remembered
+    assert interrupts.received
+    interrupts.deferred = False
     with pytest.raises(KeyboardInterrupt, match="signal"):
-        tuning.raise_interrupt(signal.SIGTERM, None)
+        interrupts.handle(signal.SIGTERM, None)
+
+
+def test_interrupt_handlers_are_put_back():
+    before = signal.getsignal(signal.SIGTERM)
+    interrupts = Interrupts()
+    with interrupts.installed():
+        assert signal.getsignal(signal.SIGTERM) == interrupts.handle
+    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):

@@ -1,4 +1,4 @@
-"""The shared intermediates of one clip, each computed at most once.
+"""How a clip is analysed, and its shared intermediates, each computed at most once.
 
 Every feature function names the intermediates it needs as keyword arguments (``S``, ``C``,
 ``onset_env`` …); the extractor hands it the attribute of the same name from an
@@ -8,14 +8,72 @@ onset envelope are computed once, however many features read them.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .config import AnalysisConfig
+from .audio import MIN_DURATION
+from .errors import ParameterError
+from .registry import feature_fingerprint
 
-__all__ = ["Analysis", "tempogram"]
+__all__ = [
+    "AnalysisConfig",
+    "Analysis",
+    "analysis_of",
+    "tempogram",
+    "spectral_peaks",
+    "memoised_cqt_filters",
+    "MAX_AMPLITUDE",
+]
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """How audio is decoded and analysed: the settings every feature depends on."""
+
+    sr: int = 22050
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_bins: int = 84
+    bins_per_octave: int = 12
+    fmin: float = 32.70319566257483  # C1
+    tempogram_win_length: int = 384
+    n_mels: int = 128
+    n_mfcc: int = 20
+    max_duration: float | None = None
+
+    def fingerprint(self, groups: tuple[str, ...]) -> str:
+        """A short hash of these settings and the groups' versions (keys caches, checks models)."""
+        return feature_fingerprint(self, groups)
+
+    def replace(self, **changes: object) -> AnalysisConfig:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+
+MAX_AMPLITUDE = 1e3
+"""Samples are clipped to ±this (decoded audio lies within ±1), so no power overflows."""
+
+
+def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig) -> Analysis:
+    """The shared :class:`Analysis` of a clip, after checking and sanitising its samples.
+
+    NaN and infinite samples become 0 and samples are clipped to ±:data:`MAX_AMPLITUDE`;
+    a clip shorter than :data:`va_mood.audio.MIN_DURATION` is refused.
+    """
+    y = np.asarray(y, dtype=np.float32).ravel()
+    if len(y) < MIN_DURATION * sr:
+        raise ParameterError(
+            f"too short: {len(y)} samples ({len(y) / sr:.2f} s), minimum is {MIN_DURATION} s"
+        )
+    y = np.clip(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
+    return Analysis(y, sr, config)
+
 
 CQT_FILTER_BANKS = 64
 """CQT filter banks kept per process (seven per analysis setting, one per octave)."""
@@ -32,20 +90,8 @@ def _key(value: object) -> object:
     return value
 
 
-def _memoise_cqt_filters() -> None:
-    """Build each CQT filter bank once per process, not on every ``librosa.cqt`` call.
-
-    librosa builds the Fourier transforms of its wavelet filters again for every octave of
-    every call (about half of the CQT's time on a 30-second clip at 22.05 kHz). They depend
-    only on the settings, so they are kept here, keyed by librosa's own arguments, and each
-    call gets a copy (librosa rescales the basis in place). The CQT is the one librosa
-    computes, to the bit. A librosa without that private helper is simply left alone.
-    """
-    from librosa.core import constantq
-
-    build = vars(constantq).get("__vqt_filter_fft")  # private: may vanish in a new librosa
-    if build is None or getattr(build, "va_mood_memoised", False):
-        return
+def _memoised(build):  # noqa: ANN001, ANN202 - wraps librosa's private builder as it is
+    """``build`` (librosa's CQT filter-bank builder) keeping each bank it builds."""
 
     def memoised(*args, **kwargs):
         try:
@@ -57,10 +103,37 @@ def _memoise_cqt_filters() -> None:
                 _filter_banks.clear()
             _filter_banks[key] = build(*args, **kwargs)
         basis, n_fft, lengths = _filter_banks[key]
-        return basis.copy(), n_fft, np.array(lengths, copy=True)
+        return basis.copy(), n_fft, np.array(lengths, copy=True)  # librosa rescales in place
 
+    return memoised
+
+
+@contextmanager
+def memoised_cqt_filters() -> Iterator[bool]:
+    """While inside, librosa builds each CQT filter bank once instead of on every call.
+
+    librosa builds the Fourier transforms of its wavelet filters again for every octave of
+    every ``librosa.cqt`` call; they depend only on the settings. This opt-in keeps them,
+    keyed by librosa's own arguments, and hands each call a copy, so the CQT is the one
+    librosa computes, to the bit. It replaces a private librosa helper for the duration of
+    the block and puts the original back on exit; batch extraction (:mod:`va_mood.extract`)
+    uses it, an application's own librosa calls outside the block are untouched. Yields
+    whether the speed-up is active (a librosa without that helper is left alone).
+    """
+    from librosa.core import constantq
+
+    name = "__vqt_filter_fft"  # private: may vanish in a new librosa
+    build = vars(constantq).get(name)
+    if build is None or getattr(build, "va_mood_memoised", False):
+        yield build is not None
+        return
+    memoised = _memoised(build)
     memoised.va_mood_memoised = True
-    setattr(constantq, "__vqt_filter_fft", memoised)
+    setattr(constantq, name, memoised)
+    try:
+        yield True
+    finally:
+        setattr(constantq, name, build)
 
 
 @cache
@@ -118,10 +191,8 @@ class Analysis:
 
         ``(freq, amp, total)``: peak frequencies and magnitudes [shape=(n_peaks, n_frames)]
         and each frame's power in the peak band [shape=(n_frames,)]
-        (see :func:`va_mood.harmony.spectral_peaks`).
+        (see :func:`spectral_peaks`).
         """
-        from .harmony import spectral_peaks
-
         return spectral_peaks(self.S, self.sr, self.config.n_fft)
 
     @cached_property
@@ -153,7 +224,6 @@ class Analysis:
         import librosa
 
         c = self.config
-        _memoise_cqt_filters()
         return np.abs(
             librosa.cqt(
                 self.y,
@@ -190,3 +260,34 @@ class Analysis:
 
         n_frames = 1 + len(self.y) // self.config.hop_length  # as the centred STFT
         return frame_series(self.y, self.sr, n_frames, self.config.hop_length)
+
+
+N_PEAKS = 16
+"""Spectral peaks per frame that roughness and tonalness look at."""
+PEAK_BAND = (50.0, 5000.0)
+"""Frequency range, in Hz, of the peaks considered."""
+_EPS = 1e-10
+
+
+def spectral_peaks(S: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
+    """The :data:`N_PEAKS` strongest local maxima of each STFT frame within :data:`PEAK_BAND`.
+
+    Returns frequencies and magnitudes [shape=(n_peaks, n_frames)] and the frame's total
+    power in the band [shape=(n_frames,)].
+    """
+    lo = max(1, int(PEAK_BAND[0] * n_fft / sr))
+    hi = min(S.shape[0] - 1, int(PEAK_BAND[1] * n_fft / sr))
+    band = S[lo - 1 : hi + 1]
+    mid = band[1:-1]
+    is_peak = (mid > band[:-2]) & (mid >= band[2:])
+    peaks = np.where(is_peak, mid, 0.0)
+    k = min(N_PEAKS, peaks.shape[0])
+    idx = np.argpartition(-peaks, k - 1, axis=0)[:k]
+    amp = np.take_along_axis(peaks, idx, axis=0)
+    # parabolic interpolation of the peak position between neighbouring bins
+    left = np.take_along_axis(band[:-2], idx, axis=0)
+    right = np.take_along_axis(band[2:], idx, axis=0)
+    denom = left - 2 * amp + right
+    shift = np.where(np.abs(denom) > _EPS, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0)
+    freq = (idx + lo + np.clip(shift, -0.5, 0.5)) * sr / n_fft
+    return freq, amp, (mid**2).sum(axis=0)

@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,19 +20,74 @@ import pandas as pd
 from .bundle import Bundle, load_bundle
 from .config import Config, LabelSpec
 from .errors import LabelsError
-from .extract import extract_files
+from .extract import Progress, extract_files
 from .labels import load_labels, match_audio, targets
 from .model import model_from_config
+from .vocabulary import AXES
 
-__all__ = ["DEFAULT_MODEL", "load_model", "load_corpus", "train"]
+__all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
 """The shipped default model bundle (trained on the 4Q clips, see its MODEL_CARD.md)."""
 
+TABLE_COLUMNS = [*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES)]
+"""The columns of a prediction table, as :meth:`va_mood.model.MoodModel.predict_table`."""
 
-def load_model(path: str | os.PathLike | None = None) -> Bundle:
+
+def predict_files(
+    bundle: Bundle,
+    paths: list[str | os.PathLike],
+    *,
+    jobs: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    segment: float | None = None,
+    hop: float | None = None,
+) -> pd.DataFrame:
+    """Predict valence, arousal, quadrant and mood for audio files with ``bundle``'s model.
+
+    Returns one row per file that could be read, indexed by path; with ``segment``
+    (seconds), one row per window, indexed by (path, start, end), windows starting every
+    ``hop`` seconds (default: back to back). Files that could not be read are listed with
+    their reasons in ``result.attrs["errors"]`` (``{path: message}``).
+    """
+    features, errors = extract_files(
+        paths,
+        config=bundle.config.analysis,
+        groups=bundle.config.groups,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        progress=progress,
+        segment=segment,
+        hop=hop,
+    )
+    if len(features):
+        table = bundle.predict_features(features)
+    else:
+        table = pd.DataFrame(columns=TABLE_COLUMNS, index=pd.Index([], name="path"))
+    table.attrs["errors"] = errors
+    return table
+
+
+class Model(Bundle):
+    """A loaded model bundle that predicts audio files (what :func:`load_model` returns)."""
+
+    def predict_files(self, paths: list[str | os.PathLike], **options: Any) -> pd.DataFrame:
+        """:func:`predict_files` with this model; the same options.
+
+        Examples
+        --------
+        >>> import va_mood
+        >>> table = va_mood.load_model().predict_files(["song.mp3"])  # doctest: +SKIP
+        >>> table[["valence", "arousal", "mood"]]  # doctest: +SKIP
+        """
+        return predict_files(self, paths, **options)
+
+
+def load_model(path: str | os.PathLike | None = None) -> Model:
     """Load a model bundle; with no ``path``, the shipped default model."""
-    return load_bundle(DEFAULT_MODEL if path is None else path)
+    bundle = load_bundle(DEFAULT_MODEL if path is None else path)
+    return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle)})
 
 
 def load_corpus(
@@ -86,6 +142,5 @@ def train(
     ``metrics`` (e.g. the report of :func:`va_mood.evaluate.cross_validate`) travels with the
     bundle so that anyone who loads it can see how well it did.
     """
-    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
-    model = model_from_config(config).fit(features, targets(labels, modes))
+    model = model_from_config(config).fit(features, targets(labels, config.modes))
     return Bundle(model, config, spec or LabelSpec(), metrics or {})

@@ -30,8 +30,9 @@ import pandas as pd
 from .card import render_model_card
 from .config import Config, LabelSpec, config_from_dict, config_to_dict
 from .errors import BundleError, ParameterError
-from .features import columns_for
-from .model import AXES, MoodModel
+from .model import MoodModel
+from .registry import columns_for
+from .vocabulary import AXES, SIDES
 
 __all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
 
@@ -71,49 +72,6 @@ class Bundle:
             return self.model.predict_table(features)
         except ParameterError as exc:
             raise BundleError(f"features do not match the model: {exc}") from None
-
-    def predict_files(
-        self,
-        paths: list[str | os.PathLike],
-        *,
-        jobs: int | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        progress: Any = None,
-        segment: float | None = None,
-        hop: float | None = None,
-    ) -> pd.DataFrame:
-        """Predict valence, arousal, quadrant and mood for audio files.
-
-        Returns one row per file that could be read, indexed by path; with ``segment``
-        (seconds), one row per window, indexed by (path, start, end), windows starting every
-        ``hop`` seconds (default: back to back). Files that could not be read are listed with
-        their reasons in ``result.attrs["errors"]`` (``{path: message}``).
-
-        Examples
-        --------
-        >>> import va_mood
-        >>> va_mood.load_model().predict_files(["data/examples/3.mp3"])  # doctest: +SKIP
-        """
-        from .extract import extract_files
-
-        features, errors = extract_files(
-            paths,
-            config=self.config.analysis,
-            groups=self.config.groups,
-            jobs=jobs,
-            cache_dir=cache_dir,
-            progress=progress,
-            segment=segment,
-            hop=hop,
-        )
-        table = self.predict_features(features) if len(features) else _empty_table()
-        table.attrs["errors"] = errors
-        return table
-
-
-def _empty_table() -> pd.DataFrame:
-    columns = ["valence", "arousal", "quadrant", "mood", "valence_confidence", "arousal_confidence"]
-    return pd.DataFrame(columns=columns, index=pd.Index([], name="path"))
 
 
 def _sha256(path: Path) -> str:
@@ -259,23 +217,14 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
                 f"{path}: the {axis} head's feature columns do not match its configured groups"
             )
         estimators[axis] = _load_head(path, axis, head)
-    model = MoodModel(
-        arousal=estimators["arousal"],
-        valence=estimators["valence"],
-        arousal_columns=heads["arousal"]["columns"],
-        valence_columns=heads["valence"]["columns"],
+    model = MoodModel.from_fitted(
+        estimators,
+        {axis: heads[axis]["columns"] for axis in AXES},
         thresholds=thresholds,
-        valence_by_arousal=config.valence.by_arousal,
+        valence_sides=_load_sides(path, heads["valence"], config.valence.by_arousal),
+        sigma={a: h["sigma"] for a, h in heads.items() if h.get("sigma") is not None},
         random_state=config.seed,
     )
-    model.arousal_ = estimators["arousal"]
-    model.valence_ = estimators["valence"]
-    model.valence_sides_ = _load_sides(path, heads["valence"], config.valence.by_arousal)
-    model.thresholds_ = thresholds
-    model.sigma_ = {a: float(h["sigma"]) for a, h in heads.items() if h.get("sigma") is not None}
-    columns = list(dict.fromkeys(heads["arousal"]["columns"] + heads["valence"]["columns"]))
-    model.feature_names_in_ = np.asarray(columns, dtype=object)
-    model.n_features_in_ = len(columns)
     return Bundle(model, config, labels, meta.get("metrics", {}), meta, meta.get("about", ""))
 
 
@@ -318,7 +267,7 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
 def _load_sides(folder: Path, head: dict[str, Any], expected: bool) -> dict[str, Any]:
     """The valence head's high- and low-arousal parts, when its configuration has them."""
     sides = head.get("sides") or {}
-    if bool(sides) != expected or (sides and set(sides) != {"high", "low"}):
+    if bool(sides) != expected or (sides and set(sides) != set(SIDES)):
         raise BundleError(f"{folder}: the valence head's arousal sides do not match its config")
     return {
         side: _load_head(folder, f"valence ({side} arousal)", {**entry, "mode": head.get("mode")})

@@ -7,14 +7,19 @@ application) loads a :class:`Config` here and hands its parts to the code that n
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
+import math
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from . import features  # noqa: F401 - registers every built-in feature group
+from .analysis import AnalysisConfig
 from .errors import ParameterError
+from .registry import check_groups
+from .vocabulary import AXES, HEAD_MODES
 
 __all__ = [
     "AnalysisConfig",
@@ -24,38 +29,12 @@ __all__ = [
     "LabelSpec",
     "load_config",
     "load_label_spec",
+    "read_toml",
     "config_from_dict",
     "config_to_dict",
+    "config_to_toml",
+    "extraction_config",
 ]
-
-HEAD_MODES = ("binary", "regression")
-AXES = ("valence", "arousal")
-
-
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """How audio is decoded and analysed: the settings every feature depends on."""
-
-    sr: int = 22050
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_bins: int = 84
-    bins_per_octave: int = 12
-    fmin: float = 32.70319566257483  # C1
-    tempogram_win_length: int = 384
-    n_mels: int = 128
-    n_mfcc: int = 20
-    max_duration: float | None = None
-
-    def fingerprint(self, groups: tuple[str, ...]) -> str:
-        """A short hash of these settings and the groups' versions (keys caches, checks models)."""
-        from .features import REGISTRY
-
-        versions = {g: REGISTRY[g].version for g in groups}
-        blob = json.dumps(
-            {"analysis": dataclasses.asdict(self), "groups": versions}, sort_keys=True
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -90,8 +69,8 @@ class EvaluationConfig:
 class Config:
     """Everything a training or evaluation run needs, besides the data."""
 
-    arousal: HeadConfig
     valence: HeadConfig
+    arousal: HeadConfig
     analysis: AnalysisConfig = AnalysisConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     thresholds: dict[str, float] = field(default_factory=lambda: {"valence": 0.0, "arousal": 0.0})
@@ -101,6 +80,22 @@ class Config:
     def groups(self) -> tuple[str, ...]:
         """Every feature group either head needs, in a stable order."""
         return tuple(dict.fromkeys(self.arousal.groups + self.valence.groups))
+
+    @property
+    def modes(self) -> dict[str, str]:
+        """Each head's mode, ``{"valence": "binary" | "regression", "arousal": ...}``."""
+        return {axis: self.head(axis).mode for axis in AXES}
+
+    def head(self, axis: str) -> HeadConfig:
+        """The configuration of the head of ``axis`` (``"valence"`` or ``"arousal"``)."""
+        if axis not in AXES:
+            raise ParameterError(f"head must be one of {AXES}, got {axis!r}")
+        return getattr(self, axis)
+
+    def with_head(self, axis: str, head: HeadConfig) -> Config:
+        """A copy with the head of ``axis`` replaced."""
+        self.head(axis)
+        return replace(self, **{axis: head})
 
 
 @dataclass(frozen=True)
@@ -160,13 +155,7 @@ def _head(data: dict[str, Any], name: str) -> HeadConfig:
         raise ParameterError(f"[{name}] weight_floor must be positive, got {head.weight_floor}")
     if head.by_arousal and name != "valence":
         raise ParameterError(f"[{name}] by_arousal applies to the valence head only")
-    from .features import REGISTRY
-
-    missing = [g for g in head.groups if g not in REGISTRY]
-    if missing:
-        raise ParameterError(
-            f"[{name}] unknown feature group(s) {missing}; known: {sorted(REGISTRY)}"
-        )
+    check_groups(head.groups, where=name)
     return head
 
 
@@ -181,15 +170,15 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         raise ParameterError(f"[thresholds] takes only {AXES}, got {sorted(thresholds)}")
     if not all(-1.0 < float(t) < 1.0 for t in thresholds.values()):
         raise ParameterError(f"[thresholds] must lie inside (-1, 1), got {thresholds}")
-    known = {"arousal", "valence", "analysis", "evaluation", "seed"}
+    known = {*AXES, "analysis", "evaluation", "seed"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ParameterError(
             f"unknown configuration section(s) {unknown}; allowed: {sorted(known)}"
         )
     return Config(
-        arousal=_head(data["arousal"], "arousal"),
         valence=_head(data["valence"], "valence"),
+        arousal=_head(data["arousal"], "arousal"),
         analysis=_build(AnalysisConfig, data.get("analysis", {}), "analysis"),
         evaluation=_build(EvaluationConfig, data.get("evaluation", {}), "evaluation"),
         thresholds={k: float(v) for k, v in thresholds.items()},
@@ -210,13 +199,14 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     return plain(dataclasses.asdict(config))
 
 
-def _read_toml(path: str | Path) -> dict[str, Any]:
+def read_toml(path: str | Path, what: str = "configuration") -> dict[str, Any]:
+    """The parsed TOML file ``path``; a missing or malformed file is one clear error."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ParameterError(f"configuration file not found: {path}") from None
+        raise ParameterError(f"{what} file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path}: not valid TOML ({exc})") from None
 
@@ -224,7 +214,7 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
 def load_config(path: str | Path) -> Config:
     """Read a model configuration from a TOML file (see ``configs/default.toml``)."""
     try:
-        return config_from_dict(_read_toml(path))
+        return config_from_dict(read_toml(path))
     except ParameterError as exc:
         if str(path) in str(exc):
             raise
@@ -237,9 +227,63 @@ def load_label_spec(path: str | Path) -> LabelSpec:
     TOML has no null: a column given as ``false`` means the file has no such column.
     """
     data = {
-        k: None if v is False and k.endswith("_column") else v for k, v in _read_toml(path).items()
+        k: None if v is False and k.endswith("_column") else v for k, v in read_toml(path).items()
     }
     try:
         return _build(LabelSpec, data, "labels")
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+        return "{ " + items + " }" if items else "{}"
+    raise ParameterError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
+
+
+def config_to_toml(config: Config, header: str = "") -> str:
+    """``config`` as TOML text that :func:`load_config` reads back.
+
+    Top-level values first, then one ``[section]`` per table; nested tables (``params``) are
+    inline; ``None`` values are left out (TOML has no null; they are the defaults).
+    """
+    data = config_to_dict(config)
+    lines = [f"# {line}" for line in header.splitlines()]
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for key, value in data.items():
+        if key not in tables and value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, table in tables.items():
+        lines += ["", f"[{key}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def extraction_config(config: Config, groups: Sequence[str]) -> Config:
+    """``config`` extended so that ``config.groups`` also holds ``groups``: extract once, for all.
+
+    The extra groups are appended to the arousal head's list; the result is only meant for
+    extraction (features of a group do not depend on the other groups, so the cache is reused
+    whenever the set of groups is unchanged).
+    """
+    extra = [g for g in dict.fromkeys(groups) if g not in config.groups]
+    if not extra:
+        return config
+    return replace(
+        config, arousal=replace(config.arousal, groups=config.arousal.groups + tuple(extra))
+    )

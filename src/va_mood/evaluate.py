@@ -27,10 +27,37 @@ from sklearn.model_selection import StratifiedGroupKFold
 from .config import Config
 from .errors import ParameterError
 from .labels import targets
-from .model import AXES, model_from_config
-from .quadrant import MOODS, QUADRANTS, axis_signs
+from .model import model_from_config
+from .quadrant import axis_signs
+from .vocabulary import AXES, MOODS, QUADRANTS, REGRESSION
 
-__all__ = ["cross_validate", "out_of_fold", "score_predictions", "format_report"]
+__all__ = [
+    "cross_validate",
+    "grouped_folds",
+    "out_of_fold",
+    "score_axis",
+    "score_predictions",
+    "format_report",
+]
+
+
+def grouped_folds(
+    labels: pd.DataFrame, config: Config, *, repeat: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) row positions of one repeat of the protocol's folds.
+
+    Quadrant-stratified k-fold grouped by ``labels["group"]`` (the artist), shuffled with
+    ``config.seed + repeat``.
+    """
+    n_splits = config.evaluation.n_splits
+    n_groups = labels["group"].nunique()
+    if n_groups < n_splits:
+        raise ParameterError(
+            f"grouped {n_splits}-fold CV needs at least that many groups "
+            f"(artists), the labels have {n_groups}"
+        )
+    splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=config.seed + repeat)
+    return list(splitter.split(labels, labels["quadrant"], labels["group"]))
 
 
 def out_of_fold(
@@ -39,41 +66,55 @@ def out_of_fold(
     config: Config,
     *,
     repeat: int = 0,
-    on_fold: Callable[[int, int], None] | None = None,
+    axes: tuple[str, ...] = AXES,
+    on_fold: Callable[[int, pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Out-of-fold predictions of one repeat of grouped, quadrant-stratified k-fold CV.
 
     ``features`` and ``labels`` share their index. Returns :meth:`MoodModel.predict_table`
-    rows for every clip, each predicted by a model that never saw its group.
+    rows for every clip, each predicted by a model that never saw its group; with one of
+    ``axes`` only that head is fitted and predicted (as tuning scores a head).
+    ``on_fold(fold, predictions)`` is called with each fold's rows as they are predicted.
     """
-    n_groups = labels["group"].nunique()
-    if n_groups < config.evaluation.n_splits:
-        raise ParameterError(
-            f"grouped {config.evaluation.n_splits}-fold CV needs at least that many groups "
-            f"(artists), the labels have {n_groups}"
-        )
-    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
-    y = targets(labels, modes)
-    splitter = StratifiedGroupKFold(
-        config.evaluation.n_splits, shuffle=True, random_state=config.seed + repeat
-    )
+    y = targets(labels, config.modes)
     parts = []
-    folds = splitter.split(features, labels["quadrant"], labels["group"])
-    for fold, (train, test) in enumerate(folds):
-        model = model_from_config(config).fit(features.iloc[train], y[train])
-        parts.append(model.predict_table(features.iloc[test]))
+    for fold, (train, test) in enumerate(grouped_folds(labels, config, repeat=repeat)):
+        model = model_from_config(config).fit(features.iloc[train], y[train], axes=axes)
+        parts.append(model.predict_table(features.iloc[test], axes=axes))
         if on_fold:
-            on_fold(repeat, fold)
+            on_fold(fold, parts[-1])
     return pd.concat(parts).loc[features.index]
 
 
+def score_axis(
+    values: np.ndarray, labels: pd.DataFrame, axis: str, mode: str, threshold: float = 0.0
+) -> dict[str, float]:
+    """One axis' figures: the side's accuracy and balanced accuracy (a predicted value is on
+    the positive side above ``threshold``, a true one by its quadrant), and for a regression
+    head R² and RMSE against the continuous labels."""
+    k = AXES.index(axis)
+    true_side = axis_signs(labels["quadrant"].to_numpy())[:, k] > 0
+    pred_side = np.asarray(values, dtype=float) > threshold
+    scores = {
+        f"{axis}_accuracy": accuracy_score(true_side, pred_side),
+        f"{axis}_balanced_accuracy": balanced_accuracy_score(true_side, pred_side),
+    }
+    if mode == REGRESSION:
+        truth = labels[axis].to_numpy(dtype=float)
+        scores[f"{axis}_r2"] = r2_score(truth, values)
+        scores[f"{axis}_rmse"] = float(np.sqrt(mean_squared_error(truth, values)))
+    return scores
+
+
 def score_predictions(
-    predicted: pd.DataFrame, labels: pd.DataFrame, modes: dict[str, str]
+    predicted: pd.DataFrame,
+    labels: pd.DataFrame,
+    modes: dict[str, str],
+    thresholds: tuple[float, float] = (0.0, 0.0),
 ) -> dict[str, Any]:
     """Every figure of one set of predictions against the labels (same index).
 
-    Quadrant figures and each head's binary accuracy always; R² and RMSE for the heads whose
-    ``modes`` entry is ``"regression"`` (against the continuous labels).
+    Quadrant figures and each head's figures (:func:`score_axis`) for the heads' ``modes``.
     """
     true_q = labels["quadrant"].to_numpy()
     pred_q = predicted["quadrant"].to_numpy()
@@ -89,23 +130,10 @@ def score_predictions(
         },
         "confusion": confusion_matrix(true_q, pred_q, labels=list(QUADRANTS)).tolist(),
     }
-    signs = axis_signs(true_q)
-    for k, axis in enumerate(AXES):
-        true_side = signs[:, k] > 0
-        pred_side = (predicted["quadrant"].map(_positive_side(axis))).to_numpy(dtype=bool)
-        scores[f"{axis}_accuracy"] = accuracy_score(true_side, pred_side)
-        scores[f"{axis}_balanced_accuracy"] = balanced_accuracy_score(true_side, pred_side)
-        truth = labels[axis].to_numpy(dtype=float)
-        if modes[axis] == "regression":
-            value = predicted[axis].to_numpy(dtype=float)
-            scores[f"{axis}_r2"] = r2_score(truth, value)
-            scores[f"{axis}_rmse"] = float(np.sqrt(mean_squared_error(truth, value)))
+    for axis, threshold in zip(AXES, thresholds, strict=True):
+        values = predicted[axis].to_numpy(dtype=float)
+        scores.update(score_axis(values, labels, axis, modes[axis], threshold))
     return scores
-
-
-def _positive_side(axis: str) -> dict[str, bool]:
-    k = AXES.index(axis)
-    return {q: bool(axis_signs(np.array([q]))[0, k] > 0) for q in QUADRANTS}
 
 
 def cross_validate(
@@ -140,13 +168,14 @@ def cross_validate(
     if not features.index.equals(labels.index):
         raise ParameterError("features and labels must have the same index (one row per clip)")
     ev = config.evaluation
-    modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
+    thresholds = tuple(config.thresholds[axis] for axis in AXES)
     repeats = []
     for r in range(ev.n_repeats):
-        predicted = out_of_fold(features, labels, config, repeat=r, on_fold=on_fold)
+        fold_done = None if on_fold is None else (lambda fold, _, r=r: on_fold(r, fold))
+        predicted = out_of_fold(features, labels, config, repeat=r, on_fold=fold_done)
         if on_repeat:
             on_repeat(r, predicted)
-        repeats.append(score_predictions(predicted, labels, modes))
+        repeats.append(score_predictions(predicted, labels, config.modes, thresholds))
     scalar_keys = [k for k, v in repeats[0].items() if isinstance(v, float | np.floating)]
     summary = {
         k: {
@@ -170,8 +199,8 @@ def cross_validate(
         "n_clips": len(labels),
         "n_groups": int(labels["group"].nunique()),
         "heads": {
-            "valence": {"mode": config.valence.mode, "groups": list(config.valence.groups)},
-            "arousal": {"mode": config.arousal.mode, "groups": list(config.arousal.groups)},
+            axis: {"mode": config.head(axis).mode, "groups": list(config.head(axis).groups)}
+            for axis in AXES
         },
         "summary": summary,
         "per_class": per_class,

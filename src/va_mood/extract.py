@@ -1,34 +1,32 @@
-"""Files to a named feature table: decoding, extraction, a content-keyed cache, worker processes.
+"""Files to a named feature table: decoding, extraction, the cache, worker processes.
 
-A row is keyed by a hash of the file's bytes, so a renamed file is not extracted again and an
-edited one is. The cache is one Parquet file per analysis setting, with the columns of every
-feature group extracted so far (and each group's extractor version): a configuration with
-other groups extracts only the groups a file lacks. It is rewritten atomically every
-``checkpoint`` files, so an interrupted run loses at most that many clips and the next run
-goes on from there.
+A batch is planned (which files the cache already holds, which groups each other file lacks),
+run (in this process, a local process pool, or on a Dask cluster) and assembled into one
+table. The cache (:mod:`va_mood.cache`) is rewritten atomically every ``checkpoint`` files,
+so an interrupted run loses at most that many clips and the next run goes on from there.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._atomic import write_with
 from ._malloc import keep_freed_memory
 from ._threads import one_thread
+from .analysis import AnalysisConfig, memoised_cqt_filters
 from .audio import duration, load
-from .blocks import LONG_FILE_SECONDS, extract_long
-from .config import AnalysisConfig
+from .cache import FeatureCache, file_key
 from .errors import ParameterError, VaMoodError
-from .features import REGISTRY, columns_for, extract_clip
+from .feature_table import FINGERPRINT_KEY
+from .features import columns_for, extract_clip
+from .long_files import LONG_FILE_SECONDS, extract_long
 from .segments import extract_windows
 
 __all__ = [
@@ -39,140 +37,34 @@ __all__ = [
     "FeatureCache",
     "FINGERPRINT_KEY",
     "BACKENDS",
+    "Progress",
 ]
 
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
 
-FINGERPRINT_KEY = b"va_mood.fingerprint"
-"""Parquet metadata key holding the feature fingerprint of a feature table."""
-GROUP_VERSIONS_KEY = b"va_mood.group_versions"
-"""Parquet metadata key holding the extractor version of each group in a feature cache."""
-
 Progress = Callable[[str, str | None], None]
 """Called once per file with its path and its error message (None when it succeeded)."""
 
+Windows = tuple[float, float | None] | None
+"""``(segment, hop)`` seconds to extract windows of each file, or None for whole files."""
 
-def file_key(path: str | os.PathLike) -> str:
-    """A short hash of a file's bytes: the cache key of its features."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class FeatureCache:
-    """Feature values of one analysis setting, kept in ``folder/<analysis fingerprint>.parquet``.
-
-    One row per file (keyed by :func:`file_key`), one column per feature column of every
-    group extracted so far; a row holds NaN for the groups not yet extracted for its file
-    (extracted values are always finite). The Parquet metadata records each group's
-    version: the columns of a group whose extractor changed are dropped when the cache is
-    read, so only that group is extracted again.
-    """
-
-    def __init__(self, folder: str | os.PathLike, config: AnalysisConfig) -> None:
-        self.fingerprint = config.fingerprint(())
-        self.path = Path(folder) / f"{self.fingerprint}.parquet"
-        self.new: dict[str, dict[str, float]] = {}
-        table = pd.DataFrame(dtype=np.float64)
-        if self.path.exists():
-            try:
-                import pyarrow.parquet as pq
-
-                meta = pq.read_schema(self.path).metadata or {}
-                versions = json.loads(meta.get(GROUP_VERSIONS_KEY, b"{}"))
-                table = pd.read_parquet(self.path)
-                valid = [
-                    c
-                    for g, v in versions.items()
-                    if g in REGISTRY and REGISTRY[g].version == v
-                    for c in REGISTRY[g].columns
-                ]
-                table = table[[c for c in valid if c in table.columns]].astype(np.float64)
-            except (OSError, ValueError, KeyError, TypeError):
-                table = pd.DataFrame(dtype=np.float64)  # an unreadable cache is rebuilt
-        self._use(table)
-
-    def _use(self, table: pd.DataFrame) -> None:
-        self.table = table
-        self._values = table.to_numpy(dtype=np.float64)
-        self._row = {key: i for i, key in enumerate(table.index)}
-        column = {c: j for j, c in enumerate(table.columns)}
-        self._columns = {
-            g: np.array([column[c] for c in group.columns])
-            for g, group in REGISTRY.items()
-            if all(c in column for c in group.columns)
-        }
-
-    def lookup(self, key: str, groups: Sequence[str]) -> tuple[np.ndarray | None, list[str]]:
-        """The cached values of ``groups`` for file ``key`` (None unless all are cached), and
-        the groups that are not."""
-        fresh = self.new.get(key, {})
-        i = self._row.get(key)
-        parts, missing = [], []
-        for g in groups:
-            columns = REGISTRY[g].columns
-            if columns[0] in fresh:
-                parts.append(np.array([fresh[c] for c in columns]))
-                continue
-            if i is not None and g in self._columns:
-                values = self._values[i, self._columns[g]]
-                if not np.isnan(values).any():
-                    parts.append(values)
-                    continue
-            missing.append(g)
-        return (None if missing else np.concatenate(parts)), missing
-
-    def put(self, key: str, groups: Sequence[str], values: np.ndarray) -> None:
-        """Record the values of ``groups`` for file ``key`` (written by :meth:`save`)."""
-        self.new.setdefault(key, {}).update(zip(columns_for(groups), values, strict=True))
-
-    @property
-    def rows(self) -> int:
-        """Files with at least one cached group."""
-        return len(self._row.keys() | self.new.keys())
-
-    def save(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if self.new:
-            fresh = pd.DataFrame.from_dict(self.new, orient="index", dtype=np.float64)
-            table = fresh.combine_first(self.table) if len(self.table) else fresh
-            table = table[[c for c in columns_for(_groups_of(table.columns))]]
-        else:
-            table = self.table
-        table.index.name = "key"
-        versions = {g: REGISTRY[g].version for g in _groups_of(table.columns)}
-        arrow = pa.Table.from_pandas(table)
-        arrow = arrow.replace_schema_metadata(
-            {**(arrow.schema.metadata or {}), GROUP_VERSIONS_KEY: json.dumps(versions).encode()}
-        )
-        write_with(self.path, lambda tmp: pq.write_table(arrow, tmp))
-        self.new = {}
-        self._use(table)
-
-
-def _groups_of(columns: Sequence[str]) -> list[str]:
-    """The registered groups all of whose columns are among ``columns``, in registry order."""
-    present = set(columns)
-    return [g for g, group in REGISTRY.items() if all(c in present for c in group.columns)]
+Result = tuple[str, Any, str | None]
+"""What extracting one file gives: its path, its values (or None) and its error (or None)."""
 
 
 def _extract_path(
     path: str,
     config: AnalysisConfig,
     groups: Sequence[str],
-    windows: tuple[float, float | None] | None = None,
+    windows: Windows = None,
     long_file: float | None = LONG_FILE_SECONDS,
-) -> tuple[str, Any, str | None]:
+) -> Result:
     """Decode and extract one file; errors come back as messages, never as exceptions.
 
     The values are one feature row, or with ``windows = (segment, hop)`` a pair of
     (feature matrix, window bounds). A file longer than ``long_file`` seconds is decoded
-    and analysed in blocks (:func:`va_mood.blocks.extract_long`), in bounded memory.
+    and analysed in blocks (:func:`va_mood.long_files.extract_long`), in bounded memory.
     """
     try:
         if windows is None and long_file is not None:
@@ -193,15 +85,15 @@ def _extract_path(
         return path, None, f"{path}: feature extraction failed ({type(exc).__name__}: {exc})"
 
 
-def _extract_pinned(*args: Any) -> tuple[str, Any, str | None]:
+def _extract_pinned(*args: Any) -> Result:
     """:func:`_extract_path` with one BLAS/OpenMP thread (a task on a Dask worker)."""
-    with one_thread():
+    with one_thread(), memoised_cqt_filters():
         return _extract_path(*args)
 
 
 def _init_worker() -> None:
     """One BLAS/OpenMP/numba thread per worker process, so workers do not fight over cores;
-    freed memory kept for the next clip.
+    freed memory kept for the next clip; CQT filter banks built once.
 
     A forked worker inherits the one-thread limit its parent holds while it starts the pool
     (see :func:`va_mood._threads.one_thread` for why it must not set it again); a worker
@@ -211,6 +103,7 @@ def _init_worker() -> None:
         os.environ[name] = "1"  # for libraries the worker has not loaded yet
     one_thread()  # for the worker's life: not entered, so never restored
     keep_freed_memory()
+    memoised_cqt_filters().__enter__()  # for the worker's life
 
 
 def _longest_first(todo: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
@@ -243,9 +136,9 @@ def _on_dask(
     scheduler: Any,
     todo: list[tuple[str, list[str]]],
     config: AnalysisConfig,
-    windows: tuple[float, float | None] | None,
+    windows: Windows,
     long_file: float | None,
-) -> Iterator[tuple[str, Any, str | None]]:
+) -> Iterator[Result]:
     """Extract ``(path, groups)`` pairs on a Dask cluster, yielding results as they complete."""
     try:
         from distributed import Client, as_completed
@@ -301,7 +194,7 @@ def extract_files(
     With ``segment`` (seconds), each file gives one row per window of that length starting
     every ``hop`` seconds (see :func:`va_mood.segments.window_bounds`); windowed features are
     not cached. Otherwise a file longer than ``long_file`` seconds (default 10 minutes;
-    ``None``: never) is extracted in blocks, in bounded memory (:mod:`va_mood.blocks`).
+    ``None``: never) is extracted in blocks, in bounded memory (:mod:`va_mood.long_files`).
 
     Returns
     -------
@@ -316,81 +209,120 @@ def extract_files(
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "dask" and scheduler is None:
         raise ParameterError("the dask backend needs a scheduler address")
-    groups = list(groups)
-    columns = columns_for(groups)
-    paths = [str(p) for p in paths]
-    cache = None
     windows = None if segment is None else (segment, hop)
-    if cache_dir is not None and windows is None:
-        cache = FeatureCache(cache_dir, config)
-    rows: dict[str, np.ndarray] = {}
-    errors: dict[str, str] = {}
-    keys: dict[str, str] = {}
-    todo: list[tuple[str, list[str]]] = []  # (path, the groups to extract)
-    for path in paths:
-        if cache is not None:
-            try:
-                keys[path] = file_key(path)
-            except OSError:
-                todo.append((path, groups))  # decoding will name the problem
-                continue
-            values, missing = cache.lookup(keys[path], groups)
-            if values is not None:
-                rows[path] = values
-                if progress:
-                    progress(path, None)
-                continue
-            todo.append((path, missing))
-        else:
-            todo.append((path, groups))
-    wanted = dict(todo)
-
-    def record(result: tuple[str, Any, str | None], done: int) -> None:
-        path, values, error = result
-        if error is not None:
-            errors[path] = error
-        elif cache is not None and path in keys:
-            cache.put(keys[path], wanted[path], values)
-            rows[path] = cache.lookup(keys[path], groups)[0]
-            if done % checkpoint == 0:
-                cache.save()
-        else:
-            rows[path] = values
-        if progress:
-            progress(path, error)
-
-    jobs = n_jobs(jobs)
+    cache = FeatureCache(cache_dir, config) if cache_dir is not None and windows is None else None
+    batch = _Batch(list(groups), cache, progress, checkpoint)
+    paths = [str(p) for p in paths]
+    todo = batch.plan(paths)
     if backend == "dask" and todo:
-        tasks = _on_dask(scheduler, todo, config, windows, long_file)
-        for done, result in enumerate(tasks, 1):
-            record(result, done)
-    elif jobs <= 1 or len(todo) <= 1:
-        with one_thread():  # as in each worker, so any --jobs gives the same values
-            for done, (path, todo_groups) in enumerate(todo, 1):
-                record(_extract_path(path, config, todo_groups, windows, long_file), done)
+        results = _on_dask(scheduler, todo, config, windows, long_file)
     else:
-        with (
-            one_thread(),  # held while the workers are forked, so they inherit it
-            ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool,
-        ):
-            futures = [
-                pool.submit(_extract_path, path, config, todo_groups, windows, long_file)
-                for path, todo_groups in _longest_first(todo)
-            ]
-            try:  # recorded (and checkpointed) as they finish, whatever the order
-                for done, future in enumerate(as_completed(futures), 1):
-                    record(future.result(), done)
-            finally:  # interrupted: the files not started yet are not extracted
-                for future in futures:
-                    future.cancel()
+        results = _run_local(todo, config, windows, long_file, n_jobs(jobs))
+    with closing(results):  # interrupted: the workers stop, the files not started are dropped
+        for done, result in enumerate(results, 1):
+            batch.record(result, done)
     if cache is not None and todo:
         cache.save()
-    errors = {p: errors[p] for p in dict.fromkeys(paths) if p in errors}  # in the input's order
-    ordered = [p for p in paths if p in rows]
-    if windows is None:
-        index = pd.Index(ordered, name="path")
-        return pd.DataFrame([rows[p] for p in ordered], index=index, columns=columns), errors
-    tuples = [(p, a, b) for p in ordered for a, b in rows[p][1]]
-    index = pd.MultiIndex.from_tuples(tuples, names=["path", "start", "end"])
-    matrix = np.vstack([rows[p][0] for p in ordered]) if ordered else np.empty((0, len(columns)))
-    return pd.DataFrame(matrix, index=index, columns=columns), errors
+    return batch.assemble(paths, windowed=windows is not None)
+
+
+@dataclass
+class _Batch:
+    """One batch's bookkeeping: what the cache holds, what is left to do, what came back."""
+
+    groups: list[str]
+    cache: FeatureCache | None
+    progress: Progress | None
+    checkpoint: int
+    rows: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    wanted: dict[str, list[str]] = field(default_factory=dict)
+
+    def plan(self, paths: list[str]) -> list[tuple[str, list[str]]]:
+        """The ``(path, groups to extract)`` pairs the cache cannot answer; the files it can
+        answer are done (and reported to ``progress``) here."""
+        todo = []
+        for path in paths:
+            missing = self._from_cache(path)
+            if missing:
+                todo.append((path, missing))
+            elif self.progress:
+                self.progress(path, None)
+        self.wanted = dict(todo)
+        return todo
+
+    def _from_cache(self, path: str) -> list[str]:
+        """The groups of ``path`` still to extract (none when the cache held them all)."""
+        if self.cache is None:
+            return self.groups
+        try:
+            self.keys[path] = file_key(path)
+        except OSError:
+            return self.groups  # decoding will name the problem
+        values, missing = self.cache.lookup(self.keys[path], self.groups)
+        if values is not None:
+            self.rows[path] = values
+        return missing
+
+    def record(self, result: Result, done: int) -> None:
+        """Keep one file's result (in the cache too, saved every ``checkpoint`` files)."""
+        path, values, error = result
+        if error is not None:
+            self.errors[path] = error
+        elif self.cache is not None and path in self.keys:
+            self.cache.put(self.keys[path], self.wanted[path], values)
+            self.rows[path] = self.cache.lookup(self.keys[path], self.groups)[0]
+            if done % self.checkpoint == 0:
+                self.cache.save()
+        else:
+            self.rows[path] = values
+        if self.progress:
+            self.progress(path, error)
+
+    def assemble(self, paths: list[str], *, windowed: bool) -> tuple[pd.DataFrame, dict[str, str]]:
+        """The feature table in the order of ``paths``, and the errors in that order too."""
+        columns = columns_for(self.groups)
+        errors = {p: self.errors[p] for p in dict.fromkeys(paths) if p in self.errors}
+        ordered = [p for p in paths if p in self.rows]
+        if not windowed:
+            index = pd.Index(ordered, name="path")
+            return pd.DataFrame(
+                [self.rows[p] for p in ordered], index=index, columns=columns
+            ), errors
+        tuples = [(p, a, b) for p in ordered for a, b in self.rows[p][1]]
+        index = pd.MultiIndex.from_tuples(tuples, names=["path", "start", "end"])
+        rows = [self.rows[p][0] for p in ordered]
+        matrix = np.vstack(rows) if rows else np.empty((0, len(columns)))
+        return pd.DataFrame(matrix, index=index, columns=columns), errors
+
+
+def _run_local(
+    todo: list[tuple[str, list[str]]],
+    config: AnalysisConfig,
+    windows: Windows,
+    long_file: float | None,
+    jobs: int,
+) -> Iterator[Result]:
+    """Extract ``todo`` here (one job) or in a pool of ``jobs`` forked workers, yielding the
+    results as they finish; interrupted, the files not started yet are not extracted."""
+    if jobs <= 1 or len(todo) <= 1:
+        with one_thread(), memoised_cqt_filters():  # as in each worker: the same values
+            for path, groups in todo:
+                yield _extract_path(path, config, groups, windows, long_file)
+        return
+    with ExitStack() as stack:
+        stack.enter_context(one_thread())  # held while the workers are forked: they inherit it
+        pool = stack.enter_context(
+            ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker)
+        )
+        futures = [
+            pool.submit(_extract_path, path, config, groups, windows, long_file)
+            for path, groups in _longest_first(todo)
+        ]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import AnalysisConfig
-from .features import feature
+from .analysis import AnalysisConfig
+from .registry import feature
 
 __all__ = [
     "KK_MAJOR",
@@ -27,7 +27,6 @@ __all__ = [
     "estimate_key",
     "chord_labels",
     "roughness",
-    "spectral_peaks",
     "chroma_key_invariant",
     "key",
     "local_key",
@@ -50,10 +49,6 @@ CHORD_SECONDS = 0.5
 """Length of the blocks chroma is averaged over before chords are matched."""
 CHORD_MIN_FIT = 0.75
 """A block whose best triad template fits worse than this (cosine) is labelled "other"."""
-N_PEAKS = 16
-"""Spectral peaks per frame that roughness and tonalness look at."""
-PEAK_BAND = (50.0, 5000.0)
-"""Frequency range, in Hz, of the peaks considered."""
 HARMONICS = (0, 12, 19, 24, 28, 31)
 """Semitone offsets of the first six harmonics above a fundamental."""
 _EPS = 1e-10
@@ -303,30 +298,6 @@ def chords(*, chroma: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray
     seconds = len(label) * n * config.hop_length / sr
     change_rate = np.count_nonzero(label[1:] != label[:-1]) / seconds
     return np.array([*shares, balance, change_rate, fit.mean()])
-
-
-def spectral_peaks(S: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
-    """The :data:`N_PEAKS` strongest local maxima of each STFT frame within :data:`PEAK_BAND`.
-
-    Returns frequencies and magnitudes [shape=(n_peaks, n_frames)] and the frame's total
-    power in the band [shape=(n_frames,)].
-    """
-    lo = max(1, int(PEAK_BAND[0] * n_fft / sr))
-    hi = min(S.shape[0] - 1, int(PEAK_BAND[1] * n_fft / sr))
-    band = S[lo - 1 : hi + 1]
-    mid = band[1:-1]
-    is_peak = (mid > band[:-2]) & (mid >= band[2:])
-    peaks = np.where(is_peak, mid, 0.0)
-    k = min(N_PEAKS, peaks.shape[0])
-    idx = np.argpartition(-peaks, k - 1, axis=0)[:k]
-    amp = np.take_along_axis(peaks, idx, axis=0)
-    # parabolic interpolation of the peak position between neighbouring bins
-    left = np.take_along_axis(band[:-2], idx, axis=0)
-    right = np.take_along_axis(band[2:], idx, axis=0)
-    denom = left - 2 * amp + right
-    shift = np.where(np.abs(denom) > _EPS, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0)
-    freq = (idx + lo + np.clip(shift, -0.5, 0.5)) * sr / n_fft
-    return freq, amp, (mid**2).sum(axis=0)
 
 
 def roughness(freq: np.ndarray, amp: np.ndarray) -> np.ndarray:

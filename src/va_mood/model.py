@@ -1,7 +1,8 @@
 """MoodModel: an arousal head and a valence head, combined into a quadrant mood.
 
 A scikit-learn meta-estimator: ``__init__`` stores its arguments, ``fit`` learns,
-``predict`` returns (valence, arousal) on the [-1, 1] plane. Each head is any scikit-learn
+``predict`` returns (valence, arousal) on the [-1, 1] plane; :meth:`MoodModel.from_fitted`
+rebuilds a fitted model from stored parts (see :mod:`va_mood.bundle`). Each head is any scikit-learn
 estimator (xgboost by default): a classifier makes it a *binary* head, whose probability ``p``
 of the positive side maps to ``2p - 1``; a regressor makes it a *regression* head, whose output
 is clipped to [-1, 1].
@@ -21,13 +22,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .config import Config, HeadConfig
 from .errors import ParameterError
-from .features import columns_for
-from .quadrant import MOODS, quadrant_of
+from .quadrant import quadrant_of
+from .registry import columns_for
+from .vocabulary import AXES, BINARY, MOODS, REGRESSION, SIDES
 
-__all__ = ["MoodModel", "make_estimator", "model_from_config", "AXES"]
-
-AXES = ("valence", "arousal")
-"""Order of the two output columns: x then y of the Russell plane."""
+__all__ = ["MoodModel", "make_estimator", "model_from_config", "fit_estimator"]
 
 SKLEARN_PREFIX = "sklearn."
 
@@ -43,7 +42,7 @@ def make_estimator(head: HeadConfig, *, seed: int) -> BaseEstimator:
     if head.estimator == "xgboost":
         import xgboost
 
-        cls = xgboost.XGBClassifier if head.mode == "binary" else xgboost.XGBRegressor
+        cls = xgboost.XGBClassifier if head.mode == BINARY else xgboost.XGBRegressor
         return cls(**{"random_state": seed, "n_jobs": 1, "verbosity": 0, **params})
     if not head.estimator.startswith(SKLEARN_PREFIX):
         raise ParameterError(
@@ -56,13 +55,13 @@ def make_estimator(head: HeadConfig, *, seed: int) -> BaseEstimator:
         raise ParameterError(f"no scikit-learn estimator {head.estimator!r}") from None
     if "random_state" in cls().get_params():
         params.setdefault("random_state", seed)
-    if head.mode == "binary" and "probability" in cls().get_params():
+    if head.mode == BINARY and "probability" in cls().get_params():
         params.setdefault("probability", True)
     try:
         estimator = cls(**params)
     except TypeError as exc:
         raise ParameterError(f"{head.estimator}: {exc}") from None
-    want = "classifier" if head.mode == "binary" else "regressor"
+    want = "classifier" if head.mode == BINARY else "regressor"
     if not (is_classifier(estimator) if want == "classifier" else is_regressor(estimator)):
         raise ParameterError(f"a {head.mode} head needs a {want}, got {head.estimator}")
     if head.scale:
@@ -76,10 +75,10 @@ def make_estimator(head: HeadConfig, *, seed: int) -> BaseEstimator:
 def model_from_config(config: Config) -> MoodModel:
     """An unfitted :class:`MoodModel` as ``config`` describes it."""
     return MoodModel(
-        arousal=make_estimator(config.arousal, seed=config.seed),
         valence=make_estimator(config.valence, seed=config.seed),
-        arousal_columns=columns_for(config.arousal.groups),
+        arousal=make_estimator(config.arousal, seed=config.seed),
         valence_columns=columns_for(config.valence.groups),
+        arousal_columns=columns_for(config.arousal.groups),
         thresholds=(config.thresholds["valence"], config.thresholds["arousal"]),
         valence_by_arousal=config.valence.by_arousal,
         weight_floors=(config.valence.weight_floor, config.arousal.weight_floor),
@@ -87,8 +86,8 @@ def model_from_config(config: Config) -> MoodModel:
     )
 
 
-def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> Any:  # noqa: N803
-    """Fit with sample weights when given, routed to a pipeline's last step."""
+def fit_estimator(estimator: Any, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> Any:  # noqa: N803
+    """Fit ``estimator`` with sample weights when given, routed to a pipeline's last step."""
     if weight is None:
         return estimator.fit(X, y)
     if hasattr(estimator, "steps"):
@@ -101,9 +100,9 @@ class MoodModel(BaseEstimator):
 
     Parameters
     ----------
-    arousal, valence : estimator
+    valence, arousal : estimator
         Classifier (binary head) or regressor (regression head); cloned on ``fit``.
-    arousal_columns, valence_columns : list of str or None
+    valence_columns, arousal_columns : list of str or None
         Feature columns each head reads; ``None`` reads every column of ``X``.
     thresholds : (float, float)
         The (valence, arousal) boundaries on [-1, 1] that split the plane into quadrants.
@@ -125,35 +124,66 @@ class MoodModel(BaseEstimator):
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
-    >>> model = MoodModel(arousal=LogisticRegression(), valence=LogisticRegression())
+    >>> model = MoodModel(valence=LogisticRegression(), arousal=LogisticRegression())
     >>> model.set_params(arousal__C=0.5).arousal.C
     0.5
     """
 
     def __init__(
         self,
-        arousal: Any = None,
         valence: Any = None,
-        arousal_columns: list[str] | None = None,
+        arousal: Any = None,
         valence_columns: list[str] | None = None,
+        arousal_columns: list[str] | None = None,
         thresholds: tuple[float, float] = (0.0, 0.0),
         valence_by_arousal: bool = False,
         weight_floors: tuple[float | None, float | None] = (None, None),
         random_state: int = 0,
     ) -> None:
-        self.arousal = arousal
         self.valence = valence
-        self.arousal_columns = arousal_columns
+        self.arousal = arousal
         self.valence_columns = valence_columns
+        self.arousal_columns = arousal_columns
         self.thresholds = thresholds
         self.valence_by_arousal = valence_by_arousal
         self.weight_floors = weight_floors
         self.random_state = random_state
 
+    @classmethod
+    def from_fitted(
+        cls,
+        heads: dict[str, Any],
+        columns: dict[str, list[str]],
+        *,
+        thresholds: tuple[float, float] = (0.0, 0.0),
+        valence_sides: dict[str, Any] | None = None,
+        sigma: dict[str, float] | None = None,
+        random_state: int = 0,
+    ) -> MoodModel:
+        """A fitted model from its stored parts: each axis' fitted estimator and columns, the
+        valence head's per-arousal-side estimators (if it was split), and the regression
+        heads' out-of-fold error (``sigma``)."""
+        model = cls(
+            **heads,
+            **{f"{axis}_columns": list(columns[axis]) for axis in AXES},
+            thresholds=tuple(thresholds),
+            valence_by_arousal=bool(valence_sides),
+            random_state=random_state,
+        )
+        for axis in AXES:
+            setattr(model, f"{axis}_", heads[axis])
+        model.valence_sides_ = dict(valence_sides or {})
+        model.thresholds_ = tuple(float(t) for t in thresholds)
+        model.sigma_ = {axis: float(s) for axis, s in (sigma or {}).items()}
+        names = list(dict.fromkeys(columns["arousal"] + columns["valence"]))
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+        model.n_features_in_ = len(names)
+        return model
+
     # -- fitting --------------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> MoodModel:  # noqa: N803
-        """Fit both heads.
+    def fit(self, X: pd.DataFrame, y: np.ndarray, *, axes: tuple[str, ...] = AXES) -> MoodModel:  # noqa: N803
+        """Fit the heads.
 
         Parameters
         ----------
@@ -162,6 +192,10 @@ class MoodModel(BaseEstimator):
         y : np.ndarray [shape=(n_clips, 2)]
             (valence, arousal) targets on [-1, 1]; a binary head learns which side of its
             threshold each value lies on.
+        axes : tuple of str
+            The heads to fit (both by default; one, to score a single head as tuning does).
+            A valence head split by arousal also needs the arousal head, which is then fitted
+            too.
         """
         X = self._check_frame(X)  # noqa: N806
         y = np.asarray(y, dtype=float)
@@ -169,48 +203,62 @@ class MoodModel(BaseEstimator):
             raise ParameterError(f"y must have shape ({len(X)}, 2), got {y.shape}")
         if not np.all(np.isfinite(y)):
             raise ParameterError("y holds non-finite values")
+        unknown = [a for a in axes if a not in AXES]
+        if unknown or not axes:
+            raise ParameterError(f"axes must be among {AXES}, got {axes}")
+        if "valence" in axes and self.valence_by_arousal:
+            axes = AXES
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.thresholds_ = tuple(float(t) for t in self.thresholds)
         self.sigma_ = {}
-        for k, axis in enumerate(AXES):
-            columns = self._columns(axis, X)
-            estimator = clone(self._estimator(axis))
-            target = y[:, k]
-            weight = self._weights(k, target, estimator)
-            if is_classifier(estimator):
-                target = (target > self.thresholds_[k]).astype(int)
-                if len(np.unique(target)) < 2:
-                    raise ParameterError(
-                        f"the {axis} head needs examples on both sides of the axis"
-                    )
-            else:
-                self.sigma_[axis] = self._residual_scale(estimator, X[columns], target)
-            _fit(estimator, X[columns].to_numpy(), target, weight)
-            setattr(self, f"{axis}_", estimator)
         self.valence_sides_ = {}
-        if self.valence_by_arousal:
-            high = y[:, 1] > self.thresholds_[1]
-            values = X[self._columns("valence", X)].to_numpy()
-            target = y[:, 0]
-            weight = self._weights(0, target, self.valence_)
-            if is_classifier(self.valence_):
-                target = (target > self.thresholds_[0]).astype(int)
-            for side, rows in (("high", high), ("low", ~high)):
-                if len(np.unique(target[rows])) < 2:  # too little to learn: the pooled head
-                    self.valence_sides_[side] = self.valence_
-                    continue
-                part = clone(self._estimator("valence"))
-                _fit(part, values[rows], target[rows], None if weight is None else weight[rows])
-                self.valence_sides_[side] = part
+        for axis in AXES:
+            if axis in axes:
+                setattr(self, f"{axis}_", self._fit_head(axis, X, y))
+        if self.valence_by_arousal and "valence" in axes:
+            self.valence_sides_ = self._fit_valence_sides(X, y)
         return self
 
-    def _weights(self, k: int, target: np.ndarray, estimator: Any) -> np.ndarray | None:
-        """Sample weights of a binary head: the target's size plus the floor (or None)."""
+    def _fit_head(self, axis: str, X: pd.DataFrame, y: np.ndarray) -> Any:  # noqa: N803
+        """One head fitted on all clips (a regression head's error recorded in ``sigma_``)."""
+        estimator = clone(self._estimator(axis))
+        values = X[self._columns(axis, X)]
+        target, weight = self._target(axis, y, estimator)
+        if is_classifier(estimator) and len(np.unique(target)) < 2:
+            raise ParameterError(f"the {axis} head needs examples on both sides of the axis")
+        if not is_classifier(estimator):
+            self.sigma_[axis] = self._residual_scale(estimator, values, target)
+        return fit_estimator(estimator, values.to_numpy(), target, weight)
+
+    def _fit_valence_sides(self, X: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:  # noqa: N803
+        """The valence head fitted on each side of the arousal threshold (the pooled head
+        where a side has too little to learn from)."""
+        high = y[:, AXES.index("arousal")] > self.thresholds_[AXES.index("arousal")]
+        values = X[self._columns("valence", X)].to_numpy()
+        target, weight = self._target("valence", y, self.valence_)
+        sides = {}
+        for side, rows in zip(SIDES, (high, ~high), strict=True):
+            if len(np.unique(target[rows])) < 2:
+                sides[side] = self.valence_
+                continue
+            part = clone(self._estimator("valence"))
+            rows_weight = None if weight is None else weight[rows]
+            sides[side] = fit_estimator(part, values[rows], target[rows], rows_weight)
+        return sides
+
+    def _target(
+        self, axis: str, y: np.ndarray, estimator: Any
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """A head's training target (the side, for a classifier) and sample weights: the
+        label's size plus the head's weight floor, for a binary head that has one."""
+        k = AXES.index(axis)
+        target = y[:, k]
+        if not is_classifier(estimator):
+            return target, None
         floor = self.weight_floors[k]
-        if floor is None or not is_classifier(estimator):
-            return None
-        return np.abs(target) + floor
+        weight = None if floor is None else np.abs(target) + floor
+        return (target > self.thresholds_[k]).astype(int), weight
 
     def _residual_scale(self, estimator: Any, X: pd.DataFrame, target: np.ndarray) -> float:  # noqa: N803
         """Out-of-fold RMSE of a regression head: the scale of its confidence."""
@@ -225,20 +273,9 @@ class MoodModel(BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """(valence, arousal) on [-1, 1] [shape=(n_clips, 2)]."""
-        return self._predict_with_confidence(X)[0]
+        return np.column_stack([self.predict_axis(axis, X)[0] for axis in AXES])
 
-    def _predict_with_confidence(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-        check_is_fitted(self, "thresholds_")
-        X = self._check_frame(X)  # noqa: N806
-        pairs = [self._predict_axis(k, axis, X) for k, axis in enumerate(AXES)]
-        return np.column_stack([v for v, _ in pairs]), np.column_stack([c for _, c in pairs])
-
-    def _predict_axis(
-        self,
-        k: int,
-        axis: str,
-        X: pd.DataFrame,  # noqa: N803
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def predict_axis(self, axis: str, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
         """One axis' values on [-1, 1] and the confidence in the side each lies on.
 
         A binary head's probability ``p`` maps linearly onto each side of the threshold
@@ -246,23 +283,30 @@ class MoodModel(BaseEstimator):
         its confidence is ``max(p, 1 - p)``. A regression head's value is clipped to [-1, 1]
         and its confidence is a normal model of its out-of-fold error.
         """
-        estimator = getattr(self, f"{axis}_")
-        values = X[self._columns(axis, X)].to_numpy()
-        t = self.thresholds_[k]
-        sides = getattr(self, "valence_sides_", {}) if axis == "valence" else {}
-        if sides:
-            p_high = self._probability_high_arousal(X)
-            raw = p_high * self._raw(sides["high"], values) + (1 - p_high) * self._raw(
-                sides["low"], values
-            )
-        else:
-            raw = self._raw(estimator, values)
+        check_is_fitted(self, "thresholds_")
+        X = self._check_frame(X)  # noqa: N806
+        estimator = getattr(self, f"{axis}_", None)
+        if estimator is None:
+            raise ParameterError(f"the {axis} head was not fitted")
+        raw = self._raw_axis(axis, X)
+        t = self.thresholds_[AXES.index(axis)]
         if is_classifier(estimator):
             p = raw
             value = np.where(p >= 0.5, t + (2 * p - 1) * (1 - t), t + (2 * p - 1) * (1 + t))
             return value, np.maximum(p, 1 - p)
         value = np.clip(raw, -1.0, 1.0)
         return value, norm.cdf(np.abs(value - t) / self.sigma_[axis])
+
+    def _raw_axis(self, axis: str, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        """A head's probability of the positive side, or its value, for each clip; the mix of
+        the two arousal sides' valence heads where the valence head was split."""
+        values = X[self._columns(axis, X)].to_numpy()
+        sides = getattr(self, "valence_sides_", {}) if axis == "valence" else {}
+        if not sides:
+            return self._raw(getattr(self, f"{axis}_"), values)
+        p_high = self._probability_high_arousal(X)
+        high, low = (self._raw(sides[side], values) for side in SIDES)
+        return p_high * high + (1 - p_high) * low
 
     @staticmethod
     def _raw(estimator: Any, values: np.ndarray) -> np.ndarray:
@@ -273,38 +317,39 @@ class MoodModel(BaseEstimator):
 
     def _probability_high_arousal(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """The arousal head's probability that each clip is on the high side."""
-        value, confidence = self._predict_axis(1, "arousal", X)
-        return np.where(value > self.thresholds_[1], confidence, 1 - confidence)
+        value, confidence = self.predict_axis("arousal", X)
+        return np.where(value > self.thresholds_[AXES.index("arousal")], confidence, 1 - confidence)
 
     def predict_quadrant(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """Quadrant labels ``Q1``..``Q4`` [shape=(n_clips,)]."""
         va = self.predict(X)
         return quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
 
-    def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
+    def predict_table(self, X: pd.DataFrame, *, axes: tuple[str, ...] = AXES) -> pd.DataFrame:  # noqa: N803
         """Everything a user reads about each clip, one row per row of ``X``.
 
         Columns: ``valence``, ``arousal`` (on [-1, 1]), ``quadrant``, ``mood``, and
         ``valence_confidence``, ``arousal_confidence``: the head's probability that the clip
         is on the side of the axis it was put on (0.5 = a coin toss, 1 = certain). For a
         binary head that is its predicted probability; for a regression head, a normal
-        model of its out-of-fold error during training.
+        model of its out-of-fold error during training. With one of ``axes`` only, that
+        axis' two columns (no quadrant).
         """
-        va, confidence = self._predict_with_confidence(X)
-        quadrant = quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
-        table = pd.DataFrame(
-            {"valence": va[:, 0], "arousal": va[:, 1], "quadrant": quadrant}, index=X.index
-        )
-        table["mood"] = table["quadrant"].map(MOODS)
-        for k, axis in enumerate(AXES):
-            table[f"{axis}_confidence"] = confidence[:, k]
+        parts = {axis: self.predict_axis(axis, X) for axis in axes}
+        table = pd.DataFrame({axis: parts[axis][0] for axis in axes}, index=X.index)
+        if set(axes) == set(AXES):
+            table = table[list(AXES)]
+            va = table.to_numpy()
+            table["quadrant"] = quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
+            table["mood"] = table["quadrant"].map(MOODS)
+        for axis in (a for a in AXES if a in axes):
+            table[f"{axis}_confidence"] = parts[axis][1]
         return table
 
     def head_modes(self) -> dict[str, str]:
         """``{"valence": "binary" | "regression", "arousal": ...}`` of the configured heads."""
         return {
-            axis: "binary" if is_classifier(self._estimator(axis)) else "regression"
-            for axis in AXES
+            axis: BINARY if is_classifier(self._estimator(axis)) else REGRESSION for axis in AXES
         }
 
     # -- helpers --------------------------------------------------------------------------------

@@ -1,17 +1,16 @@
-"""A pre-trained music tagger as a feature extractor: musicnn's MSD model, in plain numpy.
+"""A pre-trained music tagger: musicnn's MSD model, in plain numpy.
 
 musicnn (Pons & Serra, 2019) is a convolutional network trained to predict the Million Song
 Dataset's 50 most frequent tags, and those include mood words (happy, sad, mellow, chill,
 beautiful, sexy, party, easy listening) and the genres that go with them. What it learned from
 hundreds of thousands of songs is what a corpus of a few hundred labelled clips cannot learn:
-its tag probabilities and its 200-unit penultimate layer lift valence accuracy from 0.756 to
-0.815 in grouped cross-validation on the 4Q clips (0.733 to 0.809 on fresh splits;
-``docs/feature_study.md``).
+its tag probabilities and its 200-unit penultimate layer are the ``embedding`` feature groups
+(:mod:`va_mood.embedding`; what they add is measured in ``docs/feature_study.md``).
 
 The weights ship with va_mood (``models/musicnn``, ISC licence, converted from the musicnn
 0.1.0 wheel by ``tools/convert_musicnn.py``); the forward pass below is written with numpy
 matrix products, so no deep-learning framework is installed or imported. It reproduces
-musicnn's own TensorFlow outputs (a test checks 1e-4). The network reads log-compressed mel
+musicnn's own TensorFlow outputs (a test checks them). The network reads log-compressed mel
 spectrograms at 16 kHz in patches of 187 frames (3 s), as it was trained.
 """
 
@@ -22,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-
-from .features import feature
 
 __all__ = [
     "TAGS",
@@ -223,15 +220,3 @@ def frame_series(
     centres = (starts + PATCH_FRAMES / 2) * HOP / SR
     which = np.searchsorted((centres[1:] + centres[:-1]) / 2, np.arange(n_frames) * hop_length / sr)
     return tags[:, which], penultimate[:, which]
-
-
-@feature("embedding", "msd_tags", dims=TAGS)
-def msd_tags(*, musicnn: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Probabilities of the 50 MSD tags (moods, genres, eras, instruments) over time."""
-    return musicnn[0]
-
-
-@feature("embedding", "msd_embedding", dims=EMBEDDING_DIMS, stats=("mean",))
-def msd_embedding(*, musicnn: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """The tagger's penultimate layer: 200 learnt descriptors of the music, averaged."""
-    return musicnn[1]

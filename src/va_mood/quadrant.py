@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ParameterError
+from .vocabulary import MOODS, QUADRANTS, SIGNS
 
 __all__ = ["QUADRANTS", "MOODS", "quadrant_of", "axis_signs", "parse_quadrant"]
 
-QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
-MOODS = {"Q1": "Uplifting", "Q2": "Aggressive", "Q3": "Melancholic", "Q4": "Calm"}
-_SIGNS = {"Q1": (1, 1), "Q2": (-1, 1), "Q3": (-1, -1), "Q4": (1, -1)}  # (valence, arousal)
 _ALIASES = {
     **{q.lower(): q for q in QUADRANTS},
     **{m.lower(): q for q, m in MOODS.items()},
@@ -38,7 +36,7 @@ def quadrant_of(
 
 def axis_signs(quadrants: np.ndarray) -> np.ndarray:
     """The (valence, arousal) signs, ±1, of each quadrant [shape=(n, 2)]."""
-    return np.array([_SIGNS[q] for q in quadrants], dtype=float).reshape(-1, 2)
+    return np.array([SIGNS[q] for q in quadrants], dtype=float).reshape(-1, 2)
 
 
 def parse_quadrant(value: object) -> str:

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import Analysis
-from .config import AnalysisConfig
+from .analysis import Analysis, AnalysisConfig, analysis_of
 from .errors import ParameterError
-from .features import REGISTRY, analysis_of, columns_for
-from .quadrant import MOODS
+from .registry import REGISTRY, columns_for
+from .vocabulary import MOODS
 
 __all__ = ["WindowView", "window_bounds", "extract_windows", "summarise_timeline"]
 

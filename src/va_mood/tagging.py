@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParameterError, VaMoodError
+from .output_scales import SCALES, scale_values
 from .quadrant import MOODS, parse_quadrant
-from .scales import SCALES, scale_values
+from .vocabulary import AXES
 
 __all__ = [
     "TagError",
@@ -115,7 +116,7 @@ def model_version(bundle: Any) -> str:
     meta = getattr(bundle, "metadata", None) or {}
     heads = meta.get("heads") or {}
     identity = {
-        "heads": {axis: (heads.get(axis) or {}).get("sha256") for axis in ("valence", "arousal")},
+        "heads": {axis: (heads.get(axis) or {}).get("sha256") for axis in AXES},
         "fingerprint": bundle.fingerprint,
         "thresholds": [float(t) for t in getattr(bundle.model, "thresholds_", (0.0, 0.0))],
     }

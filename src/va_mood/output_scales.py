@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .quadrant import MOODS
+from .vocabulary import AXES, BINARY, MOODS
 
 __all__ = [
     "SCALES",
@@ -77,7 +77,6 @@ SCALES: dict[str, Scale] = {
 PROBABILITY_COLUMNS = {q: f"p_{mood.lower()}" for q, mood in MOODS.items()}
 """Quadrant -> name of its probability column (``p_uplifting`` ...)."""
 
-_AXES = ("valence", "arousal")
 _TOLERANCE = 1e-9
 
 
@@ -156,7 +155,7 @@ def to_scale(table: pd.DataFrame, scale: str | Scale = "plane") -> pd.DataFrame:
     """
     s = _scale(scale)
     out = table.copy()
-    for axis in _AXES:
+    for axis in AXES:
         if axis in out.columns:
             out[axis] = scale_values(out[axis].to_numpy(dtype=float), s)
     return out.rename(columns=_renames(s))
@@ -179,7 +178,7 @@ def from_scale(table: pd.DataFrame, scale: str | Scale) -> pd.DataFrame:
             "but this one has 'arousal'; is it on another scale?"
         )
     out = table.rename(columns=back)
-    for axis in _AXES:
+    for axis in AXES:
         if axis in out.columns:
             out[axis] = unscale_values(out[axis].to_numpy(dtype=float), s)
     return out
@@ -221,20 +220,20 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
        p_uplifting  p_aggressive  p_melancholic  p_calm
     0         0.32          0.08           0.12    0.48
     """
-    regression = [axis for axis in _AXES if modes.get(axis) != "binary"]
+    regression = [axis for axis in AXES if modes.get(axis) != BINARY]
     if regression:
         raise ParameterError(
             f"quadrant probabilities need two binary heads, but the {' and '.join(regression)} "
             f"head(s) are {', '.join(repr(modes.get(a)) for a in regression)}"
         )
-    missing = [axis for axis in _AXES if axis not in table.columns]
+    missing = [axis for axis in AXES if axis not in table.columns]
     if missing:
         raise ParameterError(
             f"quadrant probabilities need plane 'valence' and 'arousal' columns, missing "
             f"{missing}; compute them before to_scale()"
         )
     p = {}
-    for axis in _AXES:
+    for axis in AXES:
         values = table[axis].to_numpy(dtype=float)
         _check_range(values, -1.0, 1.0, f"plane {axis}")
         p[axis] = np.clip((values + 1.0) / 2.0, 0.0, 1.0)
@@ -262,7 +261,7 @@ def present(
     """
     s = _scale(scale)
     attrs = dict(table.attrs)
-    if modes is not None and all(modes.get(axis) == "binary" for axis in _AXES) and len(table):
+    if modes is not None and all(modes.get(axis) == BINARY for axis in AXES) and len(table):
         table = table.join(quadrant_probabilities(table, modes))
     out = to_scale(table, s)
     out.attrs = {**attrs, "scale": s.name}

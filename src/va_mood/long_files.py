@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import Analysis
-from .config import AnalysisConfig
+from .analysis import MAX_AMPLITUDE, Analysis, AnalysisConfig
+from .audio import MIN_DURATION, stream
+from .energy import tempo_lags, tempo_summary
 from .errors import ParameterError
-from .features import MAX_AMPLITUDE, REGISTRY, columns_for, tempo_lags, tempo_summary
+from .registry import REGISTRY, columns_for
 
 __all__ = [
     "LONG_FILE_SECONDS",
@@ -167,8 +168,6 @@ def extract_blocks(
     >>> row.shape
     (5,)
     """
-    from .audio import MIN_DURATION
-
     columns_for(groups)
     per_block, whole, reduced, keep = _plan(groups)
     hop = config.hop_length
@@ -241,8 +240,6 @@ def extract_long(
 ) -> np.ndarray:
     """Decode and extract a long recording in blocks (:func:`extract_blocks`), in bounded
     memory: about 0.3 GiB for a one-hour file with the default settings and every group."""
-    from .audio import stream
-
     chunks = stream(path, sr=config.sr, max_duration=config.max_duration)
     return extract_blocks(
         chunks, config.sr, config=config, groups=groups, block_seconds=block_seconds

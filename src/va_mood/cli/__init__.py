@@ -1,0 +1,52 @@
+"""The ``va-mood`` command line: parse, call the library, print. Nothing else lives here.
+
+Every command is a thin function in the module of its job (:mod:`.predict`, :mod:`.train`,
+:mod:`.tune`, :mod:`.library`), registered on :data:`app` below, in the order ``--help``
+lists them. Exit codes: 0 every input succeeded; 1 some inputs failed (the good results are
+still written, each failure is printed on one line); 2 the command line itself is wrong;
+3 nothing could be done; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import library, predict, train, tune
+from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL
+
+__all__ = ["app", "EXIT_OK", "EXIT_PARTIAL", "EXIT_NOTHING"]
+
+
+def _before_any_command() -> None:
+    """Before any command: this process is va_mood's own, so it may keep freed memory."""
+    from .._malloc import keep_freed_memory
+
+    keep_freed_memory()
+
+
+app = typer.Typer(
+    help="Valence, arousal and mood of music, in Russell's plane.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.callback()(_before_any_command)
+app.command()(predict.predict)
+app.command()(predict.extract)
+app.command()(train.evaluate)
+app.command()(train.train)
+app.command()(tune.tune)
+
+studies_app = typer.Typer(help="Inspect and export tuning studies.", no_args_is_help=True)
+studies_app.command("list")(tune.studies_list)
+studies_app.command("show")(tune.studies_show)
+studies_app.command("export")(tune.studies_export)
+app.add_typer(studies_app, name="studies")
+
+app.command()(library.tag)
+app.command()(library.playlist)
+
+plot_app = typer.Typer(help="Draw predictions: the Russell plane, emotion over time.")
+plot_app.command("plane")(library.plot_plane_command)
+plot_app.command("timeline")(library.plot_timeline_command)
+app.add_typer(plot_app, name="plot")

@@ -1,0 +1,5 @@
+"""``python -m va_mood.cli``: the ``va-mood`` command."""
+
+from . import app
+
+app()

@@ -1,0 +1,244 @@
+"""What people do with predictions: tags in the files, playlists, plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CacheOpt,
+    ErrorsOpt,
+    JobsOpt,
+    LabelsSpecOpt,
+    ModelOpt,
+    NoCacheOpt,
+    PathsArg,
+    Scale,
+    ScaleOpt,
+    cache_dir,
+    error,
+    fatal_errors,
+    find_audio_or_exit,
+    label_spec,
+    progress_bar,
+    report_errors,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def tag(
+    paths: PathsArg,
+    model: ModelOpt = None,
+    scale: ScaleOpt = Scale.plane,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be written; change no file.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Tag again files already tagged by this model version."),
+    ] = False,
+    errors_file: ErrorsOpt = None,
+    jobs: JobsOpt = 0,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Predict each file and write mood, valence and arousal into its own tags.
+
+    mp3 (ID3: TMOO, TXXX:VAMOOD_*), ogg/opus/flac (Vorbis comments), m4a (MP4 freeform atoms).
+    Only these tags change; the audio data and every other tag are kept.
+    """
+    with fatal_errors():
+        from ..api import load_model
+        from ..tagging import model_version, precheck, write_tags
+
+        bundle = load_model(model)
+        version = model_version(bundle)
+        files, problems = find_audio_or_exit(paths)
+        errors = dict(problems)
+        todo, done = [], 0
+        for path in files:  # no prediction for files that are done or cannot be tagged
+            early = precheck(path, model_version=version, overwrite=overwrite)
+            if early is None:
+                todo.append(path)
+            elif early.ok:
+                typer.echo(early.line())
+                done += 1
+            else:
+                errors[str(path)] = f"{path}: {early.message}"
+        if todo:
+            with progress_bar(len(todo), "predicting") as step:
+                table = bundle.predict_files(
+                    todo, jobs=jobs, cache_dir=cache_dir(cache, no_cache), progress=step
+                )
+            errors |= table.attrs["errors"]
+            for path, row in table.iterrows():
+                result = write_tags(
+                    path,
+                    row,
+                    model_version=version,
+                    scale=scale.value,
+                    overwrite=overwrite,
+                    dry_run=dry_run,
+                )
+                if result.ok:
+                    typer.echo(result.line())
+                    done += 1
+                else:
+                    errors[str(path)] = f"{path}: {result.message}"
+        report_errors(errors, errors_file)
+        if not done:
+            error("no file could be tagged")
+            raise typer.Exit(EXIT_NOTHING)
+        raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+
+
+def playlist(
+    predictions: Annotated[
+        Path, typer.Argument(help="CSV or JSON written by `va-mood predict` (any --scale).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="M3U8 playlist to write.")],
+    mood: Annotated[
+        str | None,
+        typer.Option(
+            help="Mood or quadrant to keep: Uplifting, Aggressive, Melancholic, Calm "
+            "or Q1..Q4 (default: every mood)."
+        ),
+    ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Keep files whose mood confidence (valence_confidence x arousal_confidence) "
+            "is at least this.",
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            help="Sort by valence, energy (= arousal) or confidence; -KEY for descending "
+            "(default: the order of the predictions)."
+        ),
+    ] = None,
+    absolute: Annotated[
+        bool,
+        typer.Option(
+            "--absolute", help="Write absolute paths (default: relative to the playlist)."
+        ),
+    ] = False,
+) -> None:
+    """Write an M3U8 playlist of the files of one mood, from `va-mood predict` output."""
+    with fatal_errors():
+        from ..playlist import make_playlist, read_predictions, write_m3u8
+
+        table = read_predictions(predictions)
+        if "start" in table.columns:
+            error(f"{predictions} holds segments; a playlist takes whole-file predictions")
+            raise typer.Exit(EXIT_NOTHING)
+        paths = make_playlist(table, mood=mood, min_confidence=min_confidence, sort_by=sort)
+        if not paths:
+            wanted = mood or "any mood"
+            if min_confidence is not None:
+                wanted += f" with confidence >= {min_confidence}"
+            error(f"no file in {predictions} is {wanted}; no playlist written")
+            raise typer.Exit(EXIT_NOTHING)
+        write_m3u8(paths, output, absolute=absolute)
+        typer.echo(f"wrote {len(paths)} file(s) to {output}", err=True)
+
+
+PredictionsArg = Annotated[
+    Path, typer.Argument(help="CSV or JSON written by `va-mood predict` (any --scale).")
+]
+PlotOutputOpt = Annotated[
+    Path, typer.Option("--output", "-o", help="Image file (.png, .svg, .pdf).")
+]
+
+
+def _read_on_plane(path: Path) -> pd.DataFrame:
+    """Predictions written by ``predict`` on any scale, brought back onto the [-1, 1] plane."""
+    from ..output_scales import from_scale
+    from ..playlist import read_predictions
+
+    table = read_predictions(path)
+    scale = table.attrs.get("scale")
+    if scale is None:  # a CSV does not say; the values do
+        scale = "nine" if table[["valence", "arousal"]].abs().max().max() > 1 else "plane"
+    return from_scale(table, scale) if scale != "plane" else table
+
+
+def plot_plane_command(
+    predictions: PredictionsArg,
+    output: PlotOutputOpt,
+    labels: Annotated[
+        Path | None, typer.Option(help="Labels CSV: colour each point by its true quadrant.")
+    ] = None,
+    labels_spec: LabelsSpecOpt = None,
+) -> None:
+    """Files as points on the valence-arousal plane, with the four quadrant moods."""
+    with fatal_errors():
+        from ..labels import load_labels
+        from ..plots import plot_plane
+
+        table = _read_on_plane(predictions)
+        if "start" in table:
+            error(f"{predictions} holds segments; plot them with `va-mood plot timeline`")
+            raise typer.Exit(EXIT_NOTHING)
+        truth = None
+        if labels is not None:
+            quadrants = load_labels(labels, label_spec(labels_spec))["quadrant"]
+            ids = table["path"].map(lambda p: Path(p).stem)
+            truth = ids.map(quadrants)
+            unknown = truth.isna()
+            if unknown.all():
+                error(f"no predicted file matches an id in {labels}")
+                raise typer.Exit(EXIT_NOTHING)
+            if unknown.any():
+                error(f"{int(unknown.sum())} file(s) without labels left out of the plot")
+            table, truth = table[~unknown], truth[~unknown]
+        plot_plane(table, output, truth=truth)
+        typer.echo(f"wrote {output}", err=True)
+
+
+def plot_timeline_command(
+    predictions: PredictionsArg,
+    output: PlotOutputOpt,
+    file: Annotated[
+        str | None, typer.Option(help="Which file to draw (name or path; default: the only one).")
+    ] = None,
+    ratings: Annotated[
+        Path | None,
+        typer.Option(help="Folder of emoMusic-style 2 Hz ratings to overlay (listener curve)."),
+    ] = None,
+    song_id: Annotated[
+        str | None, typer.Option(help="Song id in the ratings (default: the file's name stem).")
+    ] = None,
+) -> None:
+    """Valence and arousal of one file over time (`predict --segment` output), mood bands."""
+    with fatal_errors():
+        from ..labels import load_ratings
+        from ..plots import plot_timeline
+
+        table = _read_on_plane(predictions)
+        if "start" not in table:
+            error(f"{predictions} holds no segments; run `va-mood predict --segment SECONDS`")
+            raise typer.Exit(EXIT_NOTHING)
+        paths = table["path"].unique()
+        if file is not None:
+            paths = [p for p in paths if p == file or Path(p).name == file]
+        if len(paths) != 1:
+            known = ", ".join(Path(p).name for p in table["path"].unique()[:5])
+            error(f"choose one file with --file (the predictions hold: {known})")
+            raise typer.Exit(EXIT_NOTHING)
+        segments = table[table["path"] == paths[0]]
+        curve = None
+        if ratings is not None:
+            curve = load_ratings(ratings, song_id or Path(paths[0]).stem)
+        plot_timeline(segments, output, ratings=curve)
+        typer.echo(f"wrote {output}", err=True)

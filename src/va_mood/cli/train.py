@@ -1,0 +1,137 @@
+"""Evaluate and train: grouped cross-validation on a labelled corpus, model bundles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from .common import (
+    EXIT_NOTHING,
+    AudioOpt,
+    CacheOpt,
+    ConfigOpt,
+    JobsOpt,
+    LabelsOpt,
+    LabelsSpecOpt,
+    NoCacheOpt,
+    StorageOpt,
+    StudyNameOpt,
+    cache_dir,
+    config_or_default,
+    corpus_features,
+    error,
+    fatal_errors,
+    label_spec,
+    labelled_corpus,
+)
+from .tune import tuned_config
+
+if TYPE_CHECKING:
+    pass
+
+
+def evaluate(
+    labels: LabelsOpt,
+    audio: AudioOpt,
+    config: ConfigOpt = None,
+    labels_spec: LabelsSpecOpt = None,
+    report: Annotated[Path | None, typer.Option(help="Write the full report here (JSON).")] = None,
+    plots: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write figures to this folder: confusion matrix, per-class precision/recall, "
+            "and predicted vs true for regression heads."
+        ),
+    ] = None,
+    jobs: JobsOpt = 0,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Repeated k-fold cross-validation grouped by artist: accuracy, macro-F1, confusion, heads."""
+    with fatal_errors():
+        from .._atomic import write_text
+        from ..evaluate import cross_validate, format_report
+
+        cfg = config_or_default(config)
+        features, table, _ = labelled_corpus(
+            labels, audio, cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+        )
+        first_repeat: dict[int, Any] = {}
+        result = cross_validate(
+            features, table, cfg, on_repeat=lambda r, p: first_repeat.setdefault(r, p)
+        )
+        typer.echo(format_report(result))
+        if report is not None:
+            write_text(report, json.dumps(result, indent=2) + "\n")
+            typer.echo(f"wrote {report}", err=True)
+        if plots is not None:
+            from ..plots import plot_evaluation
+
+            for path in plot_evaluation(result, plots, predicted=first_repeat[0], labels=table):
+                typer.echo(f"wrote {path}", err=True)
+
+
+def train(
+    labels: LabelsOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model bundle folder to write.")],
+    audio: Annotated[
+        Path | None, typer.Option(help="Folder holding the labelled audio files.")
+    ] = None,
+    features: Annotated[
+        Path | None,
+        typer.Option(help="Feature table from `va-mood extract` instead of --audio (ids = stems)."),
+    ] = None,
+    config: ConfigOpt = None,
+    labels_spec: LabelsSpecOpt = None,
+    cv: Annotated[
+        bool, typer.Option(help="Evaluate by grouped CV first and store the figures in the bundle.")
+    ] = True,
+    jobs: JobsOpt = 0,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    params_from_study: Annotated[
+        bool,
+        typer.Option(
+            "--params-from-study",
+            help="Replace each tuned head by its study's best trial (see `va-mood tune`).",
+        ),
+    ] = False,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = DEFAULT_PREFIX,
+    about: Annotated[
+        Path | None,
+        typer.Option(help="Markdown on the training data (sources, licence) for the model card."),
+    ] = None,
+) -> None:
+    """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
+    with fatal_errors():
+        from ..api import train as train_bundle
+        from ..bundle import save_bundle
+        from ..config import extraction_config
+        from ..evaluate import cross_validate, format_report
+
+        cfg = feature_cfg = config_or_default(config)
+        if params_from_study:
+            cfg = tuned_config(cfg, storage, study_name)
+            feature_cfg = extraction_config(feature_cfg, cfg.groups)  # reuse the cached features
+        features, table = corpus_features(
+            labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+        )
+        spec = label_spec(labels_spec)
+        metrics = {}
+        if cv:
+            metrics = cross_validate(features, table, cfg)
+            typer.echo(format_report(metrics))
+        bundle = train_bundle(features, table, cfg, spec=spec, metrics=metrics)
+        if about is not None:
+            try:
+                bundle.about = about.read_text(encoding="utf-8")
+            except OSError as exc:
+                error(f"{about}: cannot read ({exc.strerror})")
+                raise typer.Exit(EXIT_NOTHING) from None
+        save_bundle(bundle, output)
+        typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)

@@ -1,0 +1,256 @@
+"""Tune and inspect studies: one optuna study per head, resumable, exportable."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_NOTHING,
+    CacheOpt,
+    ConfigOpt,
+    Format,
+    LabelsOpt,
+    LabelsSpecOpt,
+    NoCacheOpt,
+    StorageOpt,
+    StudyNameOpt,
+    cache_dir,
+    config_or_default,
+    corpus_features,
+    error,
+    fatal_errors,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..config import Config
+
+
+class TuneHead(StrEnum):
+    arousal = "arousal"
+    valence = "valence"
+    both = "both"
+
+
+def tuned_config(cfg: Config, storage: str, prefix: str) -> Config:
+    """``cfg`` with the tuned heads of the studies ``<prefix>-<head>``; says which were used."""
+    from ..tuning import best_config, tuned_trials
+
+    trials = tuned_trials(storage, prefix)
+    if not trials:
+        error(f"no finished study {prefix}-arousal or {prefix}-valence in {storage}")
+        raise typer.Exit(EXIT_NOTHING)
+    for head, trial in trials.items():
+        typer.echo(f"{head}: trial {trial.number} of {prefix}-{head} ({trial.value:.4f})", err=True)
+    return best_config(cfg, storage, prefix)
+
+
+def _trial_line(study: Any, trial: Any) -> None:
+    """One line per finished trial, with the best value so far (an optuna callback)."""
+    try:
+        best = f"best {study.best_value:.4f} (trial {study.best_trial.number})"
+    except ValueError:
+        best = "no finished trial yet"
+    value = "" if trial.value is None else f" {trial.value:.4f}"
+    typer.echo(
+        f"{study.study_name} trial {trial.number}: {trial.state.name.lower()}{value}; {best}",
+        err=True,
+    )
+
+
+def tune(
+    labels: LabelsOpt,
+    head: Annotated[TuneHead, typer.Option(help="Which head to tune (one study each).")] = (
+        TuneHead.both
+    ),
+    audio: Annotated[
+        Path | None, typer.Option(help="Folder holding the labelled audio files.")
+    ] = None,
+    features: Annotated[
+        Path | None,
+        typer.Option(help="Feature table from `va-mood extract` instead of --audio (ids = stems)."),
+    ] = None,
+    config: ConfigOpt = None,
+    labels_spec: LabelsSpecOpt = None,
+    search_space: Annotated[
+        Path, typer.Option(help="Search spaces TOML (see configs/search_space.toml).")
+    ] = Path("configs/search_space.toml"),
+    trials: Annotated[
+        int, typer.Option(help="Trials to add to each head's study in this run.")
+    ] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop starting trials after this many seconds, per head.")
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = DEFAULT_PREFIX,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (trials and extraction).")
+    ] = 1,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
+    with fatal_errors():
+        from ..config import extraction_config
+        from ..tuning import Interrupts, load_search_space
+
+        cfg = config_or_default(config)
+        space = load_search_space(search_space)
+        heads = ["valence", "arousal"] if head is TuneHead.both else [head.value]
+        candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
+        feature_cfg = extraction_config(cfg, candidates)
+        table, labelled = corpus_features(
+            labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+        )
+        interrupts = Interrupts()
+        with interrupts.installed():
+            for current in heads:
+                typer.echo(
+                    f"tuning the {current} head: {trials} trial(s), {jobs} worker(s), "
+                    f"{len(labelled)} clips, storage {storage}",
+                    err=True,
+                )
+                try:
+                    _tune_one(table, labelled, cfg, current, space, storage, study_name,
+                              trials, timeout, jobs, interrupts)  # fmt: skip
+                except KeyboardInterrupt:
+                    _say_interrupted(current, storage, study_name)
+                    raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _tune_one(
+    table: pd.DataFrame,
+    labelled: pd.DataFrame,
+    cfg: Config,
+    head: str,
+    space: Any,
+    storage: str,
+    prefix: str,
+    trials: int,
+    timeout: float | None,
+    jobs: int,
+    interrupts: Any,
+) -> None:
+    """Run one head's study and print its best trial."""
+    from ..tuning import tune_head
+
+    study = tune_head(
+        table,
+        labelled,
+        cfg,
+        head,
+        space,
+        storage=storage,
+        prefix=prefix,
+        n_trials=trials,
+        timeout=timeout,
+        jobs=jobs,
+        callbacks=(_trial_line,),
+        interrupts=interrupts,
+    )
+    best = study.best_trial
+    typer.echo(
+        f"{study.study_name}: best {best.value:.4f} (trial {best.number}) {json.dumps(best.params)}"
+    )
+
+
+def _say_interrupted(head: str, storage: str, prefix: str) -> None:
+    """One line: which head was interrupted and what each study has stored."""
+    from ..tuning import study_summaries
+
+    stored = {r["study"]: r["complete"] + r["pruned"] for r in study_summaries(storage)}
+    done = ", ".join(
+        f"{n}: {c} finished trial(s)" for n, c in stored.items() if n.startswith(f"{prefix}-")
+    )
+    error(
+        f"interrupted while tuning the {head} head; stored in {storage}: {done}; "
+        "run the same command again to resume"
+    )
+
+
+def studies_list(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+) -> None:
+    """Every study in the storage: trial counts, best value and best parameters."""
+    with fatal_errors():
+        from ..tuning import study_summaries
+
+        rows = study_summaries(storage)
+        if fmt is Format.json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            typer.echo(f"no studies in {storage}")
+            return
+        for r in rows:
+            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
+            typer.echo(
+                f"{r['study']}: {r['n_trials']} trials ({r['complete']} complete, "
+                f"{r['pruned']} pruned, {r['fail']} failed, {r['running']} running); "
+                f"{r['metric']} best {best} (trial {r['best_trial']})"
+            )
+            if r["best_params"]:
+                typer.echo(f"  best params {json.dumps(r['best_params'])}")
+
+
+def studies_show(
+    name: Annotated[
+        str | None, typer.Argument(help="Study name (default: every study in the storage).")
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    plots: Annotated[
+        Path | None,
+        typer.Option(help="Write optimization_history and param_importances PNGs here."),
+    ] = None,
+) -> None:
+    """A study's best trial, parameter importances and, optionally, plots."""
+    with fatal_errors():
+        from ..tuning import param_importances, study_summaries, write_plots
+
+        rows = [r for r in study_summaries(storage) if name is None or r["study"] == name]
+        if not rows:
+            error(f"no study {name!r} in {storage}" if name else f"no studies in {storage}")
+            raise typer.Exit(EXIT_NOTHING)
+        for r in rows:
+            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
+            typer.echo(
+                f"{r['study']}: {r['complete']} complete / {r['pruned']} pruned / "
+                f"{r['fail']} failed trials; {r['metric']} best {best} "
+                f"(trial {r['best_trial']})"
+            )
+            for key, value in r["best_params"].items():
+                typer.echo(f"  {key:<32} {value}")
+            importances = param_importances(storage, r["study"])
+            if importances:
+                typer.echo("  parameter importances (fANOVA):")
+                for key, value in importances.items():
+                    typer.echo(f"  {key:<32} {value:.3f}")
+            if plots is not None and r["complete"]:
+                for path in write_plots(storage, r["study"], plots):
+                    typer.echo(f"wrote {path}", err=True)
+
+
+def studies_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Configuration TOML to write.")],
+    config: ConfigOpt = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = DEFAULT_PREFIX,
+) -> None:
+    """Write the configuration with each tuned head's best trial as a TOML file."""
+    with fatal_errors():
+        from .._atomic import write_text
+        from ..config import config_to_toml
+
+        tuned = tuned_config(config_or_default(config), storage, study_name)
+        header = f"Tuned by `va-mood tune`: best trials of {study_name}-<head> in {storage}"
+        write_text(output, config_to_toml(tuned, header))
+        typer.echo(f"wrote {output}", err=True)

@@ -1,0 +1,214 @@
+"""Studies: one optuna study per head, kept in any optuna storage, resumable, shared by workers.
+
+Studies live in any optuna storage (default: the SQLite file ``studies/va_mood.db``);
+re-running resumes a study, and several processes or machines on one storage share it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .._threads import one_thread
+from ..config import Config
+from ..errors import ParameterError, VaMoodError
+from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from .interrupts import Interrupts
+from .objective import METRICS, make_objective
+from .space import SearchSpace, start_params
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = [
+    "DEFAULT_STORAGE",
+    "DEFAULT_PREFIX",
+    "TuningError",
+    "study_name",
+    "open_storage",
+    "open_study",
+    "tune_head",
+]
+
+
+class TuningError(VaMoodError):
+    """A tuning worker process failed."""
+
+
+def study_name(prefix: str, head: str) -> str:
+    """The study of ``head`` under ``prefix``: ``<prefix>-<head>``."""
+    return f"{prefix}-{head}"
+
+
+def open_storage(url: str) -> Any:
+    """An optuna storage for ``url``: a plain path means a SQLite file; folders are created."""
+    import optuna
+
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # wait for a busy file instead of failing: several workers share one SQLite file
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: one line
+        raise ParameterError(f"cannot open study storage {url!r}: {exc}") from None
+
+
+def open_study(storage: str, name: str, *, seed: int) -> optuna.Study:
+    """Create the study ``name`` in ``storage``, or load it if it exists (to resume it).
+
+    TPE sampler seeded with ``seed``; median pruner (5 startup trials, no pruning on the first
+    fold); direction maximise.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        storage=open_storage(storage),
+        study_name=name,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        direction="maximize",
+        load_if_exists=True,
+    )
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every worker of one head's study needs (sent whole to spawned workers)."""
+
+    X: pd.DataFrame
+    labels: pd.DataFrame
+    config: Config
+    head: str
+    space: SearchSpace
+    storage: str
+    name: str
+    timeout: float | None
+    callbacks: tuple[Callable, ...]
+
+    def optimize(self, study: optuna.Study, n_trials: int | None, interrupts: Interrupts) -> None:
+        objective = make_objective(
+            self.X, self.labels, self.config, self.head, self.space, seed=self.config.seed
+        )
+        interrupts.optimize(study, objective, n_trials, self.timeout, self.callbacks)
+
+
+def _worker(run: _Run, sampler_seed: int, n_trials: int | None) -> None:
+    """One worker process: its own sampler (seed + k) on the shared study."""
+    interrupts = Interrupts()
+    with interrupts.installed(), one_thread():
+        try:
+            run.optimize(open_study(run.storage, run.name, seed=sampler_seed), n_trials, interrupts)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+
+def _prepare(study: optuna.Study, run: _Run) -> None:
+    """Check that ``study`` tunes this head's mode; give a new one its attributes and a first
+    trial of the configured head (when the search space can express it)."""
+    mode = run.config.head(run.head).mode
+    attrs = study.user_attrs
+    if "mode" in attrs and attrs["mode"] != mode:
+        raise ParameterError(
+            f"study {run.name!r} tunes a {attrs['mode']} {run.head} head, the configuration "
+            f"asks for a {mode} one; use another --study-name"
+        )
+    if study.trials:
+        return
+    for key, value in {
+        "head": run.head,
+        "mode": mode,
+        "metric": METRICS[mode],
+        "seed": run.config.seed,
+        "n_clips": len(run.labels),
+    }.items():
+        study.set_user_attr(key, value)
+    start = start_params(run.config.head(run.head), run.space.heads[run.head])
+    if start is not None:
+        study.enqueue_trial(start, user_attrs={"start": "configured head"})
+
+
+def _run_workers(run: _Run, jobs: int, n_trials: int | None) -> None:
+    """``jobs`` spawned worker processes sharing the study, worker ``k`` sampling with seed
+    ``config.seed + k``; on KeyboardInterrupt each is stopped (failing its running trial)."""
+    shares = [None] * jobs
+    if n_trials is not None:
+        shares = [n_trials // jobs + (k < n_trials % jobs) for k in range(jobs)]
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=_worker,
+            args=(run, run.config.seed + k, share),
+            name=f"{run.name}-worker-{k}",
+        )
+        for k, share in enumerate(shares)
+        if share != 0
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    except KeyboardInterrupt:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()  # SIGTERM: the worker fails its running trial and exits
+        for worker in workers:
+            worker.join()
+        raise
+    failed = [w.name for w in workers if w.exitcode != 0]
+    if any(w.exitcode == 130 for w in workers):
+        raise KeyboardInterrupt("a worker was interrupted")
+    if failed:
+        raise TuningError(f"tuning worker(s) {failed} failed; see the messages above")
+
+
+def tune_head(
+    X: pd.DataFrame,  # noqa: N803
+    labels: pd.DataFrame,
+    config: Config,
+    head: str,
+    space: SearchSpace,
+    *,
+    storage: str = DEFAULT_STORAGE,
+    prefix: str = DEFAULT_PREFIX,
+    n_trials: int | None = 20,
+    timeout: float | None = None,
+    jobs: int = 1,
+    callbacks: Sequence[Callable] = (),
+    interrupts: Interrupts | None = None,
+) -> optuna.Study:
+    """Run ``n_trials`` more trials of ``head``'s study (created, or resumed if it exists).
+
+    A new study starts with one trial of the configured head (when the search space can express
+    it), so the best trial is never worse than the starting point on the study's objective.
+    With ``jobs > 1``, that many worker processes share the study, worker ``k`` sampling with
+    seed ``config.seed + k`` and running its share of the ``n_trials``; ``timeout`` (seconds)
+    bounds each worker. ``callbacks`` are optuna callbacks ``(study, trial)`` (picklable, i.e.
+    module-level functions, when ``jobs > 1``).
+
+    Finished trials are committed to ``storage`` as they end: on ``KeyboardInterrupt`` (with
+    ``interrupts`` installed, SIGTERM too) the running trials are marked failed, the workers
+    are stopped and the interrupt is re-raised; running the same call again resumes the study.
+    """
+    name = study_name(prefix, head)
+    make_objective(X, labels, config, head, space, seed=config.seed)  # validates the inputs
+    run = _Run(X, labels, config, head, space, storage, name, timeout, tuple(callbacks))
+    study = open_study(storage, name, seed=config.seed)
+    _prepare(study, run)
+    if jobs <= 1:
+        run.optimize(study, n_trials, interrupts or Interrupts())
+        return study
+    _run_workers(run, jobs, n_trials)
+    return open_study(storage, name, seed=config.seed)
