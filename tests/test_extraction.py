@@ -15,16 +15,16 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from va_mood import extract as extract_module
 from va_mood import analysis
+from va_mood import extract as extract_module
 from va_mood.analysis import Analysis
 from va_mood.audio import load, stream
-from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
 from va_mood.cli import app
 from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
 from va_mood.extract import FeatureCache, extract_files, n_jobs
 from va_mood.features import REGISTRY, columns_for, extract_clip
+from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
 
 SR = 22050
 CONFIG = AnalysisConfig(sr=SR)

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from va_mood.errors import ParameterError
-from va_mood.quadrant import MOODS, quadrant_of
 from va_mood.output_scales import (
     PROBABILITY_COLUMNS,
     SCALES,
@@ -18,6 +17,7 @@ from va_mood.output_scales import (
     to_scale,
     unscale_values,
 )
+from va_mood.quadrant import MOODS, quadrant_of
 
 BINARY = {"valence": "binary", "arousal": "binary"}
 

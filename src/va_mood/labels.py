@@ -11,6 +11,7 @@ import pandas as pd
 from .config import LabelSpec
 from .errors import LabelsError, ParameterError
 from .quadrant import axis_signs, parse_quadrant, quadrant_of
+from .vocabulary import AXES, BINARY
 
 __all__ = ["load_labels", "to_plane", "from_plane", "match_audio", "targets"]
 
@@ -64,21 +65,7 @@ def load_labels(
     """
     spec = spec or LabelSpec()
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise LabelsError(f"{path}: no such labels file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise LabelsError(f"{path}: not a readable CSV ({exc})") from None
-
-    continuous = [c for c in (spec.valence_column, spec.arousal_column) if c]
-    if len(continuous) == 1:
-        raise LabelsError(f"{path}: labels spec names only one of valence/arousal columns")
-    wanted = [spec.id_column, *continuous, spec.quadrant_column, spec.group_column]
-    missing = [c for c in wanted if c and c not in raw.columns]
-    if missing:
-        raise LabelsError(f"{path}: missing column(s) {missing}; the file has {list(raw.columns)}")
-
+    raw = _read_csv(path, spec)
     ids = raw[spec.id_column].str.strip()
     problems: list[tuple[np.ndarray, str]] = []  # (bad-row mask, message)
     empty = (ids == "").to_numpy()
@@ -87,48 +74,88 @@ def load_labels(
     dup = ids.duplicated(keep=False).to_numpy() & ~empty
     if dup.any():
         problems.append((dup, f"{path}: duplicate id(s) {sorted(set(ids[dup]))[:5]}"))
-
     out = pd.DataFrame(index=pd.Index(ids, name="id"))
     for axis, column in (("valence", spec.valence_column), ("arousal", spec.arousal_column)):
-        if column is None:
-            out[axis] = np.nan
-            continue
-        values = pd.to_numeric(raw[column].str.strip(), errors="coerce").to_numpy()
-        bad = np.isnan(values)
-        if bad.any():
-            problems.append((bad, f"{path}: non-numeric {column!r} in row(s) {_rows(bad)}"))
-        off = (values < spec.scale_min) | (values > spec.scale_max)
-        if off.any():
-            problems.append(
-                (
-                    off,
-                    f"{path}: {column!r} outside the declared scale "
-                    f"{spec.scale_min}..{spec.scale_max} in row(s) {_rows(off)} "
-                    f"(e.g. {values[off][0]})",
-                )
-            )
-        out[axis] = to_plane(values, spec)
-
+        out[axis] = _continuous(raw, column, spec, path, problems)
     if spec.quadrant_column:
-        quadrants = [_quadrant_or_none(q) for q in raw[spec.quadrant_column]]
-        unknown = np.array([q is None for q in quadrants], dtype=bool)
-        if unknown.any():
-            first = raw[spec.quadrant_column].to_numpy()[unknown][0]
-            problems.append(
-                (
-                    unknown,
-                    f"{path}: column {spec.quadrant_column!r}: unknown quadrant {first!r} in "
-                    f"row(s) {_rows(unknown)}; allowed: Q1..Q4, 1..4 or mood names",
-                )
-            )
-        out["quadrant"] = quadrants
+        out["quadrant"] = _quadrants(raw, spec.quadrant_column, path, problems)
     else:
         out["quadrant"] = quadrant_of(out["valence"].to_numpy(), out["arousal"].to_numpy())
     out["group"] = (
         raw[spec.group_column].str.strip().to_numpy() if spec.group_column else out.index.to_numpy()
     )
+    return _without_bad_rows(out, problems, path, drop_bad_rows)
+
+
+def _read_csv(path: Path, spec: LabelSpec) -> pd.DataFrame:
+    """The labels file as text columns, refused if it lacks a column the spec names."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise LabelsError(f"{path}: no such labels file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise LabelsError(f"{path}: not a readable CSV ({exc})") from None
+    continuous = [c for c in (spec.valence_column, spec.arousal_column) if c]
+    if len(continuous) == 1:
+        raise LabelsError(f"{path}: labels spec names only one of valence/arousal columns")
+    wanted = [spec.id_column, *continuous, spec.quadrant_column, spec.group_column]
+    missing = [c for c in wanted if c and c not in raw.columns]
+    if missing:
+        raise LabelsError(f"{path}: missing column(s) {missing}; the file has {list(raw.columns)}")
+    return raw
+
+
+def _continuous(
+    raw: pd.DataFrame,
+    column: str | None,
+    spec: LabelSpec,
+    path: Path,
+    problems: list[tuple[np.ndarray, str]],
+) -> np.ndarray:
+    """One axis' values mapped onto the plane (NaN without a column); bad rows noted."""
+    if column is None:
+        return np.full(len(raw), np.nan)
+    values = pd.to_numeric(raw[column].str.strip(), errors="coerce").to_numpy()
+    bad = np.isnan(values)
+    if bad.any():
+        problems.append((bad, f"{path}: non-numeric {column!r} in row(s) {_rows(bad)}"))
+    off = (values < spec.scale_min) | (values > spec.scale_max)
+    if off.any():
+        problems.append(
+            (
+                off,
+                f"{path}: {column!r} outside the declared scale "
+                f"{spec.scale_min}..{spec.scale_max} in row(s) {_rows(off)} "
+                f"(e.g. {values[off][0]})",
+            )
+        )
+    return to_plane(values, spec)
+
+
+def _quadrants(
+    raw: pd.DataFrame, column: str, path: Path, problems: list[tuple[np.ndarray, str]]
+) -> list[str | None]:
+    """The quadrant of each row (None where unknown, noted as a problem)."""
+    quadrants = [_quadrant_or_none(q) for q in raw[column]]
+    unknown = np.array([q is None for q in quadrants], dtype=bool)
+    if unknown.any():
+        first = raw[column].to_numpy()[unknown][0]
+        problems.append(
+            (
+                unknown,
+                f"{path}: column {column!r}: unknown quadrant {first!r} in "
+                f"row(s) {_rows(unknown)}; allowed: Q1..Q4, 1..4 or mood names",
+            )
+        )
+    return quadrants
+
+
+def _without_bad_rows(
+    out: pd.DataFrame, problems: list[tuple[np.ndarray, str]], path: Path, drop: bool
+) -> pd.DataFrame:
+    """Raise on the first problem, or (``drop``) leave out every bad row and list why."""
     messages = [message for _, message in problems]
-    if problems and not drop_bad_rows:
+    if problems and not drop:
         raise LabelsError(messages[0])
     if problems:
         bad_rows = np.logical_or.reduce([mask for mask, _ in problems])
@@ -190,9 +217,9 @@ def targets(labels: pd.DataFrame, modes: dict[str, str]) -> np.ndarray:
     """
     signs = axis_signs(labels["quadrant"].to_numpy())
     y = np.empty((len(labels), 2))
-    for k, axis in enumerate(("valence", "arousal")):
+    for k, axis in enumerate(AXES):
         values = labels[axis].to_numpy(dtype=float)
-        if modes[axis] == "binary":
+        if modes[axis] == BINARY:
             size = np.where(np.isnan(values), 1.0, np.maximum(np.abs(values), 1e-3))
             y[:, k] = signs[:, k] * size
         else:

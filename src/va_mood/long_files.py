@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -131,7 +131,7 @@ def _plan(groups: Sequence[str]) -> tuple[list[str], list[str], list[str], set[s
         else:
             raise ParameterError(
                 f"{key} summarises whole-clip {sorted(data - set(COMPACT))} and cannot be "
-                "extracted in blocks; register a reducer in va_mood.blocks.BLOCK_REDUCERS"
+                "extracted in blocks; register a reducer in va_mood.long_files.BLOCK_REDUCERS"
             )
     return per_block, whole, reduced, keep
 
@@ -170,54 +170,11 @@ def extract_blocks(
     """
     columns_for(groups)
     per_block, whole, reduced, keep = _plan(groups)
-    hop = config.hop_length
-    length = max(1, round(block_seconds * sr / hop))
-    ctx = context_frames(config, sr)
     series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
     compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
     partials: dict[str, list[tuple]] = {g: [] for g in reduced}
-    pieces = iter(chunks)
-    buf, buf_start, eof, f0 = np.zeros(0, np.float32), 0, False, 0
-    while True:
-        s0, s1 = max(0, f0 - ctx) * hop, (f0 + length + ctx) * hop
-        more = []
-        while not eof and buf_start + len(buf) + sum(map(len, more)) < s1:
-            try:
-                piece = np.asarray(next(pieces), dtype=np.float32).ravel()
-            except StopIteration:
-                eof = True
-                break
-            more.append(
-                np.clip(np.nan_to_num(piece, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
-            )
-        if more:
-            buf = np.concatenate([buf, *more])
-        end = buf_start + len(buf)
-        f1 = min(f0 + length, 1 + end // hop) if eof else f0 + length
-        if f0 >= f1:
-            break
-        if eof and f0 == 0 and end < MIN_DURATION * sr:
-            raise ParameterError(
-                f"too short: {end} samples ({end / sr:.2f} s), minimum is {MIN_DURATION} s"
-            )
-        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config)
-        kept = slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0)
-        for key in per_block:
-            step = SAMPLED_SERIES_STEP if key in SAMPLED_PER_BLOCK else 1
-            # a copy, so that the block's whole output (context frames too) is not kept alive
-            series[key].append(np.atleast_2d(REGISTRY[key].raw(block))[:, kept][:, ::step].copy())
-        for name in keep:
-            compact[name].append(getattr(block, name)[..., kept])
-        if reduced:
-            view = SimpleNamespace(sr=sr, config=config)
-            for key in reduced:
-                for name in REGISTRY[key].inputs:
-                    if name not in ("sr", "config"):
-                        setattr(view, name, getattr(block, name)[..., kept])
-                partials[key].append(BLOCK_REDUCERS[key][0](view))
-        del block
-        next_start = max(0, f1 - ctx) * hop
-        buf, buf_start, f0 = buf[next_start - buf_start :].copy(), next_start, f1
+    for block, kept in _analysed_blocks(chunks, sr, config, block_seconds):
+        _collect(block, kept, series, compact, partials)
     clip = SimpleNamespace(
         sr=sr, config=config, **{k: np.concatenate(v, axis=-1) for k, v in compact.items()}
     )
@@ -229,6 +186,75 @@ def extract_blocks(
     for key in reduced:
         values[key] = REGISTRY[key].finish(BLOCK_REDUCERS[key][1](partials[key]))
     return np.concatenate([values[g] for g in groups])
+
+
+def _analysed_blocks(
+    chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig, block_seconds: float
+) -> Iterator[tuple[Analysis, slice]]:
+    """Each block's :class:`Analysis` (its frames and :func:`context_frames` on both sides)
+    and the slice of the block's own frames in it, reading ``chunks`` only as far as needed."""
+    hop = config.hop_length
+    length = max(1, round(block_seconds * sr / hop))
+    ctx = context_frames(config, sr)
+    pieces = (_sanitised(piece) for piece in chunks)
+    buf, buf_start, eof, f0 = np.zeros(0, np.float32), 0, False, 0
+    while True:
+        s0, s1 = max(0, f0 - ctx) * hop, (f0 + length + ctx) * hop
+        buf, eof = _read_until(pieces, buf, s1 - buf_start, eof)
+        end = buf_start + len(buf)
+        f1 = min(f0 + length, 1 + end // hop) if eof else f0 + length
+        if f0 >= f1:
+            return
+        if eof and f0 == 0 and end < MIN_DURATION * sr:
+            raise ParameterError(
+                f"too short: {end} samples ({end / sr:.2f} s), minimum is {MIN_DURATION} s"
+            )
+        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config)
+        yield block, slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0)
+        del block
+        next_start = max(0, f1 - ctx) * hop
+        buf, buf_start, f0 = buf[next_start - buf_start :].copy(), next_start, f1
+
+
+def _sanitised(piece: np.ndarray) -> np.ndarray:
+    """A chunk as float32 samples, NaN and infinities as 0, clipped to ±MAX_AMPLITUDE."""
+    piece = np.asarray(piece, dtype=np.float32).ravel()
+    return np.clip(np.nan_to_num(piece, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
+
+
+def _read_until(
+    pieces: Iterator[np.ndarray], buf: np.ndarray, size: int, eof: bool
+) -> tuple[np.ndarray, bool]:
+    """``buf`` extended from ``pieces`` to at least ``size`` samples (or to their end)."""
+    more: list[np.ndarray] = []
+    while not eof and len(buf) + sum(map(len, more)) < size:
+        try:
+            more.append(next(pieces))
+        except StopIteration:
+            eof = True
+    return (np.concatenate([buf, *more]) if more else buf), eof
+
+
+def _collect(
+    block: Analysis,
+    kept: slice,
+    series: dict[str, list[np.ndarray]],
+    compact: dict[str, list[np.ndarray]],
+    partials: dict[str, list[tuple]],
+) -> None:
+    """Keep from one block only what the clip statistics need (see the module docstring)."""
+    for key, parts in series.items():
+        step = SAMPLED_SERIES_STEP if key in SAMPLED_PER_BLOCK else 1
+        # a copy, so that the block's whole output (context frames too) is not kept alive
+        parts.append(np.atleast_2d(REGISTRY[key].raw(block))[:, kept][:, ::step].copy())
+    for name, parts in compact.items():
+        parts.append(getattr(block, name)[..., kept])
+    for key, parts in partials.items():
+        view = SimpleNamespace(sr=block.sr, config=block.config)
+        for name in REGISTRY[key].inputs:
+            if name not in ("sr", "config"):
+                setattr(view, name, getattr(block, name)[..., kept])
+        parts.append(BLOCK_REDUCERS[key][0](view))
 
 
 def extract_long(

@@ -69,7 +69,6 @@ def make_objective(
 
     Examples
     --------
-    >>> import optuna  # doctest: +SKIP
     >>> objective = make_objective(X, labels, config, "arousal", space, seed=0)  # doctest: +SKIP
     >>> objective(optuna.trial.FixedTrial({"family": "xgboost"}))  # doctest: +SKIP
     """
