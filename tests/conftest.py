@@ -168,7 +168,7 @@ def shared_data() -> Path:
     """The real development data in ../shared/data, or a skip when this checkout lacks it."""
     path = (Path(__file__).parents[1] / ".." / "shared" / "data").resolve()
     if not path.is_dir():
-        pytest.skip(f"real data not available: {path} does not exist (see DESIGN.md)")
+        pytest.skip(f"real data not available: {path} (../shared/data beside the clone) is absent")
     return path
 
 

@@ -88,6 +88,40 @@ def test_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path):
     assert cycle is not None and set(cycle) >= {"pkg.a", "pkg.b", "pkg.sub.c"}
 
 
+STAGES = [  # README's layout, top to bottom: a module imports from its own stage or above
+    ["_atomic", "_malloc", "_threads", "errors", "vocabulary", "quadrant"],
+    ["audio"],
+    ["registry"],
+    ["analysis", "musicnn"],
+    ["energy", "pitch", "timbre", "harmony", "embedding", "features"],
+    ["config", "locations"],
+    ["extract", "cache", "feature_table", "long_files", "segments"],
+    ["labels"],
+    ["model"],
+    ["evaluate", "tuning", "bundle", "card"],
+    ["api"],
+    ["output_scales", "tagging", "playlist", "plots", "cli"],
+]
+
+
+def _stage(module: str) -> int:
+    top = module.split(".")[1]
+    return next(k for k, names in enumerate(STAGES) if top in names)
+
+
+def test_imports_flow_one_way_through_the_stages():
+    graph = import_graph(PACKAGE)
+    upward = [
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name != "va_mood"
+        for target in targets - {"va_mood"}  # the package itself: its lazy exports
+        if _stage(target) > _stage(name)
+    ]
+    assert upward == []
+    assert {m.split(".")[1] for m in graph if m != "va_mood"} == {n for s in STAGES for n in s}
+
+
 def test_the_registry_and_the_vocabulary_import_nothing_above_them():
     graph = import_graph(PACKAGE)
     assert graph["va_mood.registry"] <= {"va_mood.errors"}

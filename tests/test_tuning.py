@@ -141,6 +141,31 @@ def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 # ---- search spaces and the objective ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("head", ["valence", "arousal"])
+@pytest.mark.parametrize("by_arousal", [False, True])
+def test_a_trial_of_the_configured_head_scores_what_evaluate_reports(
+    corpus, space, head, by_arousal
+):
+    # the objective fits the real MoodModel on evaluate's own folds: the configured head,
+    # proposed as a trial, scores exactly evaluate's figure for that configuration
+    from va_mood.evaluate import cross_validate
+    from va_mood.tuning.space import start_params
+
+    features, labels = corpus
+    data = _config()
+    for axis in ("valence", "arousal"):  # every tuned parameter set, as the space names them
+        data[axis]["params"] = {"n_estimators": 10, "max_depth": 2, "learning_rate": 0.1}
+    data["valence"]["by_arousal"] = by_arousal
+    data["valence"]["weight_floor"] = 0.25
+    config = config_from_dict(data)
+    objective = make_objective(features, labels, config, head, space, seed=config.seed)
+    params = start_params(config.head(head), space.heads[head])
+    value = objective(optuna.trial.FixedTrial(params))
+    report = cross_validate(features, labels, config)
+    assert value == pytest.approx(report["summary"][f"{head}_balanced_accuracy"]["mean"], abs=1e-12)
+    assert 0.6 < value < 1.0  # the synthetic signal is learnt, not perfectly
+
+
 def test_shipped_search_space_loads():
     space = load_search_space(REPO / "configs" / "search_space.toml")
     assert {f.name for f in space.heads["arousal"].families} >= {"xgboost", "svm", "linear"}

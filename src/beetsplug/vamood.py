@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from beets.importer import ImportSession, ImportTask
     from beets.library import Item, Library
 
-FIELDS = ("vamood_valence", "vamood_arousal", "vamood_mood", "vamood_quadrant", "vamood_model")
-
 
 class VaMoodPlugin(BeetsPlugin):
     """``beet vamood``: predict valence, arousal and mood with va_mood."""

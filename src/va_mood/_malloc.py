@@ -11,12 +11,11 @@ HEAP_KEEP_BYTES = 256 << 20
 def keep_freed_memory() -> None:
     """Let glibc keep freed arrays of up to :data:`HEAP_KEEP_BYTES` for the next clip.
 
-    By default glibc hands a freed array of more than a few MiB back to the kernel, and the
-    next clip's array of the same size is faulted in again, page by page: about 4,600 page
-    faults and 15 ms of system time per 30 s clip here, some 7 % of its extraction. Kept,
-    they cost nothing, and the process holds its peak heap instead of shrinking between
-    clips. Called in the processes va_mood owns (its workers and the ``va-mood`` command),
-    never in an application's; a no-op off glibc.
+    By default glibc hands a freed array of more than a few megabytes back to the kernel, and
+    the next clip's array of the same size is faulted in again, page by page
+    (``docs/extraction.md`` has the cost). Kept, they cost nothing, and the process holds its
+    peak heap instead of shrinking between clips. Called in the processes va_mood owns (its
+    workers and the ``va-mood`` command), never in an application's; a no-op off glibc.
     """
     import ctypes
     import ctypes.util

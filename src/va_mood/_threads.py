@@ -13,9 +13,8 @@ def one_thread() -> AbstractContextManager:
 
     A no-op where every pool has one thread already, as in a worker forked while its parent
     held the limit: setting it again in a forked process restarts OpenBLAS's threads, and
-    each then spins for some 0.1 s (about 2**28 cycles) before it sleeps, taking that time
-    from the other workers. Measured here: 100 to 200 ms of CPU per worker, most of what a
-    ``--jobs 2`` run lost against one job.
+    each then spins before it sleeps, taking that time from the other workers
+    (``docs/extraction.md`` has the figures).
     """
     from threadpoolctl import ThreadpoolController
 

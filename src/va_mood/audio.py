@@ -98,7 +98,7 @@ def load(
 
     Examples
     --------
-    >>> y, sr = load("data/examples/3.mp3", sr=22050)  # doctest: +SKIP
+    >>> y, sr = load("data/examples/macleod_hustle.mp3", sr=22050)  # doctest: +SKIP
     """
     import soundfile as sf
     import soxr

@@ -1,7 +1,8 @@
 """Long recordings in blocks: bounded memory, the same clip statistics.
 
-A whole-clip :class:`~va_mood.analysis.Analysis` of an hour of audio holds gigabytes (the STFT
-alone is 1025 x 155,000 complex frames). A file longer than :data:`LONG_FILE_SECONDS` is
+A whole-clip :class:`~va_mood.analysis.Analysis` of an hour of audio would hold every
+intermediate of every frame at once (the STFT alone has 1025 bins for each of its 155,000
+frames at the default settings). A file longer than :data:`LONG_FILE_SECONDS` is
 therefore decoded as a stream (:func:`va_mood.audio.stream`) and analysed in blocks of
 :data:`BLOCK_SECONDS`, each with :func:`context_frames` of audio on both sides, so every kept
 frame of a block sees the same samples as it would in the whole clip. From each block only
@@ -19,9 +20,9 @@ small things are kept:
 STFT, onset-envelope and tempogram frames are computed from the same samples with the same
 padding at the clip's ends as in the whole clip (equal up to float rounding); CQT frames
 differ slightly at block joins (librosa resamples each block for its lower octaves) and the
-decoded signal differs from :func:`va_mood.audio.load` by soxr's stream rounding. Measured on
-a 3-minute recording (``benchmarks/extract_speed.py --only compare``), block and whole-file
-statistics agree within :data:`TOLERANCE`.
+decoded signal differs from :func:`va_mood.audio.load` by soxr's stream rounding, so block
+and whole-file statistics agree within :data:`TOLERANCE` (checked by the tests and by
+``benchmarks/extract_speed.py --only compare``).
 
 The one exception is the pre-trained tagger's groups (:data:`SAMPLED_PER_BLOCK`): the tagger
 runs on at most :data:`va_mood.musicnn.MAX_PATCHES` 3 s patches of each block (spread over the
@@ -74,9 +75,9 @@ SAMPLED_PER_BLOCK = frozenset(k for k, g in REGISTRY.items() if "musicnn" in g.i
 """Groups whose block statistics sample each block, not the whole file, and so are not held
 to :data:`TOLERANCE`: those reading the tagger's output (see the module docstring)."""
 SAMPLED_SERIES_STEP = 16
-"""Every this many frames of a :data:`SAMPLED_PER_BLOCK` group's series are kept (0.37 s at
-the default hop): the tagger's output changes once per 3 s patch, and its 250 rows at every
-frame of an hour would hold 300 MB."""
+"""Every this many frames of a :data:`SAMPLED_PER_BLOCK` group's series are kept: the tagger's
+output changes once per 3 s patch, so every frame of its 250 rows would hold the same values
+many times over."""
 
 
 def context_frames(config: AnalysisConfig, sr: int) -> int:
@@ -264,8 +265,8 @@ def extract_long(
     groups: Sequence[str],
     block_seconds: float = BLOCK_SECONDS,
 ) -> np.ndarray:
-    """Decode and extract a long recording in blocks (:func:`extract_blocks`), in bounded
-    memory: about 0.3 GiB for a one-hour file with the default settings and every group."""
+    """Decode and extract a long recording in blocks (:func:`extract_blocks`), in memory
+    bounded by the block length, not the recording's."""
     chunks = stream(path, sr=config.sr, max_duration=config.max_duration)
     return extract_blocks(
         chunks, config.sr, config=config, groups=groups, block_seconds=block_seconds

@@ -42,8 +42,8 @@ PATCH_FRAMES = 187
 PATCH_SECONDS = PATCH_FRAMES * HOP / SR
 MAX_PATCHES = 10
 """Patches analysed per file at most: 30 s of audio, as many as a 30 s clip has. A longer
-file gets them spread evenly over it, so the tagger costs the same on every file (about
-0.9 s of one core), not a time proportional to its length."""
+file gets them spread evenly over it, so the tagger costs the same on every file, not a
+time proportional to its length."""
 WEIGHTS = Path(__file__).parent / "models" / "musicnn" / "msd_musicnn.npz"
 BN_EPSILON = 1e-3  # TensorFlow's batch_normalization default, which musicnn used
 TAGS = (

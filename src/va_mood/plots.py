@@ -1,7 +1,8 @@
 """Pictures people read: the Russell plane, emotion over time, and evaluation figures.
 
-Every function draws one figure with matplotlib (headless Agg backend) and writes it
-atomically to ``path``; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
+Every function draws one figure with matplotlib and writes it atomically to ``path``; the
+format follows the suffix (``.png``, ``.svg``, ``.pdf``). Figures are made without pyplot,
+so an application's own matplotlib backend and open figures are left as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from ._atomic import write_with
 from .errors import ParameterError
-from .quadrant import MOODS, QUADRANTS
+from .vocabulary import MOODS, QUADRANTS, SIGNS
 
 __all__ = [
     "plot_plane",
@@ -28,27 +29,22 @@ __all__ = [
 
 COLOURS = {"Q1": "#e69f00", "Q2": "#d55e00", "Q3": "#0072b2", "Q4": "#009e73"}
 """One colour per quadrant (Okabe-Ito, readable with colour-blindness)."""
-_CORNERS = {"Q1": (1, 1), "Q2": (-1, 1), "Q3": (-1, -1), "Q4": (1, -1)}
 
 
 def _figure(width: float = 7.0, height: float = 6.0) -> tuple[Any, Any]:
-    import matplotlib
+    """A figure of its own (no pyplot, no global backend) and its axes."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots()
 
 
 def _save(fig: Any, path: str | os.PathLike) -> Path:
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in ("png", "svg", "pdf"):
         raise ParameterError(f"plot files must end in .png, .svg or .pdf, got {path.name!r}")
     write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150))
-    plt.close(fig)
     return path
 
 
@@ -63,7 +59,7 @@ def _quadrant_frame(ax: Any, thresholds: tuple[float, float]) -> None:
     ax.axvline(thresholds[0], color="0.4", lw=1)
     ax.axhline(thresholds[1], color="0.4", lw=1)
     ax.add_patch(_square())
-    for q, (sx, sy) in _CORNERS.items():
+    for q, (sx, sy) in SIGNS.items():
         ax.text(
             (thresholds[0] + sx) / 2,  # the middle of its half of the plane
             1.14 * sy,

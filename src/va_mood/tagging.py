@@ -56,8 +56,6 @@ PREFIX = "VAMOOD_"
 MP4_MEAN = "com.apple.iTunes"
 """The 'mean' of MP4 freeform atoms: the one iTunes, Picard and ffmpeg read."""
 
-_STATUSES = ("written", "skipped", "would write", "failed")
-
 
 class TagError(VaMoodError):
     """An audio file's tags cannot be read or written (container, permissions, damage)."""
