@@ -222,6 +222,13 @@ def find_audio_or_exit(paths: list[str]) -> tuple[list[Path], dict[str, str]]:
 
 LabelsOpt = Annotated[Path, typer.Option(help="Labels CSV (see --labels-spec for its format).")]
 AudioOpt = Annotated[Path, typer.Option(help="Folder holding the labelled audio files.")]
+OptionalAudioOpt = Annotated[
+    Path | None, typer.Option(help="Folder holding the labelled audio files.")
+]
+FeatureTableOpt = Annotated[
+    Path | None,
+    typer.Option(help="Feature table from `va-mood extract` instead of --audio (ids = stems)."),
+]
 
 
 def labelled_corpus(

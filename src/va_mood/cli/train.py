@@ -14,10 +14,12 @@ from .common import (
     AudioOpt,
     CacheOpt,
     ConfigOpt,
+    FeatureTableOpt,
     JobsOpt,
     LabelsOpt,
     LabelsSpecOpt,
     NoCacheOpt,
+    OptionalAudioOpt,
     StorageOpt,
     StudyNameOpt,
     cache_dir,
@@ -78,13 +80,8 @@ def evaluate(
 def train(
     labels: LabelsOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="Model bundle folder to write.")],
-    audio: Annotated[
-        Path | None, typer.Option(help="Folder holding the labelled audio files.")
-    ] = None,
-    features: Annotated[
-        Path | None,
-        typer.Option(help="Feature table from `va-mood extract` instead of --audio (ids = stems)."),
-    ] = None,
+    audio: OptionalAudioOpt = None,
+    features: FeatureTableOpt = None,
     config: ConfigOpt = None,
     labels_spec: LabelsSpecOpt = None,
     cv: Annotated[

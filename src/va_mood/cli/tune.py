@@ -15,10 +15,12 @@ from .common import (
     EXIT_NOTHING,
     CacheOpt,
     ConfigOpt,
+    FeatureTableOpt,
     Format,
     LabelsOpt,
     LabelsSpecOpt,
     NoCacheOpt,
+    OptionalAudioOpt,
     StorageOpt,
     StudyNameOpt,
     cache_dir,
@@ -71,13 +73,8 @@ def tune(
     head: Annotated[TuneHead, typer.Option(help="Which head to tune (one study each).")] = (
         TuneHead.both
     ),
-    audio: Annotated[
-        Path | None, typer.Option(help="Folder holding the labelled audio files.")
-    ] = None,
-    features: Annotated[
-        Path | None,
-        typer.Option(help="Feature table from `va-mood extract` instead of --audio (ids = stems)."),
-    ] = None,
+    audio: OptionalAudioOpt = None,
+    features: FeatureTableOpt = None,
     config: ConfigOpt = None,
     labels_spec: LabelsSpecOpt = None,
     search_space: Annotated[
@@ -176,6 +173,12 @@ def _say_interrupted(head: str, storage: str, prefix: str) -> None:
     )
 
 
+def _best(row: dict[str, Any]) -> str:
+    """``<metric> best <value> (trial <n>)`` of a study summary row."""
+    best = "-" if row["best_value"] is None else f"{row['best_value']:.4f}"
+    return f"{row['metric']} best {best} (trial {row['best_trial']})"
+
+
 def studies_list(
     storage: StorageOpt = DEFAULT_STORAGE,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
@@ -192,11 +195,10 @@ def studies_list(
             typer.echo(f"no studies in {storage}")
             return
         for r in rows:
-            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
             typer.echo(
                 f"{r['study']}: {r['n_trials']} trials ({r['complete']} complete, "
                 f"{r['pruned']} pruned, {r['fail']} failed, {r['running']} running); "
-                f"{r['metric']} best {best} (trial {r['best_trial']})"
+                f"{_best(r)}"
             )
             if r["best_params"]:
                 typer.echo(f"  best params {json.dumps(r['best_params'])}")
@@ -221,11 +223,9 @@ def studies_show(
             error(f"no study {name!r} in {storage}" if name else f"no studies in {storage}")
             raise typer.Exit(EXIT_NOTHING)
         for r in rows:
-            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
             typer.echo(
                 f"{r['study']}: {r['complete']} complete / {r['pruned']} pruned / "
-                f"{r['fail']} failed trials; {r['metric']} best {best} "
-                f"(trial {r['best_trial']})"
+                f"{r['fail']} failed trials; {_best(r)}"
             )
             for key, value in r["best_params"].items():
                 typer.echo(f"  {key:<32} {value}")
