@@ -39,8 +39,8 @@ import soundfile as sf
 
 from va_mood.config import AnalysisConfig
 from va_mood.extract import extract_files, keep_freed_memory
-from va_mood.features import REGISTRY, columns_for
 from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE
+from va_mood.registry import REGISTRY, columns_for
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = [

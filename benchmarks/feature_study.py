@@ -64,7 +64,7 @@ def with_groups(
 
 def configurations(article: Config, default: Config) -> dict[str, Config]:
     """Name -> configuration of every row of the study, in table order."""
-    embedding = groups_of("va_mood.musicnn")
+    embedding = groups_of("va_mood.embedding")
     handcrafted = without(list(REGISTRY), embedding)
     unweighted = dataclasses.replace(
         default, valence=dataclasses.replace(default.valence, weight_floor=None)
@@ -169,7 +169,7 @@ def report(
         "",
         "Groups per head are counted in the second column; the article's split and the default "
         "are in `configs/article.toml` and `configs/default.toml`. Handcrafted groups are every "
-        "group but the pre-trained tagger's (`embedding.*`, `va_mood.musicnn`). The "
+        "group but the pre-trained tagger's (`embedding.*`, `va_mood.embedding`). The "
         "default fits its valence head separately on high- and low-arousal clips "
         "(`by_arousal`) and weighs its training clips by how clearly their labels are positive "
         "or negative (`weight_floor`); the two rows before it take those away in turn. The "

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from .quadrant import MOODS, QUADRANTS
+from .vocabulary import AXES, MOODS, QUADRANTS
 
 __all__ = ["render_model_card"]
 
 FIGURES = (
     ("quadrant_macro_f1", "quadrant macro-F1"),
     ("quadrant_accuracy", "quadrant accuracy"),
-    ("valence_accuracy", "valence binary accuracy"),
-    ("arousal_accuracy", "arousal binary accuracy"),
-    ("valence_r2", "valence R²"),
-    ("valence_rmse", "valence RMSE"),
-    ("arousal_r2", "arousal R²"),
-    ("arousal_rmse", "arousal RMSE"),
+    *(
+        (f"{axis}_{key}", f"{axis} {name}")
+        for axis in AXES
+        for key, name in (
+            ("accuracy", "side accuracy"),
+            ("ccc", "CCC (coordinate vs continuous label)"),
+            ("pearson_r", "Pearson r"),
+            ("rmse", "RMSE"),
+            ("r2", "R²"),
+            ("share_extreme", "share of clips beyond ±0.95"),
+            ("ece", "confidence ECE (10 bins)"),
+        )
+    ),
 )
 
 

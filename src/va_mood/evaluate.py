@@ -18,12 +18,12 @@ from sklearn.metrics import (
     balanced_accuracy_score,
     confusion_matrix,
     f1_score,
-    mean_squared_error,
     precision_recall_fscore_support,
     r2_score,
 )
 from sklearn.model_selection import StratifiedGroupKFold
 
+from . import metrics
 from .config import Config
 from .errors import ParameterError
 from .labels import targets
@@ -87,22 +87,40 @@ def out_of_fold(
 
 
 def score_axis(
-    values: np.ndarray, labels: pd.DataFrame, axis: str, mode: str, threshold: float = 0.0
+    values: np.ndarray,
+    labels: pd.DataFrame,
+    axis: str,
+    mode: str,
+    threshold: float = 0.0,
+    confidence: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """One axis' figures: the side's accuracy and balanced accuracy (a predicted value is on
-    the positive side above ``threshold``, a true one by its quadrant), and for a regression
-    head R² and RMSE against the continuous labels."""
+    """One axis' figures, whatever the head's mode.
+
+    The side: accuracy and balanced accuracy (a predicted value is on the positive side above
+    ``threshold``, a true one by its quadrant). The coordinate, where the labels hold
+    continuous values: Pearson's r, the concordance correlation coefficient (CCC) and the
+    RMSE against them, and R² for a regression head; the share of values beyond ±0.95. The
+    confidence, when given: its expected calibration error (ECE) against the side being right.
+    """
+    values = np.asarray(values, dtype=float)
     k = AXES.index(axis)
     true_side = axis_signs(labels["quadrant"].to_numpy())[:, k] > 0
-    pred_side = np.asarray(values, dtype=float) > threshold
+    pred_side = values > threshold
     scores = {
         f"{axis}_accuracy": accuracy_score(true_side, pred_side),
         f"{axis}_balanced_accuracy": balanced_accuracy_score(true_side, pred_side),
+        f"{axis}_share_extreme": metrics.share_extreme(values),
     }
-    if mode == REGRESSION:
-        truth = labels[axis].to_numpy(dtype=float)
-        scores[f"{axis}_r2"] = r2_score(truth, values)
-        scores[f"{axis}_rmse"] = float(np.sqrt(mean_squared_error(truth, values)))
+    truth = labels[axis].to_numpy(dtype=float)
+    if not np.isnan(truth).any():
+        scores[f"{axis}_pearson_r"] = metrics.pearson(values, truth)
+        scores[f"{axis}_ccc"] = metrics.concordance(values, truth)
+        scores[f"{axis}_rmse"] = metrics.rmse(values, truth)
+        if mode == REGRESSION:
+            scores[f"{axis}_r2"] = r2_score(truth, values)
+    if confidence is not None:
+        correct = pred_side == true_side
+        scores[f"{axis}_ece"] = metrics.expected_calibration_error(confidence, correct)
     return scores
 
 
@@ -132,7 +150,8 @@ def score_predictions(
     }
     for axis, threshold in zip(AXES, thresholds, strict=True):
         values = predicted[axis].to_numpy(dtype=float)
-        scores.update(score_axis(values, labels, axis, modes[axis], threshold))
+        confidence = predicted[f"{axis}_confidence"].to_numpy(dtype=float)
+        scores.update(score_axis(values, labels, axis, modes[axis], threshold, confidence))
     return scores
 
 

@@ -200,7 +200,7 @@ def extract_files(
     -------
     features : pd.DataFrame [shape=(n_rows, n_features)]
         Indexed by path (as given), or by (path, start, end) with ``segment``; columns as
-        :func:`va_mood.features.columns_for`.
+        :func:`va_mood.registry.columns_for`.
     errors : dict
         ``{path: one-line message}`` for each file that could not be used, in the order of
         ``paths`` (however many jobs).

@@ -16,7 +16,8 @@ import pandas as pd
 
 from ._atomic import write_with
 from .errors import ParameterError
-from .vocabulary import MOODS, QUADRANTS, SIGNS
+from .quadrant import axis_signs
+from .vocabulary import AXES, MOODS, QUADRANTS, SIGNS
 
 __all__ = [
     "plot_plane",
@@ -24,6 +25,8 @@ __all__ = [
     "plot_confusion",
     "plot_per_class",
     "plot_scatter",
+    "plot_reliability",
+    "plot_plane_errors",
     "plot_evaluation",
 ]
 
@@ -236,6 +239,54 @@ def plot_scatter(
     return _save(fig, path)
 
 
+def plot_reliability(
+    confidence: np.ndarray, correct: np.ndarray, path: str | os.PathLike, *, axis: str
+) -> Path:
+    """A head's reliability diagram: in each bin of its confidence, the share it got right."""
+    from .metrics import expected_calibration_error, reliability
+
+    mean_conf, accuracy, count = reliability(confidence, correct)
+    ece = expected_calibration_error(confidence, correct)
+    fig, ax = _figure(5.5, 5.5)
+    ax.plot([0.5, 1], [0.5, 1], color="0.4", lw=1, ls="--", label="perfectly calibrated")
+    used = count > 0
+    ax.plot(mean_conf[used], accuracy[used], "o-", color="#0072b2", label="out of fold")
+    for x, y, n in zip(mean_conf[used], accuracy[used], count[used], strict=True):
+        ax.annotate(str(n), (x, y), fontsize=7, xytext=(4, -10), textcoords="offset points")
+    ax.set_xlim(0.48, 1.02)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel(f"{axis} confidence (probability of the side it was put on)")
+    ax.set_ylabel("share of clips on that side")
+    ax.set_title(f"{axis.capitalize()} head: reliability (ECE = {ece:.3f})")
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(alpha=0.25)
+    return _save(fig, path)
+
+
+def plot_plane_errors(
+    predicted: pd.DataFrame, labels: pd.DataFrame, path: str | os.PathLike
+) -> Path:
+    """Each clip's true point on the plane joined to its predicted point, coloured by its true
+    quadrant: how far and in which direction the coordinates are off."""
+    from matplotlib.collections import LineCollection
+
+    fig, ax = _figure(7.0, 7.5)
+    _quadrant_frame(ax, (0.0, 0.0))
+    true = labels[["valence", "arousal"]].to_numpy(dtype=float)
+    pred = predicted[["valence", "arousal"]].to_numpy(dtype=float)
+    colours = [COLOURS[q] for q in labels["quadrant"]]
+    ax.add_collection(
+        LineCollection(np.stack([true, pred], axis=1), colors=colours, lw=0.5, alpha=0.4)
+    )
+    ax.scatter(true[:, 0], true[:, 1], s=10, facecolor="none", edgecolor=colours, lw=0.6,
+               label="true (labels)")  # fmt: skip
+    ax.scatter(pred[:, 0], pred[:, 1], s=12, color=colours, edgecolor="none",
+               label="predicted (out of fold)")  # fmt: skip
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    ax.set_title(f"True and predicted coordinates ({len(true)} clips)")
+    return _save(fig, path)
+
+
 def plot_evaluation(
     report: dict[str, Any],
     folder: str | os.PathLike,
@@ -243,16 +294,26 @@ def plot_evaluation(
     predicted: pd.DataFrame | None = None,
     labels: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """The evaluation figures into ``folder``: confusion matrix, per-class bars, and for each
-    regression head predicted-vs-true out of fold (from ``predicted`` against ``labels``)."""
+    """The evaluation figures into ``folder``: confusion matrix, per-class bars and, from
+    one repeat's out-of-fold ``predicted`` against ``labels``, each head's reliability
+    diagram, its predicted-vs-true scatter and the plane of true and predicted points (where
+    the labels hold continuous values)."""
     folder = Path(folder)
     written = [
         plot_confusion(report, folder / "confusion_matrix.png"),
         plot_per_class(report, folder / "per_class.png"),
     ]
-    if predicted is not None and labels is not None:
-        for axis, head in report["heads"].items():
-            if head["mode"] == "regression":
-                path = folder / f"{axis}_predicted_vs_true.png"
-                written.append(plot_scatter(predicted[axis], labels[axis], path, axis=axis))
+    if predicted is None or labels is None:
+        return written
+    continuous = not labels[["valence", "arousal"]].isna().any().any()
+    signs = axis_signs(labels["quadrant"].to_numpy())
+    for k, axis in enumerate(AXES):
+        correct = (predicted[axis].to_numpy() > 0) == (signs[:, k] > 0)
+        path = folder / f"{axis}_reliability.png"
+        written.append(plot_reliability(predicted[f"{axis}_confidence"], correct, path, axis=axis))
+        if continuous:
+            path = folder / f"{axis}_predicted_vs_true.png"
+            written.append(plot_scatter(predicted[axis], labels[axis], path, axis=axis))
+    if continuous:
+        written.append(plot_plane_errors(predicted, labels, folder / "plane_predicted_vs_true.png"))
     return written
