@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .audio import MIN_DURATION
 from .errors import ParameterError
+from .loudness import TARGET_LUFS, integrated_loudness, normalising_gain
 from .registry import feature_fingerprint
 
 __all__ = [
@@ -46,6 +47,9 @@ class AnalysisConfig:
     n_mels: int = 128
     n_mfcc: int = 20
     max_duration: float | None = None
+    loudness: float | None = TARGET_LUFS
+    """Integrated loudness (LUFS) every clip is brought to before analysis, so that no feature
+    depends on the playback level (:mod:`va_mood.loudness`); ``None`` analyses it as decoded."""
 
     def fingerprint(self, groups: tuple[str, ...]) -> str:
         """A short hash of these settings and the groups' versions (keys caches, checks models)."""
@@ -63,16 +67,20 @@ MAX_AMPLITUDE = 1e3
 def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig) -> Analysis:
     """The shared :class:`Analysis` of a clip, after checking and sanitising its samples.
 
-    NaN and infinite samples become 0 and samples are clipped to ±:data:`MAX_AMPLITUDE`;
-    a clip shorter than :data:`va_mood.audio.MIN_DURATION` is refused.
+    NaN and infinite samples become 0, the clip is brought to ``config.loudness`` (its
+    integrated loudness as a whole, so segments keep their loudness relative to the clip) and
+    samples are clipped to ±:data:`MAX_AMPLITUDE`; a clip shorter than
+    :data:`va_mood.audio.MIN_DURATION` is refused.
     """
     y = np.asarray(y, dtype=np.float32).ravel()
     if len(y) < MIN_DURATION * sr:
         raise ParameterError(
             f"too short: {len(y)} samples ({len(y) / sr:.2f} s), minimum is {MIN_DURATION} s"
         )
-    y = np.clip(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
-    return Analysis(y, sr, config)
+    y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    if config.loudness is not None:
+        y = y * np.float32(normalising_gain(integrated_loudness(y, sr), config.loudness))
+    return Analysis(np.clip(y, -MAX_AMPLITUDE, MAX_AMPLITUDE), sr, config)
 
 
 CQT_FILTER_BANKS = 64

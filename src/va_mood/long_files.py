@@ -45,6 +45,7 @@ from .analysis import MAX_AMPLITUDE, Analysis, AnalysisConfig
 from .audio import MIN_DURATION, stream
 from .energy import tempo_lags, tempo_summary
 from .errors import ParameterError
+from .loudness import LoudnessMeter, normalising_gain
 from .registry import REGISTRY, columns_for
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "context_frames",
     "extract_blocks",
     "extract_long",
+    "loudness_gain",
 ]
 
 LONG_FILE_SECONDS = 600.0
@@ -144,6 +146,7 @@ def extract_blocks(
     config: AnalysisConfig,
     groups: Sequence[str],
     block_seconds: float = BLOCK_SECONDS,
+    gain: float | None = None,
 ) -> np.ndarray:
     """Named features of one long signal, given as consecutive chunks, analysed in blocks.
 
@@ -154,6 +157,10 @@ def extract_blocks(
         (e.g. :func:`va_mood.audio.stream`).
     block_seconds : float
         Length of the blocks analysed at a time; memory grows with it, results barely change.
+    gain : float, optional
+        The factor that brings the whole signal to ``config.loudness`` (see
+        :func:`loudness_gain`). Without it the chunks are measured first, which keeps them
+        all in memory: a caller that streams a file measures it in a pass of its own.
 
     Returns
     -------
@@ -170,11 +177,15 @@ def extract_blocks(
     (5,)
     """
     columns_for(groups)
+    if gain is None:
+        chunks = list(chunks)
+        gain = loudness_gain(chunks, sr, config)
     per_block, whole, reduced, keep = _plan(groups)
     series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
     compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
     partials: dict[str, list[tuple]] = {g: [] for g in reduced}
-    for block, kept in _analysed_blocks(chunks, sr, config, block_seconds):
+    scaled = (np.asarray(chunk, dtype=np.float32) * np.float32(gain) for chunk in chunks)
+    for block, kept in _analysed_blocks(scaled, sr, config, block_seconds):
         _collect(block, kept, series, compact, partials)
     clip = SimpleNamespace(
         sr=sr, config=config, **{k: np.concatenate(v, axis=-1) for k, v in compact.items()}
@@ -267,7 +278,22 @@ def extract_long(
 ) -> np.ndarray:
     """Decode and extract a long recording in blocks (:func:`extract_blocks`), in memory
     bounded by the block length, not the recording's."""
-    chunks = stream(path, sr=config.sr, max_duration=config.max_duration)
+
+    def chunks() -> Iterator[np.ndarray]:
+        return stream(path, sr=config.sr, max_duration=config.max_duration)
+
+    gain = loudness_gain(chunks(), config.sr, config) if config.loudness is not None else 1.0
     return extract_blocks(
-        chunks, config.sr, config=config, groups=groups, block_seconds=block_seconds
+        chunks(), config.sr, config=config, groups=groups, block_seconds=block_seconds, gain=gain
     )
+
+
+def loudness_gain(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> float:
+    """The factor that brings the signal in ``chunks`` to ``config.loudness`` (1 without it),
+    measured as :func:`va_mood.analysis.analysis_of` measures a whole clip."""
+    if config.loudness is None:
+        return 1.0
+    meter = LoudnessMeter(sr)
+    for chunk in chunks:
+        meter.add(np.nan_to_num(np.asarray(chunk, dtype=np.float32), posinf=0.0, neginf=0.0))
+    return normalising_gain(meter.integrated(), config.loudness)
