@@ -142,5 +142,6 @@ def train(
     ``metrics`` (e.g. the report of :func:`va_mood.evaluate.cross_validate`) travels with the
     bundle so that anyone who loads it can see how well it did.
     """
-    model = model_from_config(config).fit(features, targets(labels, config.modes))
+    y = targets(labels, config.modes)
+    model = model_from_config(config).fit(features, y, groups=labels["group"].to_numpy())
     return Bundle(model, config, spec or LabelSpec(), metrics or {})

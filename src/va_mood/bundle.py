@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .calibration import ConfidenceMap, CoordinateMap
 from .card import render_model_card
 from .config import Config, LabelSpec, config_from_dict, config_to_dict
 from .errors import BundleError, ParameterError
@@ -37,7 +38,10 @@ from .vocabulary import AXES, SIDES
 __all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
 
 FORMAT = "va_mood-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: each head's calibration maps and an integrity hash of the model-defining metadata."""
+MODEL_KEYS = ("config", "labels", "feature_fingerprint", "thresholds", "heads")
+"""The parts of ``bundle.json`` that decide what the model predicts: hashed as ``integrity``."""
 TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray"})
 """Types outside scikit-learn that a head file may need beyond what skops trusts by default."""
 
@@ -115,7 +119,9 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
             "metrics": bundle.metrics,
             "about": bundle.about,
         }
-        text = json.dumps(meta, indent=2, default=_json_default)
+        meta = json.loads(json.dumps(meta, default=_json_default))  # plain JSON values only
+        meta["integrity"] = _integrity(meta)
+        text = json.dumps(meta, indent=2)
         (tmp / "bundle.json").write_text(text)
         card = render_model_card(json.loads(text), name=path.name, about=bundle.about)
         (tmp / "MODEL_CARD.md").write_text(card)
@@ -147,6 +153,9 @@ def _save_head(model: MoodModel, axis: str, folder: Path) -> dict[str, Any]:
         "columns": list(getattr(model, f"{axis}_columns")),
         "sigma": model.sigma_.get(axis),
     }
+    if axis in getattr(model, "coordinates_", {}):
+        head["coordinates"] = model.coordinates_[axis].to_dict()
+        head["confidence"] = model.confidence_[axis].to_dict()
     sides = getattr(model, "valence_sides_", {}) if axis == "valence" else {}
     if sides:
         head["sides"] = {
@@ -201,6 +210,13 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         thresholds = tuple(float(meta["thresholds"][axis]) for axis in AXES)
     except (KeyError, TypeError, ParameterError) as exc:
         raise BundleError(f"{meta_path}: damaged metadata ({exc})") from None
+    if version >= 2 and meta.get("integrity") != _integrity(meta):
+        raise BundleError(
+            f"{meta_path}: edited or damaged (what the model predicts with no longer matches "
+            "its integrity hash); restore the file or retrain the model"
+        )
+    if not all(np.isfinite(t) and -1 < t < 1 for t in thresholds):
+        raise BundleError(f"{meta_path}: thresholds must lie inside (-1, 1), got {thresholds}")
     if meta.get("feature_fingerprint") != config.analysis.fingerprint(config.groups):
         raise BundleError(
             f"{path}: its feature fingerprint does not match its configuration under this "
@@ -223,9 +239,34 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         thresholds=thresholds,
         valence_sides=_load_sides(path, heads["valence"], config.valence.by_arousal),
         sigma={a: h["sigma"] for a, h in heads.items() if h.get("sigma") is not None},
+        **_calibration(heads, meta_path),
         random_state=config.seed,
     )
     return Bundle(model, config, labels, meta.get("metrics", {}), meta, meta.get("about", ""))
+
+
+def _integrity(meta: dict[str, Any]) -> str:
+    """SHA-256 of the model-defining parts of a bundle's metadata (:data:`MODEL_KEYS`)."""
+    blob = json.dumps({k: meta.get(k) for k in MODEL_KEYS}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _calibration(heads: dict[str, Any], meta_path: Path) -> dict[str, dict[str, Any]]:
+    """Each head's stored coordinate and confidence maps (none for an older bundle)."""
+    maps: dict[str, dict[str, Any]] = {"coordinates": {}, "confidence": {}}
+    for axis, head in heads.items():
+        if "coordinates" not in head:
+            continue
+        try:
+            maps["coordinates"][axis] = CoordinateMap.from_dict(head["coordinates"])
+            maps["confidence"][axis] = ConfidenceMap.from_dict(head["confidence"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(
+                f"{meta_path}: the {axis} head's calibration is damaged ({exc})"
+            ) from None
+    if maps["coordinates"] and set(maps["coordinates"]) != set(AXES):
+        raise BundleError(f"{meta_path}: only some heads are calibrated")
+    return maps
 
 
 def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:

@@ -25,6 +25,7 @@ __all__ = [
     "AnalysisConfig",
     "HeadConfig",
     "EvaluationConfig",
+    "CalibrationConfig",
     "Config",
     "LabelSpec",
     "load_config",
@@ -66,6 +67,15 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class CalibrationConfig:
+    """How each head's coordinate and confidence maps are learnt (see
+    :mod:`va_mood.calibration`): from out-of-fold scores of ``folds`` inner folds grouped by
+    artist; ``0`` keeps the heads' own scale."""
+
+    folds: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a training or evaluation run needs, besides the data."""
 
@@ -73,6 +83,7 @@ class Config:
     arousal: HeadConfig
     analysis: AnalysisConfig = AnalysisConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
     thresholds: dict[str, float] = field(default_factory=lambda: {"valence": 0.0, "arousal": 0.0})
     seed: int = 0
 
@@ -159,6 +170,15 @@ def _head(data: dict[str, Any], name: str) -> HeadConfig:
     return head
 
 
+def _calibration(data: dict[str, Any]) -> CalibrationConfig:
+    calibration = _build(CalibrationConfig, data, "calibration")
+    if calibration.folds != 0 and calibration.folds < 2:
+        raise ParameterError(
+            f"[calibration] folds must be 0 or at least 2, got {calibration.folds}"
+        )
+    return calibration
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build and validate a :class:`Config` from plain data (a parsed TOML or bundle JSON)."""
     data = dict(data)
@@ -170,7 +190,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         raise ParameterError(f"[thresholds] takes only {AXES}, got {sorted(thresholds)}")
     if not all(-1.0 < float(t) < 1.0 for t in thresholds.values()):
         raise ParameterError(f"[thresholds] must lie inside (-1, 1), got {thresholds}")
-    known = {*AXES, "analysis", "evaluation", "seed"}
+    known = {*AXES, "analysis", "evaluation", "calibration", "seed"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ParameterError(
@@ -181,6 +201,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         arousal=_head(data["arousal"], "arousal"),
         analysis=_build(AnalysisConfig, data.get("analysis", {}), "analysis"),
         evaluation=_build(EvaluationConfig, data.get("evaluation", {}), "evaluation"),
+        calibration=_calibration(data.get("calibration", {})),
         thresholds={k: float(v) for k, v in thresholds.items()},
         seed=int(data.get("seed", 0)),
     )

@@ -79,7 +79,10 @@ def out_of_fold(
     y = targets(labels, config.modes)
     parts = []
     for fold, (train, test) in enumerate(grouped_folds(labels, config, repeat=repeat)):
-        model = model_from_config(config).fit(features.iloc[train], y[train], axes=axes)
+        groups = labels["group"].to_numpy()[train]
+        model = model_from_config(config).fit(
+            features.iloc[train], y[train], axes=axes, groups=groups
+        )
         parts.append(model.predict_table(features.iloc[test], axes=axes))
         if on_fold:
             on_fold(fold, parts[-1])

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold, StratifiedGroupKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted
 
+from .calibration import ConfidenceMap, CoordinateMap
 from .config import Config, HeadConfig
 from .errors import ParameterError
 from .quadrant import quadrant_of
@@ -83,6 +84,7 @@ def model_from_config(config: Config) -> MoodModel:
         valence_by_arousal=config.valence.by_arousal,
         weight_floors=(config.valence.weight_floor, config.arousal.weight_floor),
         random_state=config.seed,
+        calibration_folds=config.calibration.folds,
     )
 
 
@@ -119,7 +121,13 @@ class MoodModel(BaseEstimator):
         plus this floor, so clear examples count more than borderline ones, whose side is the
         least certain. ``None`` weighs every clip equally.
     random_state : int
-        Seeds the internal folds that estimate a regression head's error.
+        Seeds the internal folds (a regression head's error, the calibration's folds).
+    calibration_folds : int
+        Learn each head's coordinate and confidence maps (:mod:`va_mood.calibration`) from
+        out-of-fold scores of this many inner folds (grouped, when ``fit`` is given groups),
+        so that a coordinate estimates the label and a confidence is a calibrated
+        probability. ``0`` keeps the heads' own scale: a binary head's ``2p - 1`` and
+        ``max(p, 1 - p)``, a regression head's clipped value and a normal model of its error.
 
     Examples
     --------
@@ -139,6 +147,7 @@ class MoodModel(BaseEstimator):
         valence_by_arousal: bool = False,
         weight_floors: tuple[float | None, float | None] = (None, None),
         random_state: int = 0,
+        calibration_folds: int = 0,
     ) -> None:
         self.valence = valence
         self.arousal = arousal
@@ -148,6 +157,7 @@ class MoodModel(BaseEstimator):
         self.valence_by_arousal = valence_by_arousal
         self.weight_floors = weight_floors
         self.random_state = random_state
+        self.calibration_folds = calibration_folds
 
     @classmethod
     def from_fitted(
@@ -158,11 +168,13 @@ class MoodModel(BaseEstimator):
         thresholds: tuple[float, float] = (0.0, 0.0),
         valence_sides: dict[str, Any] | None = None,
         sigma: dict[str, float] | None = None,
+        coordinates: dict[str, CoordinateMap] | None = None,
+        confidence: dict[str, ConfidenceMap] | None = None,
         random_state: int = 0,
     ) -> MoodModel:
         """A fitted model from its stored parts: each axis' fitted estimator and columns, the
-        valence head's per-arousal-side estimators (if it was split), and the regression
-        heads' out-of-fold error (``sigma``)."""
+        valence head's per-arousal-side estimators (if it was split), the regression heads'
+        out-of-fold error (``sigma``) and each head's calibration maps (if it has them)."""
         model = cls(
             **heads,
             **{f"{axis}_columns": list(columns[axis]) for axis in AXES},
@@ -175,6 +187,8 @@ class MoodModel(BaseEstimator):
         model.valence_sides_ = dict(valence_sides or {})
         model.thresholds_ = tuple(float(t) for t in thresholds)
         model.sigma_ = {axis: float(s) for axis, s in (sigma or {}).items()}
+        model.coordinates_ = dict(coordinates or {})
+        model.confidence_ = dict(confidence or {})
         names = list(dict.fromkeys(columns["arousal"] + columns["valence"]))
         model.feature_names_in_ = np.asarray(names, dtype=object)
         model.n_features_in_ = len(names)
@@ -182,7 +196,14 @@ class MoodModel(BaseEstimator):
 
     # -- fitting --------------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, *, axes: tuple[str, ...] = AXES) -> MoodModel:  # noqa: N803
+    def fit(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+        y: np.ndarray,
+        *,
+        axes: tuple[str, ...] = AXES,
+        groups: np.ndarray | None = None,
+    ) -> MoodModel:
         """Fit the heads.
 
         Parameters
@@ -196,6 +217,9 @@ class MoodModel(BaseEstimator):
             The heads to fit (both by default; one, to score a single head as tuning does).
             A valence head split by arousal also needs the arousal head, which is then fitted
             too.
+        groups : np.ndarray [shape=(n_clips,)], optional
+            The group (artist) of each clip: the calibration's inner folds keep a group on
+            one side.
         """
         X = self._check_frame(X)  # noqa: N806
         y = np.asarray(y, dtype=float)
@@ -218,7 +242,55 @@ class MoodModel(BaseEstimator):
                 setattr(self, f"{axis}_", self._fit_head(axis, X, y))
         if self.valence_by_arousal and "valence" in axes:
             self.valence_sides_ = self._fit_valence_sides(X, y)
+        self.coordinates_, self.confidence_ = {}, {}
+        if self.calibration_folds:
+            self._calibrate(X, y, tuple(a for a in AXES if a in axes), groups)
         return self
+
+    def _calibrate(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+        y: np.ndarray,
+        axes: tuple[str, ...],
+        groups: np.ndarray | None,
+    ) -> None:
+        """Each head's coordinate and confidence maps, from its inner out-of-fold scores."""
+        scores = self._inner_scores(X, y, axes, groups)
+        for axis in axes:
+            k = AXES.index(axis)
+            binary = is_classifier(getattr(self, f"{axis}_"))
+            target, t = y[:, k], self.thresholds_[k]
+            continuous = not np.allclose(np.abs(target), 1.0)  # labels with values, not ±1
+            self.coordinates_[axis] = CoordinateMap.fit(
+                scores[axis], target, decision=0.5 if binary else t, threshold=t,
+                stretch=continuous,
+            )  # fmt: skip
+            self.confidence_[axis] = ConfidenceMap.fit(scores[axis], target > t, binary=binary)
+
+    def _inner_scores(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+        y: np.ndarray,
+        axes: tuple[str, ...],
+        groups: np.ndarray | None,
+    ) -> dict[str, np.ndarray]:
+        """Each head's raw score for every clip from a model fitted without its inner fold
+        (stratified by quadrant, grouped when ``groups`` are given)."""
+        strata = 2 * (y[:, 0] > self.thresholds_[0]) + (y[:, 1] > self.thresholds_[1])
+        n_groups = len(np.unique(groups)) if groups is not None else len(y)
+        folds = min(self.calibration_folds, n_groups, np.bincount(strata).max())
+        if folds < 2:
+            raise ParameterError("calibration needs at least two inner folds of clips")
+        split = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state).split(
+            X, strata, groups if groups is not None else np.arange(len(y))
+        )
+        inner = clone(self).set_params(calibration_folds=0)
+        scores = {axis: np.empty(len(y)) for axis in axes}
+        for train, test in split:
+            model = clone(inner).fit(X.iloc[train], y[train], axes=axes)
+            for axis in axes:
+                scores[axis][test] = model._raw_axis(axis, X.iloc[test])
+        return scores
 
     def _fit_head(self, axis: str, X: pd.DataFrame, y: np.ndarray) -> Any:  # noqa: N803
         """One head fitted on all clips (a regression head's error recorded in ``sigma_``)."""
@@ -289,6 +361,16 @@ class MoodModel(BaseEstimator):
         if estimator is None:
             raise ParameterError(f"the {axis} head was not fitted")
         raw = self._raw_axis(axis, X)
+        coordinates = getattr(self, "coordinates_", {}).get(axis)
+        if coordinates is not None:
+            p_positive = self.confidence_[axis](raw)
+            positive = raw > coordinates.decision
+            return coordinates(raw), np.where(positive, p_positive, 1 - p_positive)
+        return self._uncalibrated(axis, raw)
+
+    def _uncalibrated(self, axis: str, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A head's value and confidence on its own scale (see ``calibration_folds``)."""
+        estimator = getattr(self, f"{axis}_")
         t = self.thresholds_[AXES.index(axis)]
         if is_classifier(estimator):
             p = raw
@@ -316,8 +398,9 @@ class MoodModel(BaseEstimator):
         return estimator.predict(values)
 
     def _probability_high_arousal(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        """The arousal head's probability that each clip is on the high side."""
-        value, confidence = self.predict_axis("arousal", X)
+        """The arousal head's own probability that each clip is on the high side (before any
+        calibration, as the inner models that calibrate the valence head saw it)."""
+        value, confidence = self._uncalibrated("arousal", self._raw_axis("arousal", X))
         return np.where(value > self.thresholds_[AXES.index("arousal")], confidence, 1 - confidence)
 
     def predict_quadrant(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..config import Config
+from ..config import CalibrationConfig, Config
 from ..errors import ParameterError
 from ..evaluate import grouped_folds, out_of_fold, score_axis
 from ..vocabulary import BINARY, REGRESSION
@@ -94,7 +94,11 @@ def make_objective(
     def objective(trial: optuna.Trial) -> float:
         head_config = suggest_head(trial, base, space.heads[head])
         trial.set_user_attr("head", head_to_dict(head_config))
-        trial_config = config.with_head(head, head_config)
+        # the side, which is what a trial is scored on, does not depend on the calibration
+        # (coordinates stay on the side their head chose): trials skip its inner folds
+        trial_config = replace(
+            config.with_head(head, head_config), calibration=CalibrationConfig(folds=0)
+        )
         fold_scores: list[float] = []
 
         def on_fold(fold: int, predicted: pd.DataFrame) -> None:
