@@ -433,3 +433,34 @@ def test_refuses_sides_that_do_not_match_the_config(saved, tmp_path):
     _write_meta(path, meta)
     with pytest.raises(BundleError, match="arousal sides do not match"):
         load_bundle(path)
+
+
+# ---- calibration and integrity -----------------------------------------------------------------
+
+
+def test_calibration_survives_save_and_load(saved):
+    bundle, path = saved["by_arousal"]
+    loaded = load_bundle(path)
+    assert set(bundle.model.coordinates_) == {"valence", "arousal"}
+    assert loaded.model.coordinates_ == bundle.model.coordinates_
+    assert loaded.model.confidence_ == bundle.model.confidence_
+    X, _ = _features(n=25, seed=2)  # noqa: N806
+    pd.testing.assert_frame_equal(loaded.model.predict_table(X), bundle.model.predict_table(X))
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m: m["heads"]["valence"]["coordinates"]["y"].__setitem__(0, -0.99), "edited"),
+        (lambda m: m["heads"]["arousal"]["confidence"].__setitem__("slope", 0.5), "edited"),
+        (lambda m: m["thresholds"].__setitem__("arousal", -0.3), "edited"),
+        (lambda m: m["thresholds"].__setitem__("valence", float("nan")), "inside"),
+        (lambda m: m["heads"]["valence"]["coordinates"].pop("y"), "calibration is damaged"),
+    ],
+)
+def test_refuses_edited_calibration_or_thresholds(xgb_copy, edit, match):
+    meta = _meta(xgb_copy)
+    edit(meta)
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match=match):
+        load_bundle(xgb_copy)

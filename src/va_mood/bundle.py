@@ -210,11 +210,6 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         thresholds = tuple(float(meta["thresholds"][axis]) for axis in AXES)
     except (KeyError, TypeError, ParameterError) as exc:
         raise BundleError(f"{meta_path}: damaged metadata ({exc})") from None
-    if version >= 2 and meta.get("integrity") != _integrity(meta):
-        raise BundleError(
-            f"{meta_path}: edited or damaged (what the model predicts with no longer matches "
-            "its integrity hash); restore the file or retrain the model"
-        )
     if not all(np.isfinite(t) and -1 < t < 1 for t in thresholds):
         raise BundleError(f"{meta_path}: thresholds must lie inside (-1, 1), got {thresholds}")
     if meta.get("feature_fingerprint") != config.analysis.fingerprint(config.groups):
@@ -233,13 +228,20 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
                 f"{path}: the {axis} head's feature columns do not match its configured groups"
             )
         estimators[axis] = _load_head(path, axis, head)
+    sides = _load_sides(path, heads["valence"], config.valence.by_arousal)
+    calibration = _calibration(heads, meta_path)
+    if version >= 2 and meta.get("integrity") != _integrity(meta):
+        raise BundleError(
+            f"{meta_path}: edited or damaged (what the model predicts with no longer matches "
+            "its integrity hash); restore the file or retrain the model"
+        )
     model = MoodModel.from_fitted(
         estimators,
         {axis: heads[axis]["columns"] for axis in AXES},
         thresholds=thresholds,
-        valence_sides=_load_sides(path, heads["valence"], config.valence.by_arousal),
+        valence_sides=sides,
         sigma={a: h["sigma"] for a, h in heads.items() if h.get("sigma") is not None},
-        **_calibration(heads, meta_path),
+        **calibration,
         random_state=config.seed,
     )
     return Bundle(model, config, labels, meta.get("metrics", {}), meta, meta.get("about", ""))
