@@ -127,7 +127,13 @@ def test_bad_scale_and_off_range_values_are_refused() -> None:
 
 
 def test_quadrant_probabilities_known_values_and_sum() -> None:
-    table = pd.DataFrame({"valence": [0.6, -1.0, 0.0], "arousal": [-0.2, 1.0, 0.0]})
+    table = pd.DataFrame(
+        {
+            "quadrant": ["Q4", "Q2", "Q3"],
+            "valence_confidence": [0.8, 1.0, 0.5],
+            "arousal_confidence": [0.6, 1.0, 0.5],
+        }
+    )
     p = quadrant_probabilities(table, BINARY)
     assert list(p.columns) == ["p_uplifting", "p_aggressive", "p_melancholic", "p_calm"]
     np.testing.assert_allclose(p.iloc[0], [0.32, 0.08, 0.12, 0.48])
@@ -154,7 +160,7 @@ def test_quadrant_probabilities_need_binary_heads_on_the_plane() -> None:
     modes = {"valence": "regression", "arousal": "binary"}
     with pytest.raises(ParameterError, match="two binary heads, but the valence head"):
         quadrant_probabilities(_table(), modes)
-    with pytest.raises(ParameterError, match=r"missing \['arousal'\]; compute them before"):
+    with pytest.raises(ParameterError, match=r"missing \['arousal_confidence'\]; compute them"):
         quadrant_probabilities(to_scale(_table(), "unit"), BINARY)
 
 

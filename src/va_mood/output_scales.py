@@ -17,10 +17,9 @@ named as Spotify named the axis (``energy``, ``energy_confidence``).
 
 Where both heads are binary, :func:`quadrant_probabilities` gives one probability per mood,
 ``p_uplifting``, ``p_aggressive``, ``p_melancholic``, ``p_calm``: the product of the two heads'
-probabilities of the matching sides, *treating the two heads as independent* (they are trained
-separately and see different features, but nothing makes their errors independent). The four
-add up to 1; with the model's thresholds at 0 (the default) the largest is the predicted
-quadrant's.
+probabilities of the matching sides (from their confidences), *treating the two heads as
+independent* (they are trained separately and see different features, but nothing makes their
+errors independent). The four add up to 1.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .quadrant import axis_signs
 from .vocabulary import AXES, BINARY, MOODS
 
 __all__ = [
@@ -187,8 +187,9 @@ def from_scale(table: pd.DataFrame, scale: str | Scale) -> pd.DataFrame:
 def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
     """Each mood's probability from two binary heads, assumed independent.
 
-    A binary head's value ``v = 2p - 1`` gives back ``p``, its probability of the positive side
-    (positive valence, high arousal). Then, treating the two heads as independent::
+    A head's confidence is its probability of the side it put the clip on, so its probability
+    of the positive side (positive valence, high arousal) is the confidence or one minus it.
+    Then, treating the two heads as independent::
 
         p_uplifting   = p_v       * p_a          (Q1)
         p_aggressive  = (1 - p_v) * p_a          (Q2)
@@ -198,7 +199,8 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
     Parameters
     ----------
     table : pd.DataFrame
-        Predictions with ``valence`` and ``arousal`` on the plane (before :func:`to_scale`).
+        Predictions with ``quadrant``, ``valence_confidence`` and ``arousal_confidence``
+        (before :func:`to_scale`).
     modes : dict
         ``bundle.model.head_modes()``; both heads must be ``"binary"``.
 
@@ -210,13 +212,14 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
     Raises
     ------
     ParameterError
-        When a head is a regression head (its value is no probability) or the table is not on
-        the plane.
+        When a head is a regression head or a column is missing.
 
     Examples
     --------
-    >>> plane = pd.DataFrame({"valence": [0.6], "arousal": [-0.2]})
-    >>> quadrant_probabilities(plane, {"valence": "binary", "arousal": "binary"}).round(2)
+    >>> table = pd.DataFrame(
+    ...     {"quadrant": ["Q4"], "valence_confidence": [0.8], "arousal_confidence": [0.6]}
+    ... )
+    >>> quadrant_probabilities(table, {"valence": "binary", "arousal": "binary"}).round(2)
        p_uplifting  p_aggressive  p_melancholic  p_calm
     0         0.32          0.08           0.12    0.48
     """
@@ -226,17 +229,19 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
             f"quadrant probabilities need two binary heads, but the {' and '.join(regression)} "
             f"head(s) are {', '.join(repr(modes.get(a)) for a in regression)}"
         )
-    missing = [axis for axis in AXES if axis not in table.columns]
+    needed = ["quadrant", *(f"{axis}_confidence" for axis in AXES)]
+    missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ParameterError(
-            f"quadrant probabilities need plane 'valence' and 'arousal' columns, missing "
-            f"{missing}; compute them before to_scale()"
+            f"quadrant probabilities need the columns {needed}, missing {missing}; "
+            "compute them before to_scale()"
         )
+    signs = axis_signs(table["quadrant"].to_numpy())
     p = {}
-    for axis in AXES:
-        values = table[axis].to_numpy(dtype=float)
-        _check_range(values, -1.0, 1.0, f"plane {axis}")
-        p[axis] = np.clip((values + 1.0) / 2.0, 0.0, 1.0)
+    for k, axis in enumerate(AXES):
+        confidence = table[f"{axis}_confidence"].to_numpy(dtype=float)
+        _check_range(confidence, 0.0, 1.0, f"{axis}_confidence")
+        p[axis] = np.where(signs[:, k] > 0, confidence, 1.0 - confidence)
     pv, pa = p["valence"], p["arousal"]
     sides = {"Q1": pv * pa, "Q2": (1 - pv) * pa, "Q3": (1 - pv) * (1 - pa), "Q4": pv * (1 - pa)}
     return pd.DataFrame(
