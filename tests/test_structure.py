@@ -96,7 +96,7 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["energy", "pitch", "timbre", "harmony", "embedding", "features"],
     ["config", "locations"],
     ["extract", "cache", "feature_table", "long_files", "segments"],
-    ["labels"],
+    ["labels", "augment"],
     ["model"],
     ["metrics", "evaluate", "tuning", "bundle", "card"],
     ["api"],

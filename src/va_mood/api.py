@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from .augment import crops
 from .bundle import Bundle, load_bundle
 from .config import Config, LabelSpec
 from .errors import LabelsError
@@ -104,14 +105,19 @@ def load_corpus(
 
     Returns ``(features, labels, problems)``: the rows that have both valid labels and
     readable audio, and one message per bad labels row (dropped), labelled id without audio,
-    unreadable file, or batch of unlabelled audio. Raises :class:`LabelsError` when nothing
-    usable remains.
+    unreadable file, or batch of unlabelled audio. With ``config.augmentation.crops``, each
+    clip's random excerpts follow as rows of their own (``labels["augmented"]`` true; see
+    :mod:`va_mood.augment`), which evaluation trains on and never scores. Raises
+    :class:`LabelsError` when nothing usable remains.
     """
     spec = spec or LabelSpec()
     labels = load_labels(labels_csv, spec, drop_bad_rows=True)
     dropped = labels.attrs["problems"]
     labels, missing = match_audio(labels, audio_dir, spec)
     problems = dropped + missing
+    labels["augmented"] = False
+    if config.augmentation.crops:
+        labels = pd.concat([labels, crops(labels, config.augmentation, seed=config.seed)])
     features, errors = extract_files(
         labels["path"].tolist(),
         config=config.analysis,
@@ -120,7 +126,8 @@ def load_corpus(
         cache_dir=cache_dir,
         progress=progress,
     )
-    problems += list(errors.values())
+    excerpts = set(labels.loc[labels["augmented"], "path"])  # a clip's own error says it all
+    problems += [message for path, message in errors.items() if path not in excerpts]
     labels = labels[labels["path"].isin(features.index)]
     if labels.empty:
         raise LabelsError(f"{labels_csv}: no labelled clip with readable audio in {audio_dir}")

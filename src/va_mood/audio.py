@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,16 @@ import numpy as np
 
 from .errors import AudioError
 
-__all__ = ["AUDIO_EXTENSIONS", "MIN_DURATION", "load", "stream", "duration", "find_audio"]
+__all__ = [
+    "excerpt",
+    "split_excerpt",
+    "AUDIO_EXTENSIONS",
+    "MIN_DURATION",
+    "load",
+    "stream",
+    "duration",
+    "find_audio",
+]
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".oga", ".flac")
 MIN_DURATION = 0.5
@@ -71,6 +81,26 @@ def _checked(path: str | os.PathLike) -> Path:
     return path
 
 
+_EXCERPT = re.compile(r"^(?P<path>.+)#t=(?P<start>\d+(?:\.\d+)?),(?P<end>\d+(?:\.\d+)?)$")
+
+
+def excerpt(path: str | os.PathLike, start: float, end: float) -> str:
+    """The name of seconds ``start`` to ``end`` of ``path``, as a Media Fragments URI writes a
+    time range (``song.mp3#t=12.000,18.000``): :func:`load` decodes only that stretch, and the
+    feature cache keys it by the file's content and the range."""
+    return f"{path}#t={start:.3f},{end:.3f}"
+
+
+def split_excerpt(path: str | os.PathLike) -> tuple[str, float, float | None]:
+    """``(file, start, end)`` of a name made by :func:`excerpt`; ``(path, 0.0, None)`` for a
+    plain path (or a file whose own name happens to look like an excerpt)."""
+    text = str(path)
+    match = _EXCERPT.match(text)
+    if match is None or os.path.exists(text):
+        return text, 0.0, None
+    return match["path"], float(match["start"]), float(match["end"])
+
+
 def load(
     path: str | os.PathLike, *, sr: int = 22050, max_duration: float | None = None
 ) -> tuple[np.ndarray, int]:
@@ -79,7 +109,8 @@ def load(
     Parameters
     ----------
     path : str or Path
-        An mp3, wav, ogg or flac file of any sample rate and channel count.
+        An mp3, wav, ogg or flac file of any sample rate and channel count, or an excerpt of
+        one (:func:`excerpt`).
     sr : int
         Target sample rate; the file is resampled with soxr when it differs.
     max_duration : float or None
@@ -103,11 +134,16 @@ def load(
     import soundfile as sf
     import soxr
 
+    path, start, end = split_excerpt(path)
+    if end is not None:
+        max_duration = min(end - start, max_duration or np.inf)
     path = _checked(path)
     try:
         with _quiet_stderr(), sf.SoundFile(path) as fh:
             native_sr = fh.samplerate
-            declared = fh.frames
+            declared = max(0, fh.frames - int(start * native_sr))
+            if start:
+                fh.seek(min(int(start * native_sr), fh.frames))
             frames = -1 if max_duration is None else int(max_duration * native_sr)
             data = fh.read(frames=frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
@@ -131,9 +167,13 @@ def load(
 
 
 def duration(path: str | os.PathLike) -> float:
-    """Seconds of audio the header of ``path`` declares; 0.0 when it cannot be read."""
+    """Seconds of audio the header of ``path`` declares (an excerpt's length); 0.0 when it
+    cannot be read."""
     import soundfile as sf
 
+    path, start, end = split_excerpt(path)
+    if end is not None:
+        return end - start
     try:
         with _quiet_stderr():
             info = sf.info(str(path))

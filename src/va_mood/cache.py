@@ -19,6 +19,7 @@ import pandas as pd
 
 from ._atomic import write_with
 from .analysis import AnalysisConfig
+from .audio import split_excerpt
 from .registry import REGISTRY, columns_for
 
 __all__ = ["file_key", "FeatureCache", "GROUP_VERSIONS_KEY"]
@@ -28,12 +29,14 @@ GROUP_VERSIONS_KEY = b"va_mood.group_versions"
 
 
 def file_key(path: str | os.PathLike) -> str:
-    """A short hash of a file's bytes: the cache key of its features."""
+    """A short hash of a file's bytes: the cache key of its features (with the time range,
+    for an excerpt of it)."""
+    path, start, end = split_excerpt(path)
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return digest.hexdigest() if end is None else f"{digest.hexdigest()}#t={start:.3f},{end:.3f}"
 
 
 class FeatureCache:

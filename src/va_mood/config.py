@@ -26,6 +26,7 @@ __all__ = [
     "HeadConfig",
     "EvaluationConfig",
     "CalibrationConfig",
+    "AugmentationConfig",
     "Config",
     "LabelSpec",
     "load_config",
@@ -76,6 +77,15 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True)
+class AugmentationConfig:
+    """Extra training rows: ``crops`` random excerpts of each clip, ``seconds`` (shortest,
+    longest) long (see :mod:`va_mood.augment`); ``0`` trains on the clips alone."""
+
+    crops: int = 0
+    seconds: tuple[float, float] = (6.0, 15.0)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a training or evaluation run needs, besides the data."""
 
@@ -84,6 +94,7 @@ class Config:
     analysis: AnalysisConfig = AnalysisConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     calibration: CalibrationConfig = CalibrationConfig()
+    augmentation: AugmentationConfig = AugmentationConfig()
     thresholds: dict[str, float] = field(default_factory=lambda: {"valence": 0.0, "arousal": 0.0})
     seed: int = 0
 
@@ -179,6 +190,17 @@ def _calibration(data: dict[str, Any]) -> CalibrationConfig:
     return calibration
 
 
+def _augmentation(data: dict[str, Any]) -> AugmentationConfig:
+    augmentation = _build(AugmentationConfig, data, "augmentation")
+    low, high = (float(s) for s in augmentation.seconds)
+    if augmentation.crops < 0 or not 0.5 <= low <= high:
+        raise ParameterError(
+            "[augmentation] needs crops >= 0 and seconds = [shortest, longest] with "
+            f"0.5 <= shortest <= longest, got {augmentation}"
+        )
+    return replace(augmentation, seconds=(low, high))
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build and validate a :class:`Config` from plain data (a parsed TOML or bundle JSON)."""
     data = dict(data)
@@ -190,7 +212,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         raise ParameterError(f"[thresholds] takes only {AXES}, got {sorted(thresholds)}")
     if not all(-1.0 < float(t) < 1.0 for t in thresholds.values()):
         raise ParameterError(f"[thresholds] must lie inside (-1, 1), got {thresholds}")
-    known = {*AXES, "analysis", "evaluation", "calibration", "seed"}
+    known = {*AXES, "analysis", "evaluation", "calibration", "augmentation", "seed"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ParameterError(
@@ -202,6 +224,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         analysis=_build(AnalysisConfig, data.get("analysis", {}), "analysis"),
         evaluation=_build(EvaluationConfig, data.get("evaluation", {}), "evaluation"),
         calibration=_calibration(data.get("calibration", {})),
+        augmentation=_augmentation(data.get("augmentation", {})),
         thresholds={k: float(v) for k, v in thresholds.items()},
         seed=int(data.get("seed", 0)),
     )

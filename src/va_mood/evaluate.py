@@ -75,18 +75,32 @@ def out_of_fold(
     rows for every clip, each predicted by a model that never saw its group; with one of
     ``axes`` only that head is fitted and predicted (as tuning scores a head).
     ``on_fold(fold, predictions)`` is called with each fold's rows as they are predicted.
+    Rows whose ``labels["augmented"]`` is true (excerpts of a clip, see :mod:`va_mood.augment`)
+    join the training part of the fold that holds their group and are never predicted.
     """
     y = targets(labels, config.modes)
+    groups = labels["group"].to_numpy()
+    augmented = _augmented(labels)
+    clips = np.flatnonzero(~augmented)
     parts = []
-    for fold, (train, test) in enumerate(grouped_folds(labels, config, repeat=repeat)):
-        groups = labels["group"].to_numpy()[train]
+    for fold, (train, test) in enumerate(grouped_folds(labels.iloc[clips], config, repeat=repeat)):
+        train, test = clips[train], clips[test]
+        extra = np.flatnonzero(augmented & np.isin(groups, groups[train]))
+        train = np.concatenate([train, extra])
         model = model_from_config(config).fit(
-            features.iloc[train], y[train], axes=axes, groups=groups
+            features.iloc[train], y[train], axes=axes, groups=groups[train]
         )
         parts.append(model.predict_table(features.iloc[test], axes=axes))
         if on_fold:
             on_fold(fold, parts[-1])
-    return pd.concat(parts).loc[features.index]
+    return pd.concat(parts).loc[features.index[clips]]
+
+
+def _augmented(labels: pd.DataFrame) -> np.ndarray:
+    """Which rows are training-only excerpts of a clip (none, without that column)."""
+    if "augmented" not in labels.columns:
+        return np.zeros(len(labels), dtype=bool)
+    return labels["augmented"].to_numpy(dtype=bool)
 
 
 def score_axis(
@@ -190,6 +204,7 @@ def cross_validate(
     if not features.index.equals(labels.index):
         raise ParameterError("features and labels must have the same index (one row per clip)")
     ev = config.evaluation
+    clips = labels[~_augmented(labels)]
     thresholds = tuple(config.thresholds[axis] for axis in AXES)
     repeats = []
     for r in range(ev.n_repeats):
@@ -197,7 +212,7 @@ def cross_validate(
         predicted = out_of_fold(features, labels, config, repeat=r, on_fold=fold_done)
         if on_repeat:
             on_repeat(r, predicted)
-        repeats.append(score_predictions(predicted, labels, config.modes, thresholds))
+        repeats.append(score_predictions(predicted, clips, config.modes, thresholds))
     scalar_keys = [k for k, v in repeats[0].items() if isinstance(v, float | np.floating)]
     summary = {
         k: {
@@ -218,8 +233,9 @@ def cross_validate(
             f"{ev.n_repeats}x repeated {ev.n_splits}-fold cross-validation grouped by artist "
             f"(StratifiedGroupKFold on quadrant), seed {config.seed}"
         ),
-        "n_clips": len(labels),
-        "n_groups": int(labels["group"].nunique()),
+        "n_clips": len(clips),
+        "n_groups": int(clips["group"].nunique()),
+        "n_augmented": int(len(labels) - len(clips)),
         "heads": {
             axis: {"mode": config.head(axis).mode, "groups": list(config.head(axis).groups)}
             for axis in AXES

@@ -305,6 +305,7 @@ def plot_evaluation(
     ]
     if predicted is None or labels is None:
         return written
+    labels = labels.loc[predicted.index]  # the clips scored (no training-only excerpts)
     continuous = not labels[["valence", "arousal"]].isna().any().any()
     signs = axis_signs(labels["quadrant"].to_numpy())
     for k, axis in enumerate(AXES):
