@@ -97,7 +97,7 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["config", "locations"],
     ["extract", "cache", "feature_table", "long_files", "segments"],
     ["labels", "augment"],
-    ["model"],
+    ["calibration", "model"],
     ["metrics", "evaluate", "tuning", "bundle", "card"],
     ["api"],
     ["output_scales", "tagging", "playlist", "plots", "cli"],

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..config import CalibrationConfig, Config
+from ..config import CalibrationConfig, Config, HeadConfig
 from ..errors import ParameterError
 from ..evaluate import grouped_folds, out_of_fold, score_axis
 from ..vocabulary import BINARY, REGRESSION
@@ -94,11 +94,7 @@ def make_objective(
     def objective(trial: optuna.Trial) -> float:
         head_config = suggest_head(trial, base, space.heads[head])
         trial.set_user_attr("head", head_to_dict(head_config))
-        # the side, which is what a trial is scored on, does not depend on the calibration
-        # (coordinates stay on the side their head chose): trials skip its inner folds
-        trial_config = replace(
-            config.with_head(head, head_config), calibration=CalibrationConfig(folds=0)
-        )
+        trial_config = _trial_config(config, head, head_config)
         fold_scores: list[float] = []
 
         def on_fold(fold: int, predicted: pd.DataFrame) -> None:
@@ -118,3 +114,10 @@ def make_objective(
         return float(np.mean(repeat_scores))
 
     return objective
+
+
+def _trial_config(config: Config, head: str, head_config: HeadConfig) -> Config:
+    """``config`` with a trial's head. The side, which a trial is scored on, does not depend
+    on the calibration (coordinates stay on the side their head chose), so trials skip its
+    inner folds."""
+    return replace(config.with_head(head, head_config), calibration=CalibrationConfig(folds=0))
