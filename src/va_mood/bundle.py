@@ -57,6 +57,8 @@ class Bundle:
     metadata: dict[str, Any] = field(default_factory=dict)
     about: str = ""
     """Markdown on the training data (sources, citations, licence) for the model card."""
+    tuning: dict[str, Any] = field(default_factory=dict)
+    """The optuna studies the heads came from (see :func:`va_mood.tuning.tuning_record`)."""
 
     @property
     def fingerprint(self) -> str:
@@ -117,6 +119,7 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
             "thresholds": dict(zip(AXES, bundle.model.thresholds_, strict=True)),
             "heads": heads,
             "metrics": bundle.metrics,
+            "tuning": bundle.tuning,
             "about": bundle.about,
         }
         meta = json.loads(json.dumps(meta, default=_json_default))  # plain JSON values only
@@ -244,7 +247,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         **calibration,
         random_state=config.seed,
     )
-    return Bundle(model, config, labels, meta.get("metrics", {}), meta, meta.get("about", ""))
+    about, tuning = meta.get("about", ""), meta.get("tuning") or {}
+    return Bundle(model, config, labels, meta.get("metrics", {}), meta, about, tuning)
 
 
 def _integrity(meta: dict[str, Any]) -> str:

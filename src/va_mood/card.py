@@ -62,6 +62,7 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         + ", ".join(f"{q} {MOODS[q]}" for q in QUADRANTS)
         + ".",
         "",
+        *_meaning(config),
         "| head | mode | estimator | feature groups |",
         "|---|---|---|---|",
     ]
@@ -73,6 +74,7 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
             f"| {axis} | {head['mode']} | {head['estimator']} | {groups} ({n_columns} columns) |"
         )
     thresholds = meta["thresholds"]
+    lines += _tuning(meta.get("tuning") or {})
     lines += [
         "",
         f"Quadrant thresholds: valence {thresholds['valence']:+.2f}, "
@@ -104,6 +106,53 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         "",
     ]
     return "\n".join(lines)
+
+
+def _meaning(config: dict[str, Any]) -> list[str]:
+    """What the numbers are, as the configuration makes them."""
+    calibrated = (config.get("calibration") or {}).get("folds", 0)
+    loudness = (config.get("analysis") or {}).get("loudness")
+    lines = []
+    if calibrated:
+        lines.append(
+            "A value estimates where the clip sits on the continuous scale of the training "
+            "labels (0 = their neutral midpoint, ±1 = the ends of their scale), learnt from "
+            f"out-of-fold scores of {calibrated} inner folds grouped by artist; its sign is the "
+            "head's decision. A confidence is the calibrated probability that the clip is on "
+            "the side it was put on."
+        )
+    else:
+        lines.append(
+            "Values are the heads' own scale (a binary head's 2p - 1), not estimates of the "
+            "labels; confidences are the heads' probabilities, uncalibrated."
+        )
+    if loudness is not None:
+        lines.append(
+            f"Every clip is brought to {loudness:g} LUFS (ITU-R BS.1770) before analysis, so "
+            "the playback level does not change the answer."
+        )
+    return [" ".join(lines), ""]
+
+
+def _tuning(tuning: dict[str, Any]) -> list[str]:
+    """Where the heads' estimators and parameters came from, when a study chose them."""
+    heads = tuning.get("heads") or {}
+    if not heads:
+        return []
+    lines = [
+        "",
+        f"The heads come from the package's own optuna studies (`va-mood tune`, then "
+        f"`va-mood train --params-from-study`), storage `{tuning.get('storage')}`:",
+        "",
+        "| head | study | search space | finished trials | best trial | objective |",
+        "|---|---|---|---|---|---|",
+    ]
+    for axis, h in heads.items():
+        lines.append(
+            f"| {axis} | `{h['study']}` | `{h.get('search_space')}` | {h['finished_trials']} "
+            f"| {h['best_trial']} | {h.get('metric')} {h['best_value']:.3f} |"
+        )
+    return lines
 
 
 def _figures(metrics: dict[str, Any]) -> list[str]:

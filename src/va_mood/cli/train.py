@@ -130,5 +130,9 @@ def train(
             except OSError as exc:
                 error(f"{about}: cannot read ({exc.strerror})")
                 raise typer.Exit(EXIT_NOTHING) from None
+        if params_from_study:
+            from ..tuning import tuning_record
+
+            bundle.tuning = tuning_record(storage, study_name)
         save_bundle(bundle, output)
         typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)

@@ -10,7 +10,14 @@ reads what they found.
 
 from .interrupts import Interrupts
 from .objective import METRICS, make_objective
-from .results import best_config, param_importances, study_summaries, tuned_trials, write_plots
+from .results import (
+    best_config,
+    param_importances,
+    study_summaries,
+    tuned_trials,
+    tuning_record,
+    write_plots,
+)
 from .space import (
     FamilySpace,
     HeadSpace,
@@ -41,6 +48,7 @@ __all__ = [
     "study_name",
     "tuned_trials",
     "best_config",
+    "tuning_record",
     "study_summaries",
     "param_importances",
     "write_plots",

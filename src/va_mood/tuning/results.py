@@ -17,7 +17,14 @@ from .studies import open_storage, study_name
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["tuned_trials", "best_config", "study_summaries", "param_importances", "write_plots"]
+__all__ = [
+    "tuned_trials",
+    "best_config",
+    "tuning_record",
+    "study_summaries",
+    "param_importances",
+    "write_plots",
+]
 
 
 def tuned_trials(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, optuna.trial.FrozenTrial]:
@@ -54,6 +61,30 @@ def best_config(config: Config, storage: str, prefix: str = DEFAULT_PREFIX) -> C
     for head, trial in tuned_trials(storage, prefix).items():
         data[head] = dict(trial.user_attrs["head"])
     return config_from_dict(data)
+
+
+def tuning_record(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """What a model tuned from these studies came from, for its bundle and model card: per
+    head the study, its best trial and value, the metric, the finished trials and the search
+    space."""
+    import optuna
+
+    store = open_storage(storage)
+    record: dict[str, Any] = {"storage": storage, "heads": {}}
+    for head, trial in tuned_trials(storage, prefix).items():
+        name = study_name(prefix, head)
+        study = optuna.load_study(study_name=name, storage=store)
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        record["heads"][head] = {
+            "study": name,
+            "best_trial": trial.number,
+            "best_value": trial.value,
+            "metric": study.user_attrs.get("metric"),
+            "finished_trials": len(study.get_trials(deepcopy=False, states=finished)),
+            "search_space": study.user_attrs.get("search_space"),
+            "seed": study.user_attrs.get("seed"),
+        }
+    return record
 
 
 def study_summaries(storage: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ parameters, and optionally which feature groups the head may hear (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -100,6 +100,8 @@ class SearchSpace:
 
     heads: dict[str, HeadSpace]
     n_repeats: int | None = None
+    source: str | None = None
+    """Where it was read from (recorded in each new study, and so in a tuned model's card)."""
 
 
 def _param(name: str, spec: Any, where: str) -> ParamSpec | None:
@@ -205,7 +207,7 @@ def load_search_space(path: str | Path) -> SearchSpace:
     path = Path(path)
     data = read_toml(path, "search-space")
     try:
-        return search_space_from_dict(data)
+        return replace(search_space_from_dict(data), source=Path(path).name)
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
 

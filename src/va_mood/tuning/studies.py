@@ -132,6 +132,7 @@ def _prepare(study: optuna.Study, run: _Run) -> None:
         "metric": METRICS[mode],
         "seed": run.config.seed,
         "n_clips": len(run.labels),
+        "search_space": run.space.source,
     }.items():
         study.set_user_attr(key, value)
     start = start_params(run.config.head(run.head), run.space.heads[run.head])
