@@ -66,7 +66,7 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         "| head | mode | estimator | feature groups |",
         "|---|---|---|---|",
     ]
-    for axis in ("arousal", "valence"):
+    for axis in AXES:
         head = config[axis]
         groups = ", ".join(f"`{g}`" for g in head["groups"])
         n_columns = len(meta["heads"][axis]["columns"])
@@ -87,7 +87,7 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
     ]
     if any(
         g.startswith("embedding.msd_")
-        for axis in ("arousal", "valence")
+        for axis in AXES
         for g in config[axis]["groups"]
     ):
         lines += ["## Pre-trained component", "", TAGGER, ""]
