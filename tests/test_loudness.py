@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,24 @@ def test_a_quieter_or_louder_copy_has_the_same_features(db):
     before = extract_clip(y, SR, config=raw, groups=["arousal.rms"])[0]
     after = extract_clip(y * 10 ** (db / 20), SR, config=raw, groups=["arousal.rms"])[0]
     assert after - before == pytest.approx(db, abs=0.01)
+
+
+def test_the_shipped_model_hears_a_quiet_copy_as_the_same_music(tmp_path):
+    # end to end, as a user would: the same clip 20 dB quieter, as a WAV of its own
+    import soundfile as sf
+
+    import va_mood
+    from va_mood.quadrant import quadrant_of
+
+    source = sorted((Path(__file__).resolve().parents[1] / "data" / "examples").glob("*.mp3"))[0]
+    y, sr = sf.read(source, dtype="float32")
+    paths = [tmp_path / "loud.wav", tmp_path / "quiet.wav"]
+    sf.write(paths[0], y, sr)
+    sf.write(paths[1], y * 10 ** (-20 / 20), sr)
+    table = va_mood.load_model().predict_files(paths, cache_dir=None, jobs=1)
+    loud, quiet = table.loc[str(paths[0])], table.loc[str(paths[1])]
+    assert quiet["quadrant"] == loud["quadrant"]
+    for column in ("valence", "arousal", "valence_confidence", "arousal_confidence"):
+        assert quiet[column] == pytest.approx(loud[column], abs=0.02)
+    signs = quadrant_of(table["valence"].to_numpy(), table["arousal"].to_numpy())
+    assert list(signs) == list(table["quadrant"])
