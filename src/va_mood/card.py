@@ -103,6 +103,11 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         "styles or loudness) may do worse.",
         "- Mood is not a property of audio alone; listeners disagree, and the quadrant "
         "boundary is a convention. Clips near 0 on an axis (low confidence) are near a coin toss.",
+        "- The same music at another playback level, sample rate, channel count or MP3 "
+        "encoding gets the same answer; a short excerpt may not, as the excerpt may sound "
+        "different from the whole. `benchmarks/invariance.py` measures both and "
+        "`benchmarks/listener_check.py` compares the model with listeners' ratings "
+        "(figures in va_mood's docs/coordinates.md).",
         "",
     ]
     return "\n".join(lines)
