@@ -118,6 +118,9 @@ def test_evaluate_plots(corpus, tmp_path):
         "per_class.png",
         "valence_predicted_vs_true.png",
         "arousal_predicted_vs_true.png",
+        "valence_reliability.png",
+        "arousal_reliability.png",
+        "plane_predicted_vs_true.png",
     }
     assert all(_is_png(figures / n) for n in names)
 
