@@ -85,11 +85,7 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
         about.strip() or "Not described.",
         "",
     ]
-    if any(
-        g.startswith("embedding.msd_")
-        for axis in AXES
-        for g in config[axis]["groups"]
-    ):
+    if any(g.startswith("embedding.msd_") for axis in AXES for g in config[axis]["groups"]):
         lines += ["## Pre-trained component", "", TAGGER, ""]
     if "summary" in metrics:
         lines += _figures(metrics)
