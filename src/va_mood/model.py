@@ -2,10 +2,12 @@
 
 A scikit-learn meta-estimator: ``__init__`` stores its arguments, ``fit`` learns,
 ``predict`` returns (valence, arousal) on the [-1, 1] plane; :meth:`MoodModel.from_fitted`
-rebuilds a fitted model from stored parts (see :mod:`va_mood.bundle`). Each head is any scikit-learn
-estimator (xgboost by default): a classifier makes it a *binary* head, whose probability ``p``
-of the positive side maps to ``2p - 1``; a regressor makes it a *regression* head, whose output
-is clipped to [-1, 1].
+rebuilds a fitted model from stored parts (see :mod:`va_mood.bundle`). Each head is any
+scikit-learn estimator (xgboost by default): a classifier makes it a *binary* head (its score is
+its probability ``p`` of the positive side), a regressor a *regression* head (its score is its
+value). With ``calibration_folds`` each score is mapped to a coordinate on the labels' scale and
+to a calibrated confidence (:mod:`va_mood.calibration`); without, ``2p - 1`` or the clipped
+value.
 """
 
 from __future__ import annotations
