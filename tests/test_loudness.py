@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,7 @@ def test_a_quieter_or_louder_copy_has_the_same_features(db):
     same = extract_clip(y, SR, config=config, groups=GROUPS)
     scaled = extract_clip(y * 10 ** (db / 20), SR, config=config, groups=GROUPS)
     np.testing.assert_allclose(scaled, same, rtol=1e-3, atol=1e-3)
-    raw = config.replace(loudness=None)  # without normalisation the level shows
+    raw = dataclasses.replace(config, loudness=None)  # without normalisation the level shows
     before = extract_clip(y, SR, config=raw, groups=["arousal.rms"])[0]
     after = extract_clip(y * 10 ** (db / 20), SR, config=raw, groups=["arousal.rms"])[0]
     assert after - before == pytest.approx(db, abs=0.01)

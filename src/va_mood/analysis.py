@@ -8,7 +8,6 @@ onset envelope are computed once, however many features read them.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,10 +53,6 @@ class AnalysisConfig:
     def fingerprint(self, groups: tuple[str, ...]) -> str:
         """A short hash of these settings and the groups' versions (keys caches, checks models)."""
         return feature_fingerprint(self, groups)
-
-    def replace(self, **changes: object) -> AnalysisConfig:
-        """A copy with some settings changed."""
-        return dataclasses.replace(self, **changes)
 
 
 MAX_AMPLITUDE = 1e3
