@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import ExitStack, closing
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,11 +311,10 @@ def _run_local(
             for path, groups in todo:
                 yield _extract_path(path, config, groups, windows, long_file)
         return
-    with ExitStack() as stack:
-        stack.enter_context(one_thread())  # held while the workers are forked: they inherit it
-        pool = stack.enter_context(
-            ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker)
-        )
+    with (
+        one_thread(),  # held while the workers are forked: they inherit it
+        ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool,
+    ):
         futures = [
             pool.submit(_extract_path, path, config, groups, windows, long_file)
             for path, groups in _longest_first(todo)
