@@ -47,6 +47,7 @@ __all__ = [
     "tag_values",
     "write_tags",
     "read_tags",
+    "read_title_artist",
     "already_tagged",
     "precheck",
 ]
@@ -462,3 +463,32 @@ def already_tagged(path: str | os.PathLike, model_version: str) -> bool:
         return read_tags(path).get(f"{PREFIX}MODEL") == model_version
     except TagError:
         return False
+
+
+def read_title_artist(path: str | os.PathLike) -> tuple[str | None, str | None]:
+    """The title and artist a file's own tags give (ID3, Vorbis comments, MP4), or None.
+
+    For showing a song by name; a missing, unreadable or untagged file gives
+    ``(None, None)`` and never raises, so callers fall back on the file name.
+
+    Examples
+    --------
+    >>> read_title_artist("song.mp3")  # doctest: +SKIP
+    ('Hustle', 'Kevin MacLeod')
+    """
+    import mutagen
+
+    try:
+        audio = mutagen.File(path, easy=True)
+    except (mutagen.MutagenError, OSError, ValueError, EOFError):
+        return None, None
+    tags = getattr(audio, "tags", None)
+    if not tags:
+        return None, None
+
+    def first(key: str) -> str | None:
+        values = tags.get(key) or []
+        text = str(values[0]).strip() if values else ""
+        return text or None
+
+    return first("title"), first("artist")
