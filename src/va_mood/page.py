@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import write_text
-from .errors import ParameterError
+from .errors import ParameterError, VaMoodError
 from .output_scales import SCALES, Scale, unscale_values
 from .playlist import m3u8_entries, read_predictions
 from .plots import COLOURS
@@ -29,9 +29,11 @@ from .vocabulary import MOODS, QUADRANTS
 
 __all__ = [
     "MISSING_BOKEH",
+    "require_bokeh",
     "script_json",
     "predictions_scale",
     "read_page_table",
+    "read_segments",
     "song_data",
     "segment_data",
     "build_page",
@@ -43,6 +45,15 @@ ASSETS = Path(__file__).parent / "page_assets"
 
 MISSING_BOKEH = "the page needs Bokeh: pip install 'va-mood[page]' (or: pip install bokeh)"
 """What to tell a user whose installation lacks the optional dependency."""
+
+
+def require_bokeh() -> None:
+    """Raise a :class:`VaMoodError` that says how to install Bokeh when it is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("bokeh") is None:
+        raise VaMoodError(MISSING_BOKEH)
+
 
 _ESCAPES = {
     "<": "\\u003c",
@@ -110,6 +121,25 @@ def read_page_table(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
     return table, scale
+
+
+def read_segments(path: str | os.PathLike, scale: str) -> pd.DataFrame:
+    """Segment predictions (``predict --segment`` output) on the same ``scale`` as the songs.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``path``, when it holds no windows or is on another scale.
+    """
+    segments, their_scale = read_page_table(path)
+    if "start" not in segments.columns or "end" not in segments.columns:
+        raise ParameterError(f"{path}: holds no segments (start, end); see predict --segment")
+    if their_scale != scale:
+        raise ParameterError(
+            f"{path}: segments on the {their_scale} scale, the songs on the {scale} scale; "
+            "predict both with the same --scale"
+        )
+    return segments
 
 
 def _rounded(values: pd.Series | None, digits: int) -> list[float | None] | None:
@@ -363,18 +393,17 @@ def build_page(
 
     ``table`` and ``segments`` are on ``scale`` (as :func:`read_page_table` gives them); the
     plane is drawn on that scale. ``folder``, ``absolute`` and ``read_tags`` are those of
-    :func:`song_data`. Raises ImportError with :data:`MISSING_BOKEH` without Bokeh.
+    :func:`song_data`. Without Bokeh, raises a VaMoodError saying how to install it.
 
     Examples
     --------
     >>> table, scale = read_page_table("moods.csv")  # doctest: +SKIP
     >>> html = build_page(table, scale=scale)  # doctest: +SKIP
     """
-    try:
-        from bokeh.embed import file_html
-        from bokeh.resources import INLINE
-    except ImportError:
-        raise ImportError(MISSING_BOKEH) from None
+    require_bokeh()
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
     if "start" in table.columns:
         raise ParameterError("the plane takes whole-file predictions; give segments separately")
     s = SCALES[scale]
