@@ -100,7 +100,7 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["calibration", "model"],
     ["metrics", "evaluate", "tuning", "bundle", "card"],
     ["api"],
-    ["output_scales", "tagging", "playlist", "plots", "cli"],
+    ["output_scales", "tagging", "playlist", "plots", "page", "cli"],
 ]
 
 

@@ -49,10 +49,10 @@ MISSING_BOKEH = "the page needs Bokeh: pip install 'va-mood[page]' (or: pip inst
 
 def require_bokeh() -> None:
     """Raise a :class:`VaMoodError` that says how to install Bokeh when it is missing."""
-    import importlib.util
-
-    if importlib.util.find_spec("bokeh") is None:
-        raise VaMoodError(MISSING_BOKEH)
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        raise VaMoodError(MISSING_BOKEH) from None
 
 
 _ESCAPES = {
@@ -142,6 +142,11 @@ def read_segments(path: str | os.PathLike, scale: str) -> pd.DataFrame:
     return segments
 
 
+def _arousal_named(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with the unit scale's ``energy`` columns named ``arousal`` again."""
+    return table.rename(columns={"energy": "arousal", "energy_confidence": "arousal_confidence"})
+
+
 def _rounded(values: pd.Series | None, digits: int) -> list[float | None] | None:
     """Numbers for JSON: rounded, missing ones as null; None when there is no column."""
     if values is None:
@@ -189,6 +194,7 @@ def song_data(
         ``path``, ``url`` (an encoded ``file://`` URL), ``entry`` (the playlist line), ``vc``,
         ``ac`` (confidences or null) and ``p`` (the four mood probabilities, or null).
     """
+    table = _arousal_named(table)
     paths = [str(p) for p in table["path"]]
     titles, artists = _names(paths, read_tags)
     probability = [f"p_{MOODS[q].lower()}" for q in QUADRANTS]
@@ -220,6 +226,7 @@ def segment_data(
     """
     if "start" not in segments.columns or "end" not in segments.columns:
         raise ParameterError("segment predictions need start and end columns (predict --segment)")
+    segments = _arousal_named(segments)
     rows = {os.path.abspath(p): k for k, p in enumerate(paths)}
     out: dict[str, list[list[float]]] = {}
     unmatched = 0
@@ -287,7 +294,7 @@ def _plane(scale: Scale, models: dict[str, Any]) -> Any:
         fill_alpha=0.85,
         nonselection_fill_alpha=0.2,
         selection_line_color="black",
-        name="songs",
+        name="song-points",
     )
     plane.line("x", "y", source=models["path"], line_color="#333333", line_width=2)
     plane.scatter(
@@ -301,7 +308,7 @@ def _plane(scale: Scale, models: dict[str, Any]) -> Any:
         fill_alpha=0,
         line_color="black",
         line_width=3,
-        name="current",
+        name="current-song",
     )
     tooltips = [
         ("", "@title"),
