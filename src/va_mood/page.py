@@ -191,13 +191,15 @@ def song_data(
     -------
     dict
         Columns of equal length: ``x``, ``y``, ``q`` (quadrant index), ``title``, ``artist``,
-        ``path``, ``url`` (an encoded ``file://`` URL), ``entry`` (the playlist line), ``vc``,
+        ``path``, ``url`` (an encoded ``file://`` URL), ``entry`` (the playlist lines, or None where
+        they are the paths as given), ``vc``,
         ``ac`` (confidences or null) and ``p`` (the four mood probabilities, or null).
     """
     table = _arousal_named(table)
     paths = [str(p) for p in table["path"]]
     titles, artists = _names(paths, read_tags)
     probability = [f"p_{MOODS[q].lower()}" for q in QUADRANTS]
+    entries = m3u8_entries(paths, folder, absolute=absolute)
     return {
         "x": _rounded(table["valence"], 4),
         "y": _rounded(table["arousal"], 4),
@@ -206,7 +208,7 @@ def song_data(
         "artist": artists,
         "path": paths,
         "url": [Path(p).absolute().as_uri() for p in paths],
-        "entry": m3u8_entries(paths, folder, absolute=absolute),
+        "entry": entries if entries != paths else None,  # None: the paths themselves
         "vc": _rounded(table.get("valence_confidence"), 3) or [None] * len(paths),
         "ac": _rounded(table.get("arousal_confidence"), 3) or [None] * len(paths),
         "p": [_rounded(table[c], 3) for c in probability]

@@ -95,7 +95,8 @@ window.vaMood = (function () {
   }
 
   function download(rows, name) {
-    const text = ["#EXTM3U", ...rows.map((i) => D.entry[i])].join("\n") + "\n";
+    const entries = D.entry || D.path;
+    const text = ["#EXTM3U", ...rows.map((i) => entries[i])].join("\n") + "\n";
     const blob = new Blob([text], { type: "audio/x-mpegurl" });
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
