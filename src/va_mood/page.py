@@ -246,7 +246,7 @@ def segment_data(
     return out, unmatched
 
 
-def _plane(scale: Scale, models: dict[str, Any]) -> Any:
+def _plane(scale: Scale, models: dict[str, Any], n_songs: int) -> Any:
     """The Russell plane: quadrant frame and names, the songs, the current song, a song's path."""
     from bokeh.models import BoxAnnotation, HoverTool, Label, Span, TapTool
     from bokeh.plotting import figure
@@ -289,7 +289,7 @@ def _plane(scale: Scale, models: dict[str, Any]) -> Any:
         "y",
         source=models["songs"],
         view=models["view"],
-        size=8,
+        size=14 if n_songs <= 100 else 9 if n_songs <= 2000 else 6,  # few songs: big points
         fill_color="colour",
         line_color="white",
         line_width=0.5,
@@ -358,7 +358,7 @@ def _timeline(models: dict[str, Any]) -> Any:
     return strip
 
 
-def _document(scale: Scale, with_timeline: bool) -> Any:
+def _document(scale: Scale, with_timeline: bool, n_songs: int) -> Any:
     """The Bokeh document: empty data sources the page's script fills from the JSON block."""
     from bokeh.document import Document
     from bokeh.models import BooleanFilter, CDSView, ColumnDataSource, CustomJS, Range1d
@@ -378,7 +378,7 @@ def _document(scale: Scale, with_timeline: bool) -> Any:
     models["view"] = CDSView(filter=models["filter"])
     models["songs"].selected.js_on_change("indices", CustomJS(code="window.vaMood.selected()"))
     doc = Document()
-    doc.add_root(_plane(scale, models))
+    doc.add_root(_plane(scale, models, n_songs))
     if with_timeline:
         doc.add_root(_timeline(models))
     names = ("songs", "filter", "current", "path", "strip", "strip_range")
@@ -426,7 +426,7 @@ def build_page(
         "colours": [COLOURS[q] for q in QUADRANTS],
     }
     return file_html(
-        _document(s, segments is not None),
+        _document(s, segments is not None, len(table)),
         INLINE,
         title=title,
         template=_template(),
