@@ -249,6 +249,12 @@ def test_command_from_a_table_and_its_errors(tmp_path: Path) -> None:
     missing = _invoke("page", tmp_path / "none.csv", "-o", tmp_path / "q.html")
     assert missing.exit_code == 3
     assert missing.output.strip() == f"error: {tmp_path / 'none.csv'}: no such predictions file"
+    usage = _invoke("page", moods, "--segment", "5", "-o", tmp_path / "q.html")
+    assert usage.exit_code == 2 and "--segments" in usage.output
+    other = tmp_path / "other.csv"
+    _segments(str(tmp_path / "elsewhere.mp3")).to_csv(other, index=False)
+    noted = _invoke("page", moods, "--segments", other, "-o", tmp_path / "p.html")
+    assert noted.exit_code == 0 and "1 file(s) in" in noted.output
     as_main = _invoke("page", seg, "-o", tmp_path / "q.html")
     assert as_main.exit_code == 3 and "--segments" in as_main.output
     assert "Traceback" not in missing.output + as_main.output

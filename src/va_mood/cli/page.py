@@ -11,6 +11,7 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     CacheOpt,
     ErrorsOpt,
     JobsOpt,
@@ -74,12 +75,15 @@ def page(
     select, export M3U8 playlists. It works offline from disk (every script is inside).
     """
     with fatal_errors():
-        from ..page import read_page_table, read_segments, require_bokeh, write_page
+        from ..page import read_page_table, read_segments, require_bokeh, segment_data, write_page
 
         require_bokeh()
         errors: dict[str, str] = {}
         windows = None
         if len(inputs) == 1 and Path(inputs[0]).suffix.lower() in TABLE_SUFFIXES:
+            if segment is not None:
+                error("--segment predicts audio inputs; give segment predictions as --segments")
+                raise typer.Exit(EXIT_USAGE)
             table, shown_scale = read_page_table(inputs[0])
             if "start" in table.columns:
                 error(
@@ -94,6 +98,13 @@ def page(
             )
         if segments is not None:
             windows = read_segments(segments, shown_scale)
+            unmatched = segment_data(windows, list(table["path"]))[1]
+            if unmatched:
+                typer.echo(
+                    f"{unmatched} file(s) in {segments} are not among the songs; "
+                    "their windows are left out",
+                    err=True,
+                )
         report_errors(errors, errors_file)
         if table.empty:
             error("no song to show")
