@@ -24,6 +24,7 @@ from .errors import ParameterError, VaMoodError
 from .output_scales import SCALES, Scale, unscale_values
 from .playlist import m3u8_entries, read_predictions
 from .plots import COLOURS
+from .quadrant import parse_quadrant
 from .tagging import read_title_artist
 from .vocabulary import MOODS, QUADRANTS
 
@@ -155,6 +156,12 @@ def _rounded(values: pd.Series | None, digits: int) -> list[float | None] | None
     return [None if math.isnan(v) else round(float(v), digits) for v in numbers]
 
 
+def _quadrant_indices(table: pd.DataFrame) -> list[int]:
+    """Each row's quadrant as 0..3, from ``quadrant`` (Q1..Q4, 1..4) or else ``mood``."""
+    column = table["quadrant"] if "quadrant" in table.columns else table["mood"]
+    return [QUADRANTS.index(parse_quadrant(value)) for value in column]
+
+
 def _names(paths: list[str], read_tags: bool) -> tuple[list[str], list[str]]:
     """Title (the tag, else the file name without suffix) and artist (the tag, else "")."""
     titles, artists = [], []
@@ -191,9 +198,9 @@ def song_data(
     -------
     dict
         Columns of equal length: ``x``, ``y``, ``q`` (quadrant index), ``title``, ``artist``,
-        ``path``, ``url`` (an encoded ``file://`` URL), ``entry`` (the playlist lines, or None where
-        they are the paths as given), ``vc``,
-        ``ac`` (confidences or null) and ``p`` (the four mood probabilities, or null).
+        ``path``, ``url`` (an encoded ``file://`` URL), ``entry`` (the playlist lines, or None
+        where they are the paths as given), ``vc``, ``ac`` (confidences or null) and ``p``
+        (the four mood probabilities, or null).
     """
     table = _arousal_named(table)
     paths = [str(p) for p in table["path"]]
@@ -203,7 +210,7 @@ def song_data(
     return {
         "x": _rounded(table["valence"], 4),
         "y": _rounded(table["arousal"], 4),
-        "q": [QUADRANTS.index(q) for q in table["quadrant"]],
+        "q": _quadrant_indices(table),
         "title": titles,
         "artist": artists,
         "path": paths,
@@ -240,8 +247,8 @@ def segment_data(
         out[str(row)] = [
             [round(float(w.start), 3), round(float(w.end), 3)]
             + [round(float(w.valence), 4), round(float(w.arousal), 4)]
-            + [QUADRANTS.index(w.quadrant)]
-            for w in windows.itertuples()
+            + [q]
+            for w, q in zip(windows.itertuples(), _quadrant_indices(windows), strict=True)
         ]
     return out, unmatched
 

@@ -75,36 +75,20 @@ def page(
     select, export M3U8 playlists. It works offline from disk (every script is inside).
     """
     with fatal_errors():
-        from ..page import read_page_table, read_segments, require_bokeh, segment_data, write_page
+        from ..page import require_bokeh, write_page
 
         require_bokeh()
         errors: dict[str, str] = {}
         windows = None
         if len(inputs) == 1 and Path(inputs[0]).suffix.lower() in TABLE_SUFFIXES:
-            if segment is not None:
-                error("--segment predicts audio inputs; give segment predictions as --segments")
-                raise typer.Exit(EXIT_USAGE)
-            table, shown_scale = read_page_table(inputs[0])
-            if "start" in table.columns:
-                error(
-                    f"{inputs[0]} holds segments; give whole-file predictions and this file "
-                    "as --segments"
-                )
-                raise typer.Exit(EXIT_NOTHING)
+            table, shown_scale = _read_table(inputs[0], segment)
         else:
             shown_scale = scale.value
             table, windows, errors = _predict(
                 inputs, model, shown_scale, segment, jobs, cache_dir(cache, no_cache)
             )
         if segments is not None:
-            windows = read_segments(segments, shown_scale)
-            unmatched = segment_data(windows, list(table["path"]))[1]
-            if unmatched:
-                typer.echo(
-                    f"{unmatched} file(s) in {segments} are not among the songs; "
-                    "their windows are left out",
-                    err=True,
-                )
+            windows = _read_segments(segments, shown_scale, table)
         report_errors(errors, errors_file)
         if table.empty:
             error("no song to show")
@@ -120,6 +104,34 @@ def page(
         )
         typer.echo(f"wrote {len(table)} song(s) to {output}", err=True)
         raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+
+
+def _read_table(path: str, segment: float | None) -> tuple[pd.DataFrame, str]:
+    """Whole-file predictions from ``predict`` and their scale; exit on a segment table."""
+    from ..page import read_page_table
+
+    if segment is not None:
+        error("--segment predicts audio inputs; give segment predictions as --segments")
+        raise typer.Exit(EXIT_USAGE)
+    table, scale = read_page_table(path)
+    if "start" in table.columns:
+        error(f"{path} holds segments; give whole-file predictions and this file as --segments")
+        raise typer.Exit(EXIT_NOTHING)
+    return table, scale
+
+
+def _read_segments(path: Path, scale: str, table: pd.DataFrame) -> pd.DataFrame:
+    """Segment predictions on ``scale``; says how many segmented files are not songs here."""
+    from ..page import read_segments, segment_data
+
+    windows = read_segments(path, scale)
+    unmatched = segment_data(windows, list(table["path"]))[1]
+    if unmatched:
+        typer.echo(
+            f"{unmatched} file(s) in {path} are not among the songs; their windows are left out",
+            err=True,
+        )
+    return windows
 
 
 def _predict(
