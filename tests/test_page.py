@@ -381,8 +381,10 @@ def test_filtering_by_mood_and_text(opened, library) -> None:
     assert opened.shown_rows() == list(np.flatnonzero(table["mood"] == "Calm"))
     opened.page.check("input[data-mood=Uplifting]")
     opened.page.fill("#search", "known ARTIST")
+    summary = f"1 of {len(table)} songs shown"
+    script = f"document.getElementById('summary').textContent === {summary!r}"
+    opened.page.wait_for_function(script, timeout=5000)
     assert opened.shown_rows() == [2]
-    assert opened.page.text_content("#summary") == f"1 of {len(table)} songs shown"
 
 
 def test_clicking_a_point_plays_its_file(opened, library) -> None:

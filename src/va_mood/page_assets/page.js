@@ -157,9 +157,13 @@ window.vaMood = (function () {
     haystack = D.title.map((t, i) => (t + "\n" + D.artist[i] + "\n" + D.path[i]).toLowerCase());
     m.songs.data = columns();
     moodControls();
+    let typing = null; // redraw once typing pauses, not on every key
     $("search").addEventListener("input", (e) => {
-      query = e.target.value.trim().toLowerCase();
-      update();
+      clearTimeout(typing);
+      typing = setTimeout(() => {
+        query = e.target.value.trim().toLowerCase();
+        update();
+      }, 150);
     });
     $("export-selection").addEventListener("click", () => download(chosen(), "selection"));
     $("clear-selection").addEventListener("click", () => { m.songs.selected.indices = []; });
