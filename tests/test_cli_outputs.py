@@ -70,6 +70,43 @@ def test_plot_plane(predictions_csv, tmp_path):
     assert _is_png(out)
 
 
+SCALES_AND_FORMATS = [(s, f) for s in ("plane", "unit", "nine") for f in ("csv", "json")]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[tuple[str, str, bool], Path]:
+    """What ``predict`` writes on every scale and format, whole files and segments."""
+    folder = tmp_path_factory.mktemp("written")
+    cache = folder / "cache"
+    out = {}
+    for scale, fmt in SCALES_AND_FORMATS:
+        for segments in (False, True):
+            path = folder / f"{scale}{'-seg' if segments else ''}.{fmt}"
+            args = ["predict", CLIP if segments else EXAMPLES, "-f", fmt, "--scale", scale]
+            args += ["-o", path, "--cache", cache] + (["--segment", 15] if segments else [])
+            result = _run(*args)
+            assert result.exit_code == EXIT_OK, result.output
+            out[scale, fmt, segments] = path
+    return out
+
+
+@pytest.mark.parametrize(("scale", "fmt"), SCALES_AND_FORMATS)
+def test_every_plot_reads_every_scale_and_format(written, scale, fmt, tmp_path):
+    from va_mood.playlist import read_on_plane
+
+    plane = read_on_plane(written["plane", "csv", False])
+    table = read_on_plane(written[scale, fmt, False])
+    np.testing.assert_allclose(
+        table[["valence", "arousal"]], plane[["valence", "arousal"]], atol=2e-4
+    )
+    result = _run("plot", "plane", written[scale, fmt, False], "-o", tmp_path / "plane.png")
+    assert result.exit_code == EXIT_OK, result.output
+    assert _is_png(tmp_path / "plane.png")
+    result = _run("plot", "timeline", written[scale, fmt, True], "-o", tmp_path / "time.png")
+    assert result.exit_code == EXIT_OK, result.output
+    assert _is_png(tmp_path / "time.png")
+
+
 def test_plot_plane_coloured_by_labels(predictions_csv, tmp_path):
     labels = tmp_path / "labels.csv"
     names = [p.stem for p in sorted(EXAMPLES.glob("*.mp3"))]

@@ -105,10 +105,13 @@ def load_corpus(
 
     Returns ``(features, labels, problems)``: the rows that have both valid labels and
     readable audio, and one message per bad labels row (dropped), labelled id without audio,
-    unreadable file, or batch of unlabelled audio. With ``config.augmentation.crops``, each
+    unreadable file, or batch of unlabelled audio; the unreadable files are also in
+    ``labels.attrs["errors"]`` (``{path: message}``), as :func:`predict_files` reports them.
+    With ``config.augmentation.crops``, each
     clip's random excerpts follow as rows of their own (``labels["augmented"]`` true; see
     :mod:`va_mood.augment`), which evaluation trains on and never scores. Raises
-    :class:`LabelsError` when nothing usable remains.
+    :class:`LabelsError` when nothing usable remains. ``progress`` is called with ``(path,
+    error)`` per file; if it has a ``set_total`` method, that is first told the number of files.
     """
     spec = spec or LabelSpec()
     labels = load_labels(labels_csv, spec, drop_bad_rows=True)
@@ -118,6 +121,8 @@ def load_corpus(
     labels["augmented"] = False
     if config.augmentation.crops:
         labels = pd.concat([labels, crops(labels, config.augmentation, seed=config.seed)])
+    if hasattr(progress, "set_total"):
+        progress.set_total(len(labels))
     features, errors = extract_files(
         labels["path"].tolist(),
         config=config.analysis,
@@ -127,12 +132,14 @@ def load_corpus(
         progress=progress,
     )
     excerpts = set(labels.loc[labels["augmented"], "path"])  # a clip's own error says it all
-    problems += [message for path, message in errors.items() if path not in excerpts]
+    unreadable = {path: message for path, message in errors.items() if path not in excerpts}
+    problems += list(unreadable.values())
     labels = labels[labels["path"].isin(features.index)]
     if labels.empty:
         raise LabelsError(f"{labels_csv}: no labelled clip with readable audio in {audio_dir}")
     features = features.loc[labels["path"]]
     features.index = labels.index
+    labels.attrs["errors"] = unreadable
     return features, labels, problems
 
 

@@ -12,10 +12,12 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     CacheOpt,
     ConfigOpt,
     ErrorsOpt,
     Format,
+    FormatOpt,
     JobsOpt,
     NoCacheOpt,
     PathsArg,
@@ -40,7 +42,7 @@ def predict(
     model: Annotated[
         Path | None, typer.Option(help="Model bundle folder (default: the shipped model).")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: FormatOpt = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     scale: ScaleOpt = Scale.plane,
     segment: Annotated[
@@ -77,7 +79,7 @@ def predict(
 
         if summary is not None and segment is None:
             error("--summary needs --segment")
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         with progress_bar(len(files), "predicting") as step:
             table = bundle.predict_files(
                 files,

@@ -13,10 +13,13 @@ from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_PARTIAL,
     CacheOpt,
     ConfigOpt,
     FeatureTableOpt,
     Format,
+    FormatOpt,
     LabelsOpt,
     LabelsSpecOpt,
     NoCacheOpt,
@@ -24,6 +27,7 @@ from .common import (
     StorageOpt,
     StudyNameOpt,
     cache_dir,
+    choice,
     config_or_default,
     corpus_features,
     error,
@@ -70,9 +74,12 @@ def _trial_line(study: Any, trial: Any) -> None:
 
 def tune(
     labels: LabelsOpt,
-    head: Annotated[TuneHead, typer.Option(help="Which head to tune (one study each).")] = (
-        TuneHead.both
-    ),
+    head: Annotated[
+        TuneHead,
+        typer.Option(
+            parser=choice(TuneHead, TuneHead), help="Which head to tune (one study each)."
+        ),
+    ] = (TuneHead.both),
     audio: OptionalAudioOpt = None,
     features: FeatureTableOpt = None,
     config: ConfigOpt = None,
@@ -104,7 +111,7 @@ def tune(
         heads = ["valence", "arousal"] if head is TuneHead.both else [head.value]
         candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
         feature_cfg = extraction_config(cfg, candidates)
-        table, labelled = corpus_features(
+        table, labelled, failed = corpus_features(
             labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
         )
         interrupts = Interrupts()
@@ -121,6 +128,7 @@ def tune(
                 except KeyboardInterrupt:
                     _say_interrupted(current, storage, study_name)
                     raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 
 
 def _tune_one(
@@ -181,7 +189,7 @@ def _best(row: dict[str, Any]) -> str:
 
 def studies_list(
     storage: StorageOpt = DEFAULT_STORAGE,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Every study in the storage: trial counts, best value and best parameters."""
     with fatal_errors():
