@@ -99,8 +99,8 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["labels", "augment"],
     ["calibration", "model"],
     ["metrics", "evaluate", "tuning", "bundle", "card"],
-    ["api"],
-    ["output_scales", "tagging", "playlist", "plots", "cli"],
+    ["output_scales", "api"],
+    ["tagging", "playlist", "plots", "cli"],
 ]
 
 

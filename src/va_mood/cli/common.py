@@ -226,7 +226,14 @@ def labelled_corpus(
     spec = label_spec(spec_path)
     with progress_bar(None, "extracting") as step:
         features, table, problems = load_corpus(
-            labels, audio, config=cfg, spec=spec, jobs=jobs, cache_dir=cache, progress=step
+            labels,
+            audio,
+            config=cfg,
+            spec=spec,
+            jobs=jobs,
+            cache=cache is not None,
+            cache_dir=cache,
+            progress=step,
         )
     failed = table.attrs.get("errors", {})
     for message in problems:

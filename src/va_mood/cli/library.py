@@ -20,7 +20,6 @@ from .common import (
     PathsArg,
     Scale,
     ScaleOpt,
-    cache_dir,
     error,
     fatal_errors,
     find_audio_or_exit,
@@ -73,7 +72,7 @@ def tag(
         if todo:
             with progress_bar(len(todo), "predicting") as step:
                 table = bundle.predict_files(
-                    todo, jobs=jobs, cache_dir=cache_dir(cache, no_cache), progress=step
+                    todo, jobs=jobs, cache=not no_cache, cache_dir=cache, progress=step
                 )
             errors |= table.attrs["errors"]
             for path, row in table.iterrows():

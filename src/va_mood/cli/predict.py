@@ -74,7 +74,6 @@ def predict(
 
         bundle = load_model(model)
         files, problems = find_audio_or_exit(paths)
-        from ..output_scales import present
         from ..segments import summarise_timeline
 
         if summary is not None and segment is None:
@@ -83,15 +82,16 @@ def predict(
         with progress_bar(len(files), "predicting") as step:
             table = bundle.predict_files(
                 files,
+                scale=scale.value,
                 jobs=jobs,
-                cache_dir=cache_dir(cache, no_cache),
+                cache=not no_cache,
+                cache_dir=cache,
                 progress=step,
                 segment=segment,
                 hop=hop,
             )
         errors = problems | table.attrs["errors"]
-        table = present(table, scale=scale.value, modes=bundle.model.head_modes())
-        table = table.reset_index().rename(columns={"index": "path"})
+        table = table.reset_index()
         report_errors(errors, errors_file)
         if table.empty:
             error("no input could be predicted")
