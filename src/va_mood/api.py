@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,15 +23,12 @@ from .config import Config, LabelSpec
 from .errors import LabelsError
 from .extract import Progress, extract_files
 from .labels import load_labels, match_audio, targets
-from .locations import default_cache
+from .locations import DEFAULT_MODEL, default_cache
 from .model import model_from_config
 from .output_scales import present
 from .vocabulary import AXES
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
-
-DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
-"""The shipped default model bundle (trained on the 4Q clips, see its MODEL_CARD.md)."""
 
 TABLE_COLUMNS = [*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES)]
 """The columns of a prediction table, as :meth:`va_mood.model.MoodModel.predict_table`."""

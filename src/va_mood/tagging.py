@@ -3,7 +3,7 @@
 Tags written, per container (``NAME`` is each field's name below)::
 
     container                     mood                         everything else
-    ID3 (mp3)                     TMOO                         TXXX:VAMOOD_<NAME>
+    ID3 (mp3, wav)                TMOO                         TXXX:VAMOOD_<NAME>
     Vorbis (ogg, opus, flac)      MOOD                         VAMOOD_<NAME>
     MP4 freeform (m4a)            ----:com.apple.iTunes:MOOD   ----:com.apple.iTunes:VAMOOD_<NAME>
 
@@ -77,6 +77,8 @@ class TagResult:
         Why the file was skipped or failed.
     container : str or None
         ``"id3"``, ``"vorbis"`` or ``"mp4"`` once known.
+    kept : str or None
+        A mood tag va_mood did not write, left as it was (``MOOD=Energetic``).
     """
 
     path: str
@@ -84,6 +86,7 @@ class TagResult:
     tags: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     container: str | None = None
+    kept: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,7 +98,10 @@ class TagResult:
         if self.message:
             return f"{self.path}: {self.status}: {self.message}"
         tags = ", ".join(f"{k}={v}" for k, v in self.tags.items())
-        return f"{self.path}: {self.status} {tags}".rstrip()
+        line = f"{self.path}: {self.status} {tags}".rstrip()
+        if self.kept:
+            line += f"; kept: {self.kept} (not written by va_mood; --overwrite to replace)"
+        return line
 
 
 def model_version(bundle: Any) -> str:
@@ -180,6 +186,7 @@ def _open(path: Path) -> tuple[Any, str]:
     from mutagen.mp4 import MP4
     from mutagen.oggopus import OggOpus
     from mutagen.oggvorbis import OggVorbis
+    from mutagen.wave import WAVE
 
     if not path.exists():
         raise TagError(f"{path}: no such file")
@@ -193,14 +200,14 @@ def _open(path: Path) -> tuple[Any, str]:
         raise TagError(f"{path}: cannot read its tags ({_reason(exc)})") from None
     if audio is None:
         raise TagError(f"{path}: not a recognised audio file")
-    if isinstance(audio, MP3):
+    if isinstance(audio, MP3 | WAVE):
         return audio, "id3"
     if isinstance(audio, FLAC | OggVorbis | OggOpus):
         return audio, "vorbis"
     if isinstance(audio, MP4):
         return audio, "mp4"
     raise TagError(
-        f"{path}: cannot tag a {type(audio).__name__} file; supported: mp3 (ID3), "
+        f"{path}: cannot tag a {type(audio).__name__} file; supported: mp3 and wav (ID3), "
         "ogg/opus/flac (Vorbis comments), m4a (MP4)"
     )
 
@@ -248,41 +255,54 @@ def _read(audio: Any, container: str) -> dict[str, str]:
     return found
 
 
+def _replaced(name: str, generic: Mapping[str, str]) -> bool:
+    """Whether an existing tag (generic name) goes: every ``VAMOOD_*``, the mood if replaced."""
+    name = name.upper()
+    return name.startswith(PREFIX) or (name == "MOOD" and "MOOD" in generic)
+
+
 def _apply(audio: Any, container: str, generic: Mapping[str, str]) -> None:
-    """Replace the va_mood tags of an opened file by ``generic``; leave every other tag be."""
+    """Replace the va_mood tags of an opened file by ``generic``; leave every other tag be
+    (the mood tag too, when ``generic`` has no ``MOOD``)."""
     if audio.tags is None:
         audio.add_tags()
-    tags = audio.tags
-    if container == "id3":
-        from mutagen.id3 import TMOO, TXXX
+    {"id3": _apply_id3, "mp4": _apply_mp4, "vorbis": _apply_vorbis}[container](audio.tags, generic)
 
-        if tags.version[1] == 3:
-            tags.update_to_v23()  # mutagen read it as v2.4; give the other frames back as v2.3
+
+def _apply_id3(tags: Any, generic: Mapping[str, str]) -> None:
+    from mutagen.id3 import TMOO, TXXX
+
+    if tags.version[1] == 3:
+        tags.update_to_v23()  # mutagen read it as v2.4; give the other frames back as v2.3
+    if "MOOD" in generic:
         tags.delall("TMOO")
-        for frame in list(tags.getall("TXXX")):
-            if frame.desc.upper().startswith(PREFIX):
-                del tags[frame.HashKey]
-        for key, value in generic.items():
-            if key == "MOOD":
-                tags.add(TMOO(encoding=3, text=[value]))
-            else:
-                tags.add(TXXX(encoding=3, desc=key, text=[value]))
-    elif container == "mp4":
-        from mutagen.mp4 import MP4FreeForm
+    for frame in list(tags.getall("TXXX")):
+        if _replaced(frame.desc, generic):
+            del tags[frame.HashKey]
+    for key, value in generic.items():
+        if key == "MOOD":
+            tags.add(TMOO(encoding=3, text=[value]))
+        else:
+            tags.add(TXXX(encoding=3, desc=key, text=[value]))
 
-        head = f"----:{MP4_MEAN}:"
-        for key in list(tags.keys()):
-            name = key[len(head) :].upper() if key.startswith(head) else ""
-            if name == "MOOD" or name.startswith(PREFIX):
-                del tags[key]
-        for key, value in generic.items():
-            tags[head + key] = [MP4FreeForm(value.encode("utf-8"))]
-    else:
-        for key in list(tags.keys()):
-            if key.upper() == "MOOD" or key.upper().startswith(PREFIX):
-                del tags[key]
-        for key, value in generic.items():
-            tags[key] = [value]
+
+def _apply_mp4(tags: Any, generic: Mapping[str, str]) -> None:
+    from mutagen.mp4 import MP4FreeForm
+
+    head = f"----:{MP4_MEAN}:"
+    for key in list(tags.keys()):
+        if key.startswith(head) and _replaced(key[len(head) :], generic):
+            del tags[key]
+    for key, value in generic.items():
+        tags[head + key] = [MP4FreeForm(value.encode("utf-8"))]
+
+
+def _apply_vorbis(tags: Any, generic: Mapping[str, str]) -> None:
+    for key in list(tags.keys()):
+        if _replaced(key, generic):
+            del tags[key]
+    for key, value in generic.items():
+        tags[key] = [value]
 
 
 def _save(audio: Any, container: str) -> None:
@@ -353,7 +373,8 @@ def write_tags(
         Scale of the numbers written (:mod:`va_mood.scales`).
     overwrite : bool
         Write even when the file already carries tags of the same model version (otherwise it
-        is skipped).
+        is skipped), and replace a mood tag va_mood did not write (otherwise it is kept, and
+        said in ``kept``; the ``VAMOOD_*`` tags are written either way).
     dry_run : bool
         Change nothing; report what would be written (or why it could not be: read-only,
         container, damaged tags).
@@ -381,20 +402,38 @@ def write_tags(
     target = Path(os.path.realpath(path))
     try:
         audio, container = _open(target)
-        tags = _names(container, generic)
         done = _skip(audio, container, model_version, overwrite)
         if done is not None:
-            return TagResult(shown, "skipped", tags, done, container)
+            return TagResult(shown, "skipped", _names(container, generic), done, container)
+        kept = None if overwrite else _foreign_mood(_read(audio, container))
+        if kept is not None:
+            generic = {k: v for k, v in generic.items() if k != "MOOD"}
+            kept = f"MOOD={kept}"
+        tags = _names(container, generic)
         _check_writable(target)
         if dry_run:
-            return TagResult(shown, "would write", tags, None, container)
+            return TagResult(shown, "would write", tags, None, container, kept)
         _write_atomically(target, generic)
-        return TagResult(shown, "written", tags, None, container)
+        return TagResult(shown, "written", tags, None, container, kept)
     except TagError as exc:
         return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
     except OSError as exc:  # copy, chmod, replace: disk full, permissions, vanished file
         reason = exc.strerror or _reason(exc)
         return TagResult(shown, "failed", {}, f"cannot write ({reason})", None)
+
+
+def _foreign_mood(existing: Mapping[str, str]) -> str | None:
+    """The file's mood tag if va_mood did not write it, else None.
+
+    va_mood's own mood tag is the mood of the quadrant it wrote beside it
+    (``VAMOOD_QUADRANT``); any other mood tag is the user's, or another program's.
+    """
+    mood = existing.get("MOOD")
+    if not mood:
+        return None
+    quadrant = existing.get(f"{PREFIX}QUADRANT")
+    ours = quadrant in MOODS and mood == MOODS[quadrant]
+    return None if ours else mood
 
 
 def _skip(audio: Any, container: str, model_version: str, overwrite: bool) -> str | None:

@@ -72,7 +72,7 @@ ScaleOpt = Annotated[
     typer.Option(
         parser=choice(Scale, Scale),
         help="Scale of the numbers: plane (-1..1), unit (0..1, valence/energy as Spotify's) "
-        "or nine (1..9 as the emotion datasets'); see docs/scales_and_tags.md.",
+        "or nine (1..9 as the emotion datasets'); the same quadrants on every scale.",
     ),
 ]
 
@@ -92,7 +92,14 @@ def fatal_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def config_or_default(path: Path | None) -> Config:
+def storage_or_default(storage: str | None) -> str:
+    """The optuna storage ``--storage`` names, or the per-user default."""
+    from ..locations import default_storage
+
+    return storage or default_storage()
+
+
+def config_or_default(path: str | None) -> Config:
     """The configuration in ``path``, or the one the shipped default model was trained with."""
     from ..api import load_model
     from ..config import load_config
@@ -100,7 +107,7 @@ def config_or_default(path: Path | None) -> Config:
     return load_config(path) if path else load_model().config
 
 
-def label_spec(path: Path | None) -> Any:
+def label_spec(path: str | None) -> Any:
     from ..config import LabelSpec, load_label_spec
 
     return load_label_spec(path) if path else LabelSpec()
@@ -170,14 +177,18 @@ CacheOpt = Annotated[
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 ConfigOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        help="Model configuration TOML (default: the shipped model's, configs/default.toml)."
+        help="Model configuration: a shipped one by name (default, article, regression) or a "
+        "TOML file (default: the shipped model's, the same as 'default')."
     ),
 ]
 LabelsSpecOpt = Annotated[
-    Path | None,
-    typer.Option(help="Labels format TOML (columns, scale) (default: the 4Q labels.csv format)."),
+    str | None,
+    typer.Option(
+        help="Labels format (columns, scale): a shipped one by name (4q, emomusic10) or a TOML "
+        "file (default: 4q, the 4Q dataset's labels.csv)."
+    ),
 ]
 ErrorsOpt = Annotated[
     Path | None,
@@ -216,7 +227,7 @@ FeatureTableOpt = Annotated[
 
 
 def labelled_corpus(
-    labels: Path, audio: Path, cfg: Config, spec_path: Path | None, jobs: int, cache: Any
+    labels: Path, audio: Path, cfg: Config, spec_path: str | None, jobs: int, cache: Any
 ) -> tuple[pd.DataFrame, pd.DataFrame, Any, dict[str, str]]:
     """Features and labels of a labelled corpus, with progress; returns ``(features, labels,
     spec, failed)``. Unreadable audio is an ``error:`` (``failed``: ``{path: message}``, for
@@ -244,9 +255,10 @@ def labelled_corpus(
 
 
 StorageOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        help="Optuna storage URL (sqlite:///..., postgresql+psycopg2://...) or a SQLite file path."
+        help="Optuna storage URL (sqlite:///..., postgresql+psycopg2://...) or a SQLite file "
+        "path (default: studies.db in your data folder, see `va-mood studies list`)."
     ),
 ]
 StudyNameOpt = Annotated[
@@ -262,7 +274,7 @@ def corpus_features(
     audio: Path | None,
     features: Path | None,
     cfg: Config,
-    spec_path: Path | None,
+    spec_path: str | None,
     jobs: int,
     cache: Path | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:

@@ -39,7 +39,11 @@ def tag(
     ] = False,
     overwrite: Annotated[
         bool,
-        typer.Option("--overwrite", help="Tag again files already tagged by this model version."),
+        typer.Option(
+            "--overwrite",
+            help="Tag again files already tagged by this model version, and replace mood tags "
+            "va_mood did not write (kept otherwise).",
+        ),
     ] = False,
     errors_file: ErrorsOpt = None,
     jobs: JobsOpt = 0,

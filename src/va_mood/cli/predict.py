@@ -150,8 +150,9 @@ def extract(
 ) -> None:
     """Extract the named feature table (one row per file) to Parquet.
 
-    With --backend dask --scheduler ADDRESS the files are extracted on a Dask cluster (see
-    docs/extraction.md); the cache and the output are written here.
+    With --backend dask --scheduler ADDRESS the files are extracted on a Dask cluster (its
+    workers need va_mood installed and must be able to read the files); the cache and the
+    output are written here.
     """
     with fatal_errors():
         from ..extract import extract_files

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from ..locations import DEFAULT_PREFIX
 from .common import (
     EXIT_NOTHING,
     EXIT_OK,
@@ -33,6 +33,7 @@ from .common import (
     fatal_errors,
     label_spec,
     labelled_corpus,
+    storage_or_default,
 )
 from .progress import Step, progress_bar, status
 from .tune import tuned_config
@@ -116,7 +117,7 @@ def train(
             help="Replace each tuned head by its study's best trial (see `va-mood tune`).",
         ),
     ] = False,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
     about: Annotated[
         Path | None,
@@ -125,6 +126,7 @@ def train(
 ) -> None:
     """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..api import train as train_bundle
         from ..bundle import save_bundle
         from ..config import extraction_config

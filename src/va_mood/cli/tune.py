@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from ..locations import DEFAULT_PREFIX
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
@@ -32,6 +32,7 @@ from .common import (
     corpus_features,
     error,
     fatal_errors,
+    storage_or_default,
 )
 
 if TYPE_CHECKING:
@@ -85,15 +86,18 @@ def tune(
     config: ConfigOpt = None,
     labels_spec: LabelsSpecOpt = None,
     search_space: Annotated[
-        Path, typer.Option(help="Search spaces TOML (see configs/search_space.toml).")
-    ] = Path("configs/search_space.toml"),
+        str,
+        typer.Option(
+            help="Search spaces: a shipped one by name (default, xgboost) or a TOML file."
+        ),
+    ] = "default",
     trials: Annotated[
         int, typer.Option(help="Trials to add to each head's study in this run.")
     ] = 20,
     timeout: Annotated[
         float | None, typer.Option(help="Stop starting trials after this many seconds, per head.")
     ] = None,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (trials and extraction).")
@@ -103,6 +107,7 @@ def tune(
 ) -> None:
     """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..config import extraction_config
         from ..tuning import Interrupts, load_search_space
 
@@ -188,11 +193,12 @@ def _best(row: dict[str, Any]) -> str:
 
 
 def studies_list(
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Every study in the storage: trial counts, best value and best parameters."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..tuning import study_summaries
 
         rows = study_summaries(storage)
@@ -216,7 +222,7 @@ def studies_show(
     name: Annotated[
         str | None, typer.Argument(help="Study name (default: every study in the storage).")
     ] = None,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     plots: Annotated[
         Path | None,
         typer.Option(help="Write optimization_history and param_importances PNGs here."),
@@ -224,6 +230,7 @@ def studies_show(
 ) -> None:
     """A study's best trial, parameter importances and, optionally, plots."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..tuning import param_importances, study_summaries, write_plots
 
         rows = [r for r in study_summaries(storage) if name is None or r["study"] == name]
@@ -250,11 +257,12 @@ def studies_show(
 def studies_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="Configuration TOML to write.")],
     config: ConfigOpt = None,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
 ) -> None:
     """Write the configuration with each tuned head's best trial as a TOML file."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from .._atomic import write_text
         from ..config import config_to_toml
 
