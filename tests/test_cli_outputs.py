@@ -191,3 +191,35 @@ def test_playlist_refuses_segments(segments_csv, tmp_path):
     result = _run("playlist", segments_csv, "--mood", "Calm", "-o", tmp_path / "x.m3u8")
     assert result.exit_code == EXIT_NOTHING
     assert "holds segments" in result.output
+
+
+def test_the_plane_names_few_points_by_their_tags_and_svg_keeps_text(predictions_csv, tmp_path):
+    out = tmp_path / "plane.svg"
+    result = _run("plot", "plane", predictions_csv, "-o", out)
+    assert result.exit_code == EXIT_OK, result.output
+    svg = out.read_text()
+    for title in ("DD Groove", "Dirt Rhodes", "Hustle", "Slow Burn"):  # from the ID3 tags
+        assert f"Kevin MacLeod – {title}" in svg
+    assert "Uplifting" in svg  # quadrant names as text, not glyph outlines
+
+
+def test_the_plane_names_no_point_when_there_are_many(tmp_path):
+    from va_mood.plots import plot_plane
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "path": [f"song_{i:03d}.mp3" for i in range(200)],
+            "valence": rng.uniform(-1, 1, 200),
+            "arousal": rng.uniform(-1, 1, 200),
+        }
+    )
+    table["quadrant"] = np.select(
+        [(table.valence >= 0) & (table.arousal >= 0), table.arousal >= 0, table.valence < 0],
+        ["Q1", "Q2", "Q3"],
+        "Q4",
+    )
+    svg = plot_plane(table, tmp_path / "many.svg").read_text()
+    assert "song_000" not in svg
+    few = plot_plane(table.head(30), tmp_path / "few.svg").read_text()
+    assert "song_000" in few and "song_029" in few

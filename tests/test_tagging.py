@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from va_mood import tagging
+from va_mood import tag_formats, tagging
 from va_mood.errors import ParameterError
 from va_mood.tagging import (
     TagResult,
@@ -118,12 +118,14 @@ def test_write_and_read_back_each_container(clip: Path) -> None:
 
 
 def test_container_names_in_the_result() -> None:
-    assert tagging._names("id3", {"MOOD": "Calm", "VAMOOD_SCALE": "nine"}) == {
+    assert tag_formats.container_names("id3", {"MOOD": "Calm", "VAMOOD_SCALE": "nine"}) == {
         "TMOO": "Calm",
         "TXXX:VAMOOD_SCALE": "nine",
     }
-    assert tagging._names("mp4", {"MOOD": "Calm"}) == {"----:com.apple.iTunes:MOOD": "Calm"}
-    assert tagging._names("vorbis", {"MOOD": "Calm"}) == {"MOOD": "Calm"}
+    assert tag_formats.container_names("mp4", {"MOOD": "Calm"}) == {
+        "----:com.apple.iTunes:MOOD": "Calm"
+    }
+    assert tag_formats.container_names("vorbis", {"MOOD": "Calm"}) == {"MOOD": "Calm"}
 
 
 @pytest.mark.skipif(FFPROBE is None, reason="ffprobe not installed (apt-get install ffmpeg)")
@@ -246,7 +248,7 @@ def test_a_failed_save_leaves_the_original_whole(
     def broken_save(audio: object, container: str) -> None:
         raise mutagen.MutagenError("disk on fire")
 
-    monkeypatch.setattr(tagging, "_save", broken_save)
+    monkeypatch.setattr(tagging, "save", broken_save)
     result = write_tags(clip, ROW, model_version=VERSION)
     assert result.status == "failed"
     assert result.message == "cannot write its tags (disk on fire)"

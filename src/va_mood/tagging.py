@@ -33,9 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ParameterError, VaMoodError
+from .errors import ParameterError
 from .output_scales import SCALES, scale_values
 from .quadrant import MOODS, parse_quadrant
+from .tag_formats import (
+    MP4_MEAN,
+    PREFIX,
+    TagError,
+    apply_generic,
+    container_names,
+    open_file,
+    read_generic,
+    reason,
+    save,
+)
 from .vocabulary import AXES
 
 __all__ = [
@@ -50,15 +61,6 @@ __all__ = [
     "already_tagged",
     "precheck",
 ]
-
-PREFIX = "VAMOOD_"
-"""Prefix of every tag va_mood owns, besides the mood itself."""
-MP4_MEAN = "com.apple.iTunes"
-"""The 'mean' of MP4 freeform atoms: the one iTunes, Picard and ffmpeg read."""
-
-
-class TagError(VaMoodError):
-    """An audio file's tags cannot be read or written (container, permissions, damage)."""
 
 
 @dataclass
@@ -178,140 +180,6 @@ def tag_values(row: Mapping[str, Any], *, model_version: str, scale: str = "plan
 # ---- containers -----------------------------------------------------------------------------
 
 
-def _open(path: Path) -> tuple[Any, str]:
-    """The mutagen file object and container kind of ``path``; TagError if not taggable."""
-    import mutagen
-    from mutagen.flac import FLAC
-    from mutagen.mp3 import MP3
-    from mutagen.mp4 import MP4
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    from mutagen.wave import WAVE
-
-    if not path.exists():
-        raise TagError(f"{path}: no such file")
-    if path.is_dir():
-        raise TagError(f"{path}: is a folder, not an audio file")
-    try:
-        audio = mutagen.File(path)
-    except PermissionError:
-        raise TagError(f"{path}: permission denied") from None
-    except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
-        raise TagError(f"{path}: cannot read its tags ({_reason(exc)})") from None
-    if audio is None:
-        raise TagError(f"{path}: not a recognised audio file")
-    if isinstance(audio, MP3 | WAVE):
-        return audio, "id3"
-    if isinstance(audio, FLAC | OggVorbis | OggOpus):
-        return audio, "vorbis"
-    if isinstance(audio, MP4):
-        return audio, "mp4"
-    raise TagError(
-        f"{path}: cannot tag a {type(audio).__name__} file; supported: mp3 and wav (ID3), "
-        "ogg/opus/flac (Vorbis comments), m4a (MP4)"
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc).strip() or type(exc).__name__
-
-
-def _names(container: str, generic: Mapping[str, str]) -> dict[str, str]:
-    """Generic names (``MOOD``, ``VAMOOD_X``) as the container spells them."""
-    out = {}
-    for key, value in generic.items():
-        if container == "id3":
-            out["TMOO" if key == "MOOD" else f"TXXX:{key}"] = value
-        elif container == "mp4":
-            out[f"----:{MP4_MEAN}:{key}"] = value
-        else:
-            out[key] = value
-    return out
-
-
-def _read(audio: Any, container: str) -> dict[str, str]:
-    """Generic-named va_mood tags found in an opened file."""
-    tags = audio.tags
-    if tags is None:
-        return {}
-    found: dict[str, str] = {}
-    if container == "id3":
-        if "TMOO" in tags and tags["TMOO"].text:
-            found["MOOD"] = str(tags["TMOO"].text[0])
-        for frame in tags.getall("TXXX"):
-            if frame.desc.upper().startswith(PREFIX) and frame.text:
-                found[frame.desc.upper()] = str(frame.text[0])
-    elif container == "mp4":
-        head = f"----:{MP4_MEAN}:"
-        for key, values in tags.items():
-            name = key[len(head) :].upper() if key.startswith(head) else ""
-            if (name == "MOOD" or name.startswith(PREFIX)) and values:
-                found[name] = bytes(values[0]).decode("utf-8", errors="replace")
-    else:
-        for key, value in tags.items():
-            name = key.upper()
-            if (name == "MOOD" or name.startswith(PREFIX)) and value:
-                found[name] = value[0] if isinstance(value, list) else value
-    return found
-
-
-def _replaced(name: str, generic: Mapping[str, str]) -> bool:
-    """Whether an existing tag (generic name) goes: every ``VAMOOD_*``, the mood if replaced."""
-    name = name.upper()
-    return name.startswith(PREFIX) or (name == "MOOD" and "MOOD" in generic)
-
-
-def _apply(audio: Any, container: str, generic: Mapping[str, str]) -> None:
-    """Replace the va_mood tags of an opened file by ``generic``; leave every other tag be
-    (the mood tag too, when ``generic`` has no ``MOOD``)."""
-    if audio.tags is None:
-        audio.add_tags()
-    {"id3": _apply_id3, "mp4": _apply_mp4, "vorbis": _apply_vorbis}[container](audio.tags, generic)
-
-
-def _apply_id3(tags: Any, generic: Mapping[str, str]) -> None:
-    from mutagen.id3 import TMOO, TXXX
-
-    if tags.version[1] == 3:
-        tags.update_to_v23()  # mutagen read it as v2.4; give the other frames back as v2.3
-    if "MOOD" in generic:
-        tags.delall("TMOO")
-    for frame in list(tags.getall("TXXX")):
-        if _replaced(frame.desc, generic):
-            del tags[frame.HashKey]
-    for key, value in generic.items():
-        if key == "MOOD":
-            tags.add(TMOO(encoding=3, text=[value]))
-        else:
-            tags.add(TXXX(encoding=3, desc=key, text=[value]))
-
-
-def _apply_mp4(tags: Any, generic: Mapping[str, str]) -> None:
-    from mutagen.mp4 import MP4FreeForm
-
-    head = f"----:{MP4_MEAN}:"
-    for key in list(tags.keys()):
-        if key.startswith(head) and _replaced(key[len(head) :], generic):
-            del tags[key]
-    for key, value in generic.items():
-        tags[head + key] = [MP4FreeForm(value.encode("utf-8"))]
-
-
-def _apply_vorbis(tags: Any, generic: Mapping[str, str]) -> None:
-    for key in list(tags.keys()):
-        if _replaced(key, generic):
-            del tags[key]
-    for key, value in generic.items():
-        tags[key] = [value]
-
-
-def _save(audio: Any, container: str) -> None:
-    if container == "id3" and audio.tags.version[1] == 3:
-        audio.save(v2_version=3)
-    else:
-        audio.save()
-
-
 def _check_writable(path: Path) -> None:
     mode = path.stat().st_mode
     if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
@@ -335,12 +203,12 @@ def _write_atomically(path: Path, generic: Mapping[str, str]) -> None:
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
         with contextlib.suppress(OSError):  # only root may give a file to someone else
             os.chown(tmp, st.st_uid, st.st_gid)
-        audio, container = _open(tmp)
-        _apply(audio, container, generic)
+        audio, container = open_file(tmp)
+        apply_generic(audio, container, generic)
         try:
-            _save(audio, container)
+            save(audio, container)
         except (mutagen.MutagenError, ValueError, EOFError) as exc:
-            raise TagError(f"{path}: cannot write its tags ({_reason(exc)})") from None
+            raise TagError(f"{path}: cannot write its tags ({reason(exc)})") from None
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -401,15 +269,15 @@ def write_tags(
     shown = str(path)
     target = Path(os.path.realpath(path))
     try:
-        audio, container = _open(target)
+        audio, container = open_file(target)
         done = _skip(audio, container, model_version, overwrite)
         if done is not None:
-            return TagResult(shown, "skipped", _names(container, generic), done, container)
-        kept = None if overwrite else _foreign_mood(_read(audio, container))
+            return TagResult(shown, "skipped", container_names(container, generic), done, container)
+        kept = None if overwrite else _foreign_mood(read_generic(audio, container))
         if kept is not None:
             generic = {k: v for k, v in generic.items() if k != "MOOD"}
             kept = f"MOOD={kept}"
-        tags = _names(container, generic)
+        tags = container_names(container, generic)
         _check_writable(target)
         if dry_run:
             return TagResult(shown, "would write", tags, None, container, kept)
@@ -418,8 +286,8 @@ def write_tags(
     except TagError as exc:
         return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
     except OSError as exc:  # copy, chmod, replace: disk full, permissions, vanished file
-        reason = exc.strerror or _reason(exc)
-        return TagResult(shown, "failed", {}, f"cannot write ({reason})", None)
+        why = exc.strerror or reason(exc)
+        return TagResult(shown, "failed", {}, f"cannot write ({why})", None)
 
 
 def _foreign_mood(existing: Mapping[str, str]) -> str | None:
@@ -438,7 +306,7 @@ def _foreign_mood(existing: Mapping[str, str]) -> str | None:
 
 def _skip(audio: Any, container: str, model_version: str, overwrite: bool) -> str | None:
     """Why an opened file needs no tagging (same model version already there), or None."""
-    existing = _read(audio, container)
+    existing = read_generic(audio, container)
     old = existing.get(f"{PREFIX}MODEL")
     if old != model_version or overwrite:
         return None
@@ -462,7 +330,7 @@ def precheck(
     shown = str(path)
     target = Path(os.path.realpath(path))
     try:
-        audio, container = _open(target)
+        audio, container = open_file(target)
         done = _skip(audio, container, model_version, overwrite)
         if done is not None:
             return TagResult(shown, "skipped", {}, done, container)
@@ -471,7 +339,7 @@ def precheck(
     except TagError as exc:
         return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
     except OSError as exc:
-        return TagResult(shown, "failed", {}, f"cannot read ({exc.strerror or _reason(exc)})")
+        return TagResult(shown, "failed", {}, f"cannot read ({exc.strerror or reason(exc)})")
 
 
 def read_tags(path: str | os.PathLike) -> dict[str, str]:
@@ -491,8 +359,8 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
     >>> read_tags("song.mp3")["MOOD"]  # doctest: +SKIP
     'Calm'
     """
-    audio, container = _open(Path(path))
-    return _read(audio, container)
+    audio, container = open_file(Path(path))
+    return read_generic(audio, container)
 
 
 def already_tagged(path: str | os.PathLike, model_version: str) -> bool:

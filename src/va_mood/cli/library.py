@@ -187,6 +187,10 @@ PlotOutputOpt = Annotated[
 ]
 
 
+PLANE_NAMES = 30
+"""Up to this many points, the plane plot names each (title from the file's tags, or stem)."""
+
+
 def plot_plane_command(
     predictions: PredictionsArg,
     output: PlotOutputOpt,
@@ -195,7 +199,10 @@ def plot_plane_command(
     ] = None,
     labels_spec: LabelsSpecOpt = None,
 ) -> None:
-    """Files as points on the valence-arousal plane, with the four quadrant moods."""
+    """Files as points on the valence-arousal plane, with the four quadrant moods.
+
+    Up to 30 points are named (artist and title from the file's tags, else the file name).
+    """
     with fatal_errors():
         from ..labels import load_labels
         from ..playlist import read_on_plane
@@ -217,7 +224,12 @@ def plot_plane_command(
             if unknown.any():
                 warning(f"{int(unknown.sum())} file(s) without labels left out of the plot")
             table, truth = table[~unknown], truth[~unknown]
-        plot_plane(table, output, truth=truth)
+        names = None
+        if len(table) <= PLANE_NAMES:
+            from ..tag_formats import display_name
+
+            names = [display_name(p) for p in table["path"]]
+        plot_plane(table, output, truth=truth, names=names, max_labels=PLANE_NAMES)
         typer.echo(f"wrote {output}", err=True)
 
 
