@@ -296,7 +296,7 @@ def test_model_version_is_stable_and_tracks_the_model() -> None:
     version = model_version(bundle)
     assert version == model_version(va_mood.load_model())
     assert version.startswith("va_mood-") and len(version) == len("va_mood-") + 12
-    bundle.model.thresholds_ = (0.1, 0.0)
+    bundle.heads.thresholds = (0.1, 0.0)
     assert model_version(bundle) != version
 
 

@@ -24,14 +24,13 @@ from .errors import LabelsError
 from .extract import Progress, extract_files
 from .labels import load_labels, match_audio, targets
 from .locations import DEFAULT_MODEL, default_cache
-from .model import model_from_config
 from .output_scales import present
 from .vocabulary import AXES
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
 
 TABLE_COLUMNS = [*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES)]
-"""The columns of a prediction table, as :meth:`va_mood.model.MoodModel.predict_table`."""
+"""The columns of a prediction table, as :meth:`va_mood.fitted.FittedHeads.predict_table`."""
 
 
 def predict_files(
@@ -81,7 +80,7 @@ def predict_files(
         table = bundle.predict_features(features)
     else:
         table = pd.DataFrame(columns=TABLE_COLUMNS, index=pd.Index([], name="path"))
-    table = present(table, scale=scale, modes=bundle.model.head_modes())
+    table = present(table, scale=scale, modes=bundle.heads.modes)
     table.attrs["errors"] = problems | errors
     return table
 
@@ -106,7 +105,7 @@ class Model(Bundle):
 def load_model(path: str | os.PathLike | None = None) -> Model:
     """Load a model bundle; with no ``path``, the shipped default model."""
     bundle = load_bundle(DEFAULT_MODEL if path is None else path)
-    return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle)})
+    return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle) if f.init})
 
 
 def load_corpus(
@@ -176,6 +175,8 @@ def train(
     ``metrics`` (e.g. the report of :func:`va_mood.evaluate.cross_validate`) travels with the
     bundle so that anyone who loads it can see how well it did.
     """
+    from .model import model_from_config
+
     y = targets(labels, config.modes)
     model = model_from_config(config).fit(features, y, groups=labels["group"].to_numpy())
     return Bundle(model, config, spec or LabelSpec(), metrics or {})

@@ -205,7 +205,7 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
         Predictions with ``quadrant``, ``valence_confidence`` and ``arousal_confidence``
         (before :func:`to_scale`).
     modes : dict
-        ``bundle.model.head_modes()``; both heads must be ``"binary"``.
+        ``bundle.heads.modes``; both heads must be ``"binary"``.
 
     Returns
     -------
@@ -265,7 +265,7 @@ def present(
     >>> import va_mood  # doctest: +SKIP
     >>> bundle = va_mood.load_model()  # doctest: +SKIP
     >>> table = bundle.predict_files(["song.mp3"])  # doctest: +SKIP
-    >>> present(table, scale="unit", modes=bundle.model.head_modes())  # doctest: +SKIP
+    >>> present(table, scale="unit", modes=bundle.heads.modes)  # doctest: +SKIP
     """
     s = _scale(scale)
     attrs = dict(table.attrs)

@@ -124,7 +124,7 @@ def model_version(bundle: Any) -> str:
     identity = {
         "heads": {axis: (heads.get(axis) or {}).get("sha256") for axis in AXES},
         "fingerprint": bundle.fingerprint,
-        "thresholds": [float(t) for t in getattr(bundle.model, "thresholds_", (0.0, 0.0))],
+        "thresholds": [float(t) for t in bundle.heads.thresholds],
     }
     if not any(identity["heads"].values()):
         from .config import config_to_dict
