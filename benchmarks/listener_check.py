@@ -34,7 +34,7 @@ def main() -> None:
     labels = load_labels(args.data / "static_annotations.csv", spec)
     labels, _ = match_audio(labels, args.data / "audio", spec)
     model = va_mood.load_model(args.model)
-    predicted = model.predict_files(labels["path"].tolist(), cache_dir=None)
+    predicted = model.predict_files(labels["path"].tolist(), cache=False)
     predicted.index = labels.index[labels["path"].isin(predicted.index)]
     table = pd.DataFrame(
         {

@@ -46,8 +46,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.flac"
         sf.write(path, y, 44100)
-        bundle.predict_files([path])  # warm up: imports, JIT compilation
-        whole = best_of(args.repeats, lambda: bundle.predict_files([path]))
+        bundle.predict_files([path], cache=False)  # warm up: imports, JIT compilation
+        whole = best_of(args.repeats, lambda: bundle.predict_files([path], cache=False))
         windows = bundle.predict_files([path], segment=args.segment, hop=args.hop)
         segmented = best_of(
             args.repeats,

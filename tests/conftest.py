@@ -181,3 +181,20 @@ def scratch_registry():
     yield REGISTRY
     REGISTRY.clear()
     REGISTRY.update(saved)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def user_folders(tmp_path_factory: pytest.TempPathFactory):
+    """The tests' own per-user cache and data folders: nothing is written to the real ones."""
+    import os
+
+    home = tmp_path_factory.mktemp("user")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    os.environ["XDG_CACHE_HOME"] = str(home / "cache")
+    os.environ["XDG_DATA_HOME"] = str(home / "data")
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -70,6 +70,43 @@ def test_plot_plane(predictions_csv, tmp_path):
     assert _is_png(out)
 
 
+SCALES_AND_FORMATS = [(s, f) for s in ("plane", "unit", "nine") for f in ("csv", "json")]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[tuple[str, str, bool], Path]:
+    """What ``predict`` writes on every scale and format, whole files and segments."""
+    folder = tmp_path_factory.mktemp("written")
+    cache = folder / "cache"
+    out = {}
+    for scale, fmt in SCALES_AND_FORMATS:
+        for segments in (False, True):
+            path = folder / f"{scale}{'-seg' if segments else ''}.{fmt}"
+            args = ["predict", CLIP if segments else EXAMPLES, "-f", fmt, "--scale", scale]
+            args += ["-o", path, "--cache", cache] + (["--segment", 15] if segments else [])
+            result = _run(*args)
+            assert result.exit_code == EXIT_OK, result.output
+            out[scale, fmt, segments] = path
+    return out
+
+
+@pytest.mark.parametrize(("scale", "fmt"), SCALES_AND_FORMATS)
+def test_every_plot_reads_every_scale_and_format(written, scale, fmt, tmp_path):
+    from va_mood.playlist import read_on_plane
+
+    plane = read_on_plane(written["plane", "csv", False])
+    table = read_on_plane(written[scale, fmt, False])
+    np.testing.assert_allclose(
+        table[["valence", "arousal"]], plane[["valence", "arousal"]], atol=2e-4
+    )
+    result = _run("plot", "plane", written[scale, fmt, False], "-o", tmp_path / "plane.png")
+    assert result.exit_code == EXIT_OK, result.output
+    assert _is_png(tmp_path / "plane.png")
+    result = _run("plot", "timeline", written[scale, fmt, True], "-o", tmp_path / "time.png")
+    assert result.exit_code == EXIT_OK, result.output
+    assert _is_png(tmp_path / "time.png")
+
+
 def test_plot_plane_coloured_by_labels(predictions_csv, tmp_path):
     labels = tmp_path / "labels.csv"
     names = [p.stem for p in sorted(EXAMPLES.glob("*.mp3"))]
@@ -154,3 +191,35 @@ def test_playlist_refuses_segments(segments_csv, tmp_path):
     result = _run("playlist", segments_csv, "--mood", "Calm", "-o", tmp_path / "x.m3u8")
     assert result.exit_code == EXIT_NOTHING
     assert "holds segments" in result.output
+
+
+def test_the_plane_names_few_points_by_their_tags_and_svg_keeps_text(predictions_csv, tmp_path):
+    out = tmp_path / "plane.svg"
+    result = _run("plot", "plane", predictions_csv, "-o", out)
+    assert result.exit_code == EXIT_OK, result.output
+    svg = out.read_text()
+    for title in ("DD Groove", "Dirt Rhodes", "Hustle", "Slow Burn"):  # from the ID3 tags
+        assert f"Kevin MacLeod – {title}" in svg
+    assert "Uplifting" in svg  # quadrant names as text, not glyph outlines
+
+
+def test_the_plane_names_no_point_when_there_are_many(tmp_path):
+    from va_mood.plots import plot_plane
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "path": [f"song_{i:03d}.mp3" for i in range(200)],
+            "valence": rng.uniform(-1, 1, 200),
+            "arousal": rng.uniform(-1, 1, 200),
+        }
+    )
+    table["quadrant"] = np.select(
+        [(table.valence >= 0) & (table.arousal >= 0), table.arousal >= 0, table.valence < 0],
+        ["Q1", "Q2", "Q3"],
+        "Q4",
+    )
+    svg = plot_plane(table, tmp_path / "many.svg").read_text()
+    assert "song_000" not in svg
+    few = plot_plane(table.head(30), tmp_path / "few.svg").read_text()
+    assert "song_000" in few and "song_029" in few

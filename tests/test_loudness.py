@@ -106,7 +106,7 @@ def test_the_shipped_model_hears_a_quiet_copy_as_the_same_music(tmp_path):
     paths = [tmp_path / "loud.wav", tmp_path / "quiet.wav"]
     sf.write(paths[0], y, sr)
     sf.write(paths[1], y * 10 ** (-20 / 20), sr)
-    table = va_mood.load_model().predict_files(paths, cache_dir=None, jobs=1)
+    table = va_mood.load_model().predict_files(paths, cache=False, jobs=1)
     loud, quiet = table.loc[str(paths[0])], table.loc[str(paths[1])]
     assert quiet["quadrant"] == loud["quadrant"]
     for column in ("valence", "arousal", "valence_confidence", "arousal_confidence"):

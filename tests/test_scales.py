@@ -122,8 +122,16 @@ def test_bad_scale_and_off_range_values_are_refused() -> None:
         scale_values(np.array([0.0, 1.5]), "unit")
     with pytest.raises(ParameterError, match=r"on the nine scale must lie in 1..9, got 0.5"):
         unscale_values(np.array([0.5]), "nine")
-    with pytest.raises(ParameterError, match="names its arousal column 'energy'"):
-        from_scale(_table(), "unit")
+    with pytest.raises(ParameterError, match="has both 'energy' and 'arousal' columns"):
+        from_scale(_table().assign(energy=0.5), "unit")
+
+
+def test_from_scale_reads_unit_tables_under_either_arousal_name() -> None:
+    plane = _table()
+    unit = to_scale(plane, "unit")
+    renamed = unit.rename(columns={"energy": "arousal", "energy_confidence": "arousal_confidence"})
+    for table in (unit, renamed):
+        pd.testing.assert_frame_equal(from_scale(table, "unit"), plane)
 
 
 def test_quadrant_probabilities_known_values_and_sum() -> None:

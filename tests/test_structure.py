@@ -97,10 +97,10 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["config", "locations"],
     ["extract", "cache", "feature_table", "long_files", "segments"],
     ["labels", "augment"],
-    ["calibration", "model"],
+    ["calibration", "trees", "fitted", "model"],
     ["metrics", "evaluate", "tuning", "bundle", "card"],
-    ["api"],
-    ["output_scales", "tagging", "playlist", "plots", "page", "cli"],
+    ["output_scales", "api"],
+    ["tag_formats", "tagging", "playlist", "plots", "page", "cli"],
 ]
 
 

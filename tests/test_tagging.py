@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from va_mood import tagging
+from va_mood import tag_formats, tagging
 from va_mood.errors import ParameterError
 from va_mood.tagging import (
     TagResult,
@@ -118,12 +118,14 @@ def test_write_and_read_back_each_container(clip: Path) -> None:
 
 
 def test_container_names_in_the_result() -> None:
-    assert tagging._names("id3", {"MOOD": "Calm", "VAMOOD_SCALE": "nine"}) == {
+    assert tag_formats.container_names("id3", {"MOOD": "Calm", "VAMOOD_SCALE": "nine"}) == {
         "TMOO": "Calm",
         "TXXX:VAMOOD_SCALE": "nine",
     }
-    assert tagging._names("mp4", {"MOOD": "Calm"}) == {"----:com.apple.iTunes:MOOD": "Calm"}
-    assert tagging._names("vorbis", {"MOOD": "Calm"}) == {"MOOD": "Calm"}
+    assert tag_formats.container_names("mp4", {"MOOD": "Calm"}) == {
+        "----:com.apple.iTunes:MOOD": "Calm"
+    }
+    assert tag_formats.container_names("vorbis", {"MOOD": "Calm"}) == {"MOOD": "Calm"}
 
 
 @pytest.mark.skipif(FFPROBE is None, reason="ffprobe not installed (apt-get install ffmpeg)")
@@ -216,22 +218,22 @@ def test_failures_are_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
     good = _make("flac", tmp_path)
     readonly = _make("ogg", tmp_path)
     readonly.chmod(0o444)
-    wav = tmp_path / "clip.wav"
-    sf.write(wav, _signal(), SR)
+    aiff = tmp_path / "clip.aiff"
+    sf.write(aiff, _signal(), SR)
     corrupt = tmp_path / "corrupt.flac"
     corrupt.write_bytes(b"fLaC" + os.urandom(200))
     missing = tmp_path / "missing.mp3"
-    files = [readonly, wav, corrupt, missing, good]
+    files = [readonly, aiff, corrupt, missing, good]
     before = {p: p.read_bytes() for p in files if p.exists()}
     results = [write_tags(p, ROW, model_version=VERSION) for p in files]
     assert [r.status for r in results] == ["failed"] * 4 + ["written"]
     messages = [r.message for r in results[:4]]
     assert messages[0] == "read-only file; not changed"
-    assert messages[1].startswith("cannot tag a WAVE file; supported: mp3 (ID3)")
+    assert messages[1].startswith("cannot tag a AIFF file; supported: mp3 and wav (ID3)")
     assert "cannot read its tags" in messages[2] or "not a recognised" in messages[2]
     assert messages[3] == "no such file"
     assert results[0].line() == f"{readonly}: failed: read-only file; not changed"
-    for path in (readonly, wav, corrupt):
+    for path in (readonly, aiff, corrupt):
         assert path.read_bytes() == before[path]
     assert stat.S_IMODE(readonly.stat().st_mode) == 0o444
     assert read_tags(good)["MOOD"] == "Calm"
@@ -246,7 +248,7 @@ def test_a_failed_save_leaves_the_original_whole(
     def broken_save(audio: object, container: str) -> None:
         raise mutagen.MutagenError("disk on fire")
 
-    monkeypatch.setattr(tagging, "_save", broken_save)
+    monkeypatch.setattr(tagging, "save", broken_save)
     result = write_tags(clip, ROW, model_version=VERSION)
     assert result.status == "failed"
     assert result.message == "cannot write its tags (disk on fire)"
@@ -294,7 +296,7 @@ def test_model_version_is_stable_and_tracks_the_model() -> None:
     version = model_version(bundle)
     assert version == model_version(va_mood.load_model())
     assert version.startswith("va_mood-") and len(version) == len("va_mood-") + 12
-    bundle.model.thresholds_ = (0.1, 0.0)
+    bundle.heads.thresholds = (0.1, 0.0)
     assert model_version(bundle) != version
 
 
@@ -310,8 +312,8 @@ def test_precheck_spares_prediction_for_files_that_need_none(tmp_path: Path) -> 
     write_tags(done, ROW, model_version=VERSION)
     readonly = _make("opus", tmp_path)
     readonly.chmod(0o444)
-    wav = tmp_path / "clip.wav"
-    sf.write(wav, _signal(), SR)
+    aiff = tmp_path / "clip.aiff"
+    sf.write(aiff, _signal(), SR)
     assert tagging.precheck(fresh, model_version=VERSION) is None
     assert tagging.precheck(done, model_version=VERSION).status == "skipped"
     assert tagging.precheck(done, model_version=VERSION, overwrite=True) is None
@@ -319,6 +321,42 @@ def test_precheck_spares_prediction_for_files_that_need_none(tmp_path: Path) -> 
     assert tagging.precheck(readonly, model_version=VERSION).message == (
         "read-only file; not changed"
     )
-    assert tagging.precheck(wav, model_version=VERSION).status == "failed"
+    assert tagging.precheck(aiff, model_version=VERSION).status == "failed"
     dry = write_tags(readonly, ROW, model_version=VERSION, dry_run=True)
     assert (dry.status, dry.message) == ("failed", "read-only file; not changed")
+
+
+def test_wav_files_are_tagged_in_an_id3_chunk_and_still_decode(tmp_path: Path) -> None:
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, _signal(), SR)
+    before = _decode(wav)
+    result = write_tags(wav, ROW, model_version=VERSION)
+    assert (result.status, result.container) == ("written", "id3")
+    assert read_tags(wav)["MOOD"] == "Calm"
+    assert read_tags(wav)["VAMOOD_MODEL"] == VERSION
+    np.testing.assert_array_equal(_decode(wav), before)
+
+
+@pytest.mark.parametrize("kind", ["mp3", "flac", "m4a", "wav"])
+def test_a_mood_tag_va_mood_did_not_write_is_kept_unless_overwrite(
+    kind: str, tmp_path: Path
+) -> None:
+    if kind == "wav":
+        path = tmp_path / "clip.wav"
+        sf.write(path, _signal(), SR)
+    else:
+        path = _make(kind, tmp_path)
+    tagging._write_atomically(path, {"MOOD": "Energetic"})  # as another program would
+    kept = write_tags(path, ROW, model_version=VERSION)
+    assert kept.status == "written"
+    assert read_tags(path)["MOOD"] == "Energetic"
+    assert read_tags(path)["VAMOOD_QUADRANT"] == "Q4"
+    assert not any(name.endswith("MOOD") and "VAMOOD" not in name for name in kept.tags)
+    assert kept.line().endswith(
+        "; kept: MOOD=Energetic (not written by va_mood; --overwrite to replace)"
+    )
+    replaced = write_tags(path, ROW, model_version=VERSION, overwrite=True)
+    assert (replaced.status, replaced.kept) == ("written", None)
+    assert read_tags(path)["MOOD"] == "Calm"
+    again = write_tags(path, {**ROW, "quadrant": "Q1", "mood": "Uplifting"}, model_version="v2")
+    assert (again.kept, read_tags(path)["MOOD"]) == (None, "Uplifting")  # its own: replaced

@@ -167,7 +167,7 @@ def test_a_trial_of_the_configured_head_scores_what_evaluate_reports(
 
 
 def test_shipped_search_space_loads():
-    space = load_search_space(REPO / "configs" / "search_space.toml")
+    space = load_search_space(REPO / "configs" / "search_space_default.toml")
     assert {f.name for f in space.heads["arousal"].families} >= {"xgboost", "svm", "linear"}
     svm = next(f for f in space.heads["valence"].families if f.name == "svm")
     assert svm.scale and svm.estimators == {

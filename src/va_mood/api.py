@@ -11,35 +11,35 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
 
+from .audio import find_audio
 from .augment import crops
 from .bundle import Bundle, load_bundle
 from .config import Config, LabelSpec
 from .errors import LabelsError
 from .extract import Progress, extract_files
 from .labels import load_labels, match_audio, targets
-from .model import model_from_config
+from .locations import DEFAULT_MODEL, default_cache
+from .output_scales import present
 from .vocabulary import AXES
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
 
-DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
-"""The shipped default model bundle (trained on the 4Q clips, see its MODEL_CARD.md)."""
-
 TABLE_COLUMNS = [*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES)]
-"""The columns of a prediction table, as :meth:`va_mood.model.MoodModel.predict_table`."""
+"""The columns of a prediction table, as :meth:`va_mood.fitted.FittedHeads.predict_table`."""
 
 
 def predict_files(
     bundle: Bundle,
-    paths: list[str | os.PathLike],
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
     *,
+    scale: str = "plane",
     jobs: int | None = None,
+    cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
     segment: float | None = None,
@@ -47,17 +47,31 @@ def predict_files(
 ) -> pd.DataFrame:
     """Predict valence, arousal, quadrant and mood for audio files with ``bundle``'s model.
 
-    Returns one row per file that could be read, indexed by path; with ``segment``
+    ``paths`` is one path or several: files, folders (searched recursively for audio) and
+    glob patterns, as the command line takes them. Features are cached as ``va-mood predict``
+    caches them (``cache_dir``, default :func:`va_mood.locations.default_cache`;
+    ``cache=False``: neither read nor written), so a second call on the same files only
+    predicts.
+
+    Returns one row per file that could be read, indexed by path, with the columns
+    ``va-mood predict`` writes (``table.reset_index()`` is its CSV): valence and arousal on
+    ``scale`` (``"plane"`` -1..1, ``"unit"``, ``"nine"``, see :mod:`va_mood.output_scales`),
+    quadrant, mood, the confidences and, with two binary heads, ``p_*``. With ``segment``
     (seconds), one row per window, indexed by (path, start, end), windows starting every
-    ``hop`` seconds (default: back to back). Files that could not be read are listed with
+    ``hop`` seconds (default: back to back). Inputs that could not be used are listed with
     their reasons in ``result.attrs["errors"]`` (``{path: message}``).
     """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    files, problems = find_audio(paths)
+    if cache and cache_dir is None:
+        cache_dir = default_cache()
     features, errors = extract_files(
-        paths,
+        files,
         config=bundle.config.analysis,
         groups=bundle.config.groups,
         jobs=jobs,
-        cache_dir=cache_dir,
+        cache_dir=cache_dir if cache else None,
         progress=progress,
         segment=segment,
         hop=hop,
@@ -66,20 +80,23 @@ def predict_files(
         table = bundle.predict_features(features)
     else:
         table = pd.DataFrame(columns=TABLE_COLUMNS, index=pd.Index([], name="path"))
-    table.attrs["errors"] = errors
+    table = present(table, scale=scale, modes=bundle.heads.modes)
+    table.attrs["errors"] = problems | errors
     return table
 
 
 class Model(Bundle):
     """A loaded model bundle that predicts audio files (what :func:`load_model` returns)."""
 
-    def predict_files(self, paths: list[str | os.PathLike], **options: Any) -> pd.DataFrame:
+    def predict_files(
+        self, paths: str | os.PathLike | Iterable[str | os.PathLike], **options: Any
+    ) -> pd.DataFrame:
         """:func:`predict_files` with this model; the same options.
 
         Examples
         --------
         >>> import va_mood
-        >>> table = va_mood.load_model().predict_files(["song.mp3"])  # doctest: +SKIP
+        >>> table = va_mood.load_model().predict_files("music/")  # doctest: +SKIP
         >>> table[["valence", "arousal", "mood"]]  # doctest: +SKIP
         """
         return predict_files(self, paths, **options)
@@ -88,7 +105,7 @@ class Model(Bundle):
 def load_model(path: str | os.PathLike | None = None) -> Model:
     """Load a model bundle; with no ``path``, the shipped default model."""
     bundle = load_bundle(DEFAULT_MODEL if path is None else path)
-    return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle)})
+    return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle) if f.init})
 
 
 def load_corpus(
@@ -98,17 +115,22 @@ def load_corpus(
     config: Config,
     spec: LabelSpec | None = None,
     jobs: int | None = None,
+    cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[str, str | None], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Labels and features of a labelled corpus, aligned by id.
+    """Labels and features of a labelled corpus, aligned by id; features are cached as in
+    :func:`predict_files` (``cache``, ``cache_dir``).
 
     Returns ``(features, labels, problems)``: the rows that have both valid labels and
     readable audio, and one message per bad labels row (dropped), labelled id without audio,
-    unreadable file, or batch of unlabelled audio. With ``config.augmentation.crops``, each
+    unreadable file, or batch of unlabelled audio; the unreadable files are also in
+    ``labels.attrs["errors"]`` (``{path: message}``), as :func:`predict_files` reports them.
+    With ``config.augmentation.crops``, each
     clip's random excerpts follow as rows of their own (``labels["augmented"]`` true; see
     :mod:`va_mood.augment`), which evaluation trains on and never scores. Raises
-    :class:`LabelsError` when nothing usable remains.
+    :class:`LabelsError` when nothing usable remains. ``progress`` is called with ``(path,
+    error)`` per file; if it has a ``set_total`` method, that is first told the number of files.
     """
     spec = spec or LabelSpec()
     labels = load_labels(labels_csv, spec, drop_bad_rows=True)
@@ -118,21 +140,25 @@ def load_corpus(
     labels["augmented"] = False
     if config.augmentation.crops:
         labels = pd.concat([labels, crops(labels, config.augmentation, seed=config.seed)])
+    if hasattr(progress, "set_total"):
+        progress.set_total(len(labels))
     features, errors = extract_files(
         labels["path"].tolist(),
         config=config.analysis,
         groups=config.groups,
         jobs=jobs,
-        cache_dir=cache_dir,
+        cache_dir=(cache_dir or default_cache()) if cache else None,
         progress=progress,
     )
     excerpts = set(labels.loc[labels["augmented"], "path"])  # a clip's own error says it all
-    problems += [message for path, message in errors.items() if path not in excerpts]
+    unreadable = {path: message for path, message in errors.items() if path not in excerpts}
+    problems += list(unreadable.values())
     labels = labels[labels["path"].isin(features.index)]
     if labels.empty:
         raise LabelsError(f"{labels_csv}: no labelled clip with readable audio in {audio_dir}")
     features = features.loc[labels["path"]]
     features.index = labels.index
+    labels.attrs["errors"] = unreadable
     return features, labels, problems
 
 
@@ -149,6 +175,8 @@ def train(
     ``metrics`` (e.g. the report of :func:`va_mood.evaluate.cross_validate`) travels with the
     bundle so that anyone who loads it can see how well it did.
     """
+    from .model import model_from_config
+
     y = targets(labels, config.modes)
     model = model_from_config(config).fit(features, y, groups=labels["group"].to_numpy())
     return Bundle(model, config, spec or LabelSpec(), metrics or {})

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,9 +31,13 @@ from .calibration import ConfidenceMap, CoordinateMap
 from .card import render_model_card
 from .config import Config, LabelSpec, config_from_dict, config_to_dict
 from .errors import BundleError, ParameterError
-from .model import MoodModel
+from .fitted import FittedHeads
 from .registry import columns_for
-from .vocabulary import AXES, SIDES
+from .trees import BoostedTrees
+from .vocabulary import AXES, BINARY, SIDES
+
+if TYPE_CHECKING:
+    from .model import MoodModel
 
 __all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
 
@@ -48,9 +52,16 @@ TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray"})
 
 @dataclass
 class Bundle:
-    """A fitted :class:`MoodModel` with everything needed to use it safely."""
+    """A fitted model with everything needed to use it safely.
 
-    model: MoodModel
+    ``predictor`` predicts: the fitted :class:`~va_mood.model.MoodModel` of a bundle just
+    trained, or, for a loaded bundle, its :class:`~va_mood.fitted.FittedHeads` (xgboost heads
+    read by :class:`~va_mood.trees.BoostedTrees`, so predicting imports neither xgboost nor
+    scikit-learn). :attr:`model` is the scikit-learn ``MoodModel`` either way, built on
+    first use for a loaded bundle.
+    """
+
+    predictor: Any
     config: Config
     labels: LabelSpec
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -59,11 +70,40 @@ class Bundle:
     """Markdown on the training data (sources, citations, licence) for the model card."""
     tuning: dict[str, Any] = field(default_factory=dict)
     """The optuna studies the heads came from (see :func:`va_mood.tuning.tuning_record`)."""
+    _model: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def fingerprint(self) -> str:
         """Feature fingerprint the model was trained on."""
         return self.config.analysis.fingerprint(self.config.groups)
+
+    @property
+    def heads(self) -> FittedHeads:
+        """What predicts: the fitted heads, their modes, columns, thresholds and maps."""
+        if isinstance(self.predictor, FittedHeads):
+            return self.predictor
+        return self.predictor.fitted_heads()
+
+    @property
+    def model(self) -> MoodModel:
+        """The scikit-learn :class:`~va_mood.model.MoodModel` (``clone``, ``set_params``)."""
+        if not isinstance(self.predictor, FittedHeads):
+            return self.predictor
+        if self._model is None:
+            from .model import MoodModel
+
+            h = self.predictor
+            self._model = MoodModel.from_fitted(
+                {axis: _sklearn_estimator(h.estimators[axis]) for axis in AXES},
+                h.columns,
+                thresholds=h.thresholds,
+                valence_sides={k: _sklearn_estimator(v) for k, v in h.valence_sides.items()},
+                sigma=h.sigma,
+                coordinates=h.coordinates,
+                confidence=h.confidence,
+                random_state=self.config.seed,
+            )
+        return self._model
 
     def predict_features(
         self, features: pd.DataFrame, *, fingerprint: str | None = None
@@ -75,9 +115,14 @@ class Bundle:
                 f"{self.fingerprint}; extract again with the model's configuration"
             )
         try:
-            return self.model.predict_table(features)
+            return self.heads.predict_table(features)
         except ParameterError as exc:
             raise BundleError(f"features do not match the model: {exc}") from None
+
+
+def _sklearn_estimator(head: Any) -> Any:
+    """A head as scikit-learn knows it: xgboost's own estimator for a light xgboost head."""
+    return head.to_xgboost() if isinstance(head, BoostedTrees) else head
 
 
 def _sha256(path: Path) -> str:
@@ -238,17 +283,17 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             f"{meta_path}: edited or damaged (what the model predicts with no longer matches "
             "its integrity hash); restore the file or retrain the model"
         )
-    model = MoodModel.from_fitted(
+    fitted = FittedHeads(
         estimators,
-        {axis: heads[axis]["columns"] for axis in AXES},
+        modes={axis: heads[axis].get("mode") for axis in AXES},
+        columns={axis: list(heads[axis]["columns"]) for axis in AXES},
         thresholds=thresholds,
         valence_sides=sides,
-        sigma={a: h["sigma"] for a, h in heads.items() if h.get("sigma") is not None},
+        sigma={a: float(h["sigma"]) for a, h in heads.items() if h.get("sigma") is not None},
         **calibration,
-        random_state=config.seed,
     )
     about, tuning = meta.get("about", ""), meta.get("tuning") or {}
-    return Bundle(model, config, labels, meta.get("metrics", {}), meta, about, tuning)
+    return Bundle(fitted, config, labels, meta.get("metrics", {}), meta, about, tuning)
 
 
 def _integrity(meta: dict[str, Any]) -> str:
@@ -289,14 +334,13 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
         )
     mode = head.get("mode")
     if head.get("kind") == "xgboost" and file.suffix == ".ubj":
-        import xgboost
-
-        estimator = xgboost.XGBClassifier() if mode == "binary" else xgboost.XGBRegressor()
         try:
-            estimator.load_model(file)
-        except (xgboost.core.XGBoostError, UnicodeDecodeError, ValueError) as exc:
-            raise BundleError(f"{file}: not a readable xgboost model ({exc})") from None
-        return estimator
+            trees = BoostedTrees.load(file)
+        except ParameterError as exc:
+            raise BundleError(str(exc)) from None
+        if (trees.objective == "binary:logistic") != (mode == BINARY):
+            raise BundleError(f"{file}: a {trees.objective} model cannot be a {mode} head")
+        return trees
     if head.get("kind") == "skops" and file.suffix == ".skops":
         import skops.io
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from . import features  # noqa: F401 - registers every built-in feature group
 from .analysis import AnalysisConfig
 from .errors import ParameterError
+from .locations import resolve_file
 from .registry import check_groups
 from .vocabulary import AXES, HEAD_MODES
 
@@ -256,7 +257,9 @@ def read_toml(path: str | Path, what: str = "configuration") -> dict[str, Any]:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read a model configuration from a TOML file (see ``configs/default.toml``)."""
+    """Read a model configuration from a TOML file, or a shipped one by name (``default``,
+    ``article``, ``regression``: see :func:`va_mood.locations.resolve_file`)."""
+    path = resolve_file(path, "configuration")
     try:
         return config_from_dict(read_toml(path))
     except ParameterError as exc:
@@ -266,10 +269,12 @@ def load_config(path: str | Path) -> Config:
 
 
 def load_label_spec(path: str | Path) -> LabelSpec:
-    """Read a labels-file description from a TOML file (see ``configs/labels/``).
+    """Read a labels-file description from a TOML file, or a shipped one by name (``4q``,
+    ``emomusic10``).
 
     TOML has no null: a column given as ``false`` means the file has no such column.
     """
+    path = resolve_file(path, "labels format")
     data = {
         k: None if v is False and k.endswith("_column") else v for k, v in read_toml(path).items()
     }

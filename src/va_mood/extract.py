@@ -306,6 +306,8 @@ def _run_local(
 ) -> Iterator[Result]:
     """Extract ``todo`` here (one job) or in a pool of ``jobs`` forked workers, yielding the
     results as they finish; interrupted, the files not started yet are not extracted."""
+    if not todo:  # all from the cache: not even the audio libraries are needed
+        return
     if jobs <= 1 or len(todo) <= 1:
         with one_thread(), memoised_cqt_filters():  # as in each worker: the same values
             for path, groups in todo:

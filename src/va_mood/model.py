@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.model_selection import KFold, StratifiedGroupKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted
@@ -25,9 +24,10 @@ from sklearn.utils.validation import check_is_fitted
 from .calibration import ConfidenceMap, CoordinateMap
 from .config import Config, HeadConfig
 from .errors import ParameterError
+from .fitted import FittedHeads, check_frame, head_columns
 from .quadrant import quadrant_of
 from .registry import columns_for
-from .vocabulary import AXES, BINARY, MOODS, REGRESSION, SIDES
+from .vocabulary import AXES, BINARY, REGRESSION, SIDES
 
 __all__ = ["MoodModel", "make_estimator", "model_from_config", "fit_estimator"]
 
@@ -223,7 +223,7 @@ class MoodModel(BaseEstimator):
             The group (artist) of each clip: the calibration's inner folds keep a group on
             one side.
         """
-        X = self._check_frame(X)  # noqa: N806
+        X = check_frame(X)  # noqa: N806
         y = np.asarray(y, dtype=float)
         if y.shape != (len(X), 2):
             raise ParameterError(f"y must have shape ({len(X)}, 2), got {y.shape}")
@@ -291,13 +291,13 @@ class MoodModel(BaseEstimator):
         for train, test in split:
             model = clone(inner).fit(X.iloc[train], y[train], axes=axes)
             for axis in axes:
-                scores[axis][test] = model._raw_axis(axis, X.iloc[test])
+                scores[axis][test] = model.fitted_heads().raw_axis(axis, X.iloc[test])
         return scores
 
     def _fit_head(self, axis: str, X: pd.DataFrame, y: np.ndarray) -> Any:  # noqa: N803
         """One head fitted on all clips (a regression head's error recorded in ``sigma_``)."""
         estimator = clone(self._estimator(axis))
-        values = X[self._columns(axis, X)]
+        values = X[head_columns(getattr(self, f"{axis}_columns"), axis, X)]
         target, weight = self._target(axis, y, estimator)
         if is_classifier(estimator) and len(np.unique(target)) < 2:
             raise ParameterError(f"the {axis} head needs examples on both sides of the axis")
@@ -309,7 +309,7 @@ class MoodModel(BaseEstimator):
         """The valence head fitted on each side of the arousal threshold (the pooled head
         where a side has too little to learn from)."""
         high = y[:, AXES.index("arousal")] > self.thresholds_[AXES.index("arousal")]
-        values = X[self._columns("valence", X)].to_numpy()
+        values = X[head_columns(self.valence_columns, "valence", X)].to_numpy()
         target, weight = self._target("valence", y, self.valence_)
         sides = {}
         for side, rows in zip(SIDES, (high, ~high), strict=True):
@@ -349,61 +349,24 @@ class MoodModel(BaseEstimator):
         """(valence, arousal) on [-1, 1] [shape=(n_clips, 2)]."""
         return np.column_stack([self.predict_axis(axis, X)[0] for axis in AXES])
 
-    def predict_axis(self, axis: str, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-        """One axis' values on [-1, 1] and the confidence in the side each lies on.
-
-        A binary head's probability ``p`` maps linearly onto each side of the threshold
-        ``t``: [0, 0.5] onto [-1, t] and [0.5, 1] onto [t, 1] (so ``2p - 1`` when t = 0);
-        its confidence is ``max(p, 1 - p)``. A regression head's value is clipped to [-1, 1]
-        and its confidence is a normal model of its out-of-fold error.
-        """
+    def fitted_heads(self) -> FittedHeads:
+        """The fitted heads and maps, as prediction uses them (:class:`FittedHeads`)."""
         check_is_fitted(self, "thresholds_")
-        X = self._check_frame(X)  # noqa: N806
-        estimator = getattr(self, f"{axis}_", None)
-        if estimator is None:
-            raise ParameterError(f"the {axis} head was not fitted")
-        raw = self._raw_axis(axis, X)
-        coordinates = getattr(self, "coordinates_", {}).get(axis)
-        if coordinates is not None:
-            p_positive = self.confidence_[axis](raw)
-            positive = raw > coordinates.decision
-            return coordinates(raw), np.where(positive, p_positive, 1 - p_positive)
-        return self._uncalibrated(axis, raw)
+        return FittedHeads(
+            estimators={axis: getattr(self, f"{axis}_", None) for axis in AXES},
+            modes=self.head_modes(),
+            columns={axis: getattr(self, f"{axis}_columns") for axis in AXES},
+            thresholds=self.thresholds_,
+            valence_sides=getattr(self, "valence_sides_", {}),
+            sigma=self.sigma_,
+            coordinates=getattr(self, "coordinates_", {}),
+            confidence=getattr(self, "confidence_", {}),
+        )
 
-    def _uncalibrated(self, axis: str, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A head's value and confidence on its own scale (see ``calibration_folds``)."""
-        estimator = getattr(self, f"{axis}_")
-        t = self.thresholds_[AXES.index(axis)]
-        if is_classifier(estimator):
-            p = raw
-            value = np.where(p >= 0.5, t + (2 * p - 1) * (1 - t), t + (2 * p - 1) * (1 + t))
-            return value, np.maximum(p, 1 - p)
-        value = np.clip(raw, -1.0, 1.0)
-        return value, norm.cdf(np.abs(value - t) / self.sigma_[axis])
-
-    def _raw_axis(self, axis: str, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        """A head's probability of the positive side, or its value, for each clip; the mix of
-        the two arousal sides' valence heads where the valence head was split."""
-        values = X[self._columns(axis, X)].to_numpy()
-        sides = getattr(self, "valence_sides_", {}) if axis == "valence" else {}
-        if not sides:
-            return self._raw(getattr(self, f"{axis}_"), values)
-        p_high = self._probability_high_arousal(X)
-        high, low = (self._raw(sides[side], values) for side in SIDES)
-        return p_high * high + (1 - p_high) * low
-
-    @staticmethod
-    def _raw(estimator: Any, values: np.ndarray) -> np.ndarray:
-        """A classifier's probability of the positive side, or a regressor's value."""
-        if is_classifier(estimator):
-            return estimator.predict_proba(values)[:, 1]
-        return estimator.predict(values)
-
-    def _probability_high_arousal(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        """The arousal head's own probability that each clip is on the high side (before any
-        calibration, as the inner models that calibrate the valence head saw it)."""
-        value, confidence = self._uncalibrated("arousal", self._raw_axis("arousal", X))
-        return np.where(value > self.thresholds_[AXES.index("arousal")], confidence, 1 - confidence)
+    def predict_axis(self, axis: str, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+        """One axis' values on [-1, 1] and the confidence in the side each lies on
+        (:meth:`FittedHeads.predict_axis`)."""
+        return self.fitted_heads().predict_axis(axis, X)
 
     def predict_quadrant(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """Quadrant labels ``Q1``..``Q4`` [shape=(n_clips,)]."""
@@ -411,25 +374,10 @@ class MoodModel(BaseEstimator):
         return quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
 
     def predict_table(self, X: pd.DataFrame, *, axes: tuple[str, ...] = AXES) -> pd.DataFrame:  # noqa: N803
-        """Everything a user reads about each clip, one row per row of ``X``.
-
-        Columns: ``valence``, ``arousal`` (on [-1, 1]), ``quadrant``, ``mood``, and
-        ``valence_confidence``, ``arousal_confidence``: the head's probability that the clip
-        is on the side of the axis it was put on (0.5 = a coin toss, 1 = certain). For a
-        binary head that is its predicted probability; for a regression head, a normal
-        model of its out-of-fold error during training. With one of ``axes`` only, that
-        axis' two columns (no quadrant).
-        """
-        parts = {axis: self.predict_axis(axis, X) for axis in axes}
-        table = pd.DataFrame({axis: parts[axis][0] for axis in axes}, index=X.index)
-        if set(axes) == set(AXES):
-            table = table[list(AXES)]
-            va = table.to_numpy()
-            table["quadrant"] = quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
-            table["mood"] = table["quadrant"].map(MOODS)
-        for axis in (a for a in AXES if a in axes):
-            table[f"{axis}_confidence"] = parts[axis][1]
-        return table
+        """Everything a user reads about each clip (:meth:`FittedHeads.predict_table`): valence,
+        arousal, quadrant, mood and each head's confidence in its side (0.5 = a coin toss, 1 =
+        certain; for a regression head, a normal model of its out-of-fold error)."""
+        return self.fitted_heads().predict_table(X, axes=axes)
 
     def head_modes(self) -> dict[str, str]:
         """``{"valence": "binary" | "regression", "arousal": ...}`` of the configured heads."""
@@ -444,23 +392,3 @@ class MoodModel(BaseEstimator):
         if estimator is None:
             raise ParameterError(f"MoodModel needs an estimator for the {axis} head")
         return estimator
-
-    def _columns(self, axis: str, X: pd.DataFrame) -> list[str]:  # noqa: N803
-        columns = getattr(self, f"{axis}_columns")
-        if columns is None:
-            return list(X.columns)
-        missing = [c for c in columns if c not in X.columns]
-        if missing:
-            raise ParameterError(
-                f"the {axis} head needs {len(missing)} feature column(s) missing from the table "
-                f"(first: {missing[0]!r}); extract the features with the model's configuration"
-            )
-        return list(columns)
-
-    @staticmethod
-    def _check_frame(X: Any) -> pd.DataFrame:  # noqa: N803
-        if not isinstance(X, pd.DataFrame):
-            raise ParameterError(f"X must be a pandas DataFrame of named features, got {type(X)}")
-        if not np.all(np.isfinite(X.select_dtypes("number").to_numpy())):
-            raise ParameterError("X holds non-finite feature values")
-        return X

@@ -164,6 +164,10 @@ def to_scale(table: pd.DataFrame, scale: str | Scale = "plane") -> pd.DataFrame:
 def from_scale(table: pd.DataFrame, scale: str | Scale) -> pd.DataFrame:
     """The inverse of :func:`to_scale`: a copy with valence and arousal back on the plane.
 
+    The unit scale's ``energy`` columns are renamed ``arousal``; a table whose columns are
+    already named ``arousal`` (as :func:`va_mood.playlist.read_predictions` returns every
+    scale) is read the same way.
+
     Examples
     --------
     >>> unit = pd.DataFrame({"valence": [0.75], "energy": [0.0]})
@@ -172,10 +176,9 @@ def from_scale(table: pd.DataFrame, scale: str | Scale) -> pd.DataFrame:
     """
     s = _scale(scale)
     back = {new: old for old, new in _renames(s).items()}
-    if s.arousal_name != "arousal" and "arousal" in table.columns:
+    if s.arousal_name != "arousal" and {s.arousal_name, "arousal"} <= set(table.columns):
         raise ParameterError(
-            f"a table on the {s.name} scale names its arousal column {s.arousal_name!r}, "
-            "but this one has 'arousal'; is it on another scale?"
+            f"a table on the {s.name} scale has both {s.arousal_name!r} and 'arousal' columns"
         )
     out = table.rename(columns=back)
     for axis in AXES:
@@ -202,7 +205,7 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
         Predictions with ``quadrant``, ``valence_confidence`` and ``arousal_confidence``
         (before :func:`to_scale`).
     modes : dict
-        ``bundle.model.head_modes()``; both heads must be ``"binary"``.
+        ``bundle.heads.modes``; both heads must be ``"binary"``.
 
     Returns
     -------
@@ -262,7 +265,7 @@ def present(
     >>> import va_mood  # doctest: +SKIP
     >>> bundle = va_mood.load_model()  # doctest: +SKIP
     >>> table = bundle.predict_files(["song.mp3"])  # doctest: +SKIP
-    >>> present(table, scale="unit", modes=bundle.model.head_modes())  # doctest: +SKIP
+    >>> present(table, scale="unit", modes=bundle.heads.modes)  # doctest: +SKIP
     """
     s = _scale(scale)
     attrs = dict(table.attrs)

@@ -25,7 +25,7 @@ from .output_scales import SCALES, Scale, unscale_values
 from .playlist import m3u8_entries, read_predictions
 from .plots import COLOURS
 from .quadrant import parse_quadrant
-from .tagging import read_title_artist
+from .tag_formats import read_title_artist
 from .vocabulary import MOODS, QUADRANTS
 
 __all__ = [

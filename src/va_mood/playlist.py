@@ -26,6 +26,7 @@ from .quadrant import MOODS, parse_quadrant
 __all__ = [
     "SORT_KEYS",
     "read_predictions",
+    "read_on_plane",
     "make_playlist",
     "m3u8_entries",
     "write_m3u8",
@@ -114,6 +115,22 @@ def mood_confidence(predictions: pd.DataFrame) -> np.ndarray:
     return predictions[columns[0]].to_numpy(dtype=float) * predictions[columns[1]].to_numpy(
         dtype=float
     )
+
+
+def read_on_plane(path: str | os.PathLike) -> pd.DataFrame:
+    """:func:`read_predictions`, with valence and arousal brought back onto the -1..1 plane
+    whatever ``--scale`` the file was written on.
+
+    JSON says its scale; in a CSV, ``energy`` marks the unit scale and values beyond 1 the
+    nine scale (whose values are never below 1).
+    """
+    from .output_scales import from_scale
+
+    table = read_predictions(path)
+    scale = table.attrs.get("scale")
+    if scale is None:
+        scale = "nine" if table[["valence", "arousal"]].abs().max().max() > 1 else "plane"
+    return from_scale(table, scale) if scale != "plane" else table
 
 
 def make_playlist(

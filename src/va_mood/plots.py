@@ -8,6 +8,7 @@ so an application's own matplotlib backend and open figures are left as they are
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,10 @@ def _save(fig: Any, path: str | os.PathLike) -> Path:
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in ("png", "svg", "pdf"):
         raise ParameterError(f"plot files must end in .png, .svg or .pdf, got {path.name!r}")
-    write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150))
+    from matplotlib import rc_context
+
+    with rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable, selectable
+        write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150))
     return path
 
 
@@ -92,32 +96,43 @@ def plot_plane(
     truth: pd.Series | None = None,
     thresholds: tuple[float, float] = (0.0, 0.0),
     title: str = "Predicted mood on the valence–arousal plane",
-    max_labels: int = 25,
+    names: Sequence[str] | None = None,
+    max_labels: int = 30,
 ) -> Path:
     """Files as points on the Russell plane, coloured by true quadrant when ``truth`` is given.
 
     ``predictions`` has columns ``path``, ``valence``, ``arousal``, ``quadrant`` (as
-    ``va-mood predict`` writes); ``truth`` maps each row (same index) to Q1..Q4.
+    ``va-mood predict`` writes); ``truth`` maps each row (same index) to Q1..Q4. Up to
+    ``max_labels`` points are named (``names``, one per row; default: the file stems); with
+    more, no names, and the points shrink and fade with their number so that dense areas stay
+    readable.
     """
     fig, ax = _figure(7.0, 7.5)
     _quadrant_frame(ax, thresholds)
     colour_by = truth if truth is not None else predictions["quadrant"]
+    n = len(predictions)
+    size = 36.0 if n <= max_labels else max(4.0, 36.0 * np.sqrt(max_labels / n))
+    alpha = 0.85 if n <= max_labels else max(0.25, 0.85 * np.sqrt(max_labels / n))
     for q in QUADRANTS:
         rows = predictions[colour_by.to_numpy() == q]
         if len(rows):
             name = f"{'true' if truth is not None else 'predicted'} {q} {MOODS[q]}"
             ax.scatter(
-                rows["valence"], rows["arousal"], s=36, color=COLOURS[q], label=name,
-                edgecolor="white", linewidth=0.5, alpha=0.85,
+                rows["valence"], rows["arousal"], s=size, color=COLOURS[q], label=name,
+                edgecolor="white", linewidth=0.5 if n <= max_labels else 0.0, alpha=alpha,
             )  # fmt: skip
-    if len(predictions) <= max_labels:
-        for row in predictions.itertuples():
+    if n <= max_labels:
+        if names is None:
+            names = [Path(str(p)).stem for p in predictions["path"]]
+        points = zip(names, predictions["valence"], predictions["arousal"], strict=True)
+        for label, x, y in points:  # names point outwards, away from the valence axis
+            side = 1 if x >= 0 else -1
             ax.annotate(
-                Path(str(row.path)).stem, (row.valence, row.arousal), fontsize=8,
-                xytext=(4, 4), textcoords="offset points",
+                label, (x, y), fontsize=8, xytext=(4 * side, 4), textcoords="offset points",
+                ha="left" if side > 0 else "right",
             )  # fmt: skip
     fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
-    ax.set_title(f"{title} ({len(predictions)} clips)")
+    ax.set_title(f"{title} ({n} clips)")
     return _save(fig, path)
 
 

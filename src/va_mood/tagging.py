@@ -3,7 +3,7 @@
 Tags written, per container (``NAME`` is each field's name below)::
 
     container                     mood                         everything else
-    ID3 (mp3)                     TMOO                         TXXX:VAMOOD_<NAME>
+    ID3 (mp3, wav)                TMOO                         TXXX:VAMOOD_<NAME>
     Vorbis (ogg, opus, flac)      MOOD                         VAMOOD_<NAME>
     MP4 freeform (m4a)            ----:com.apple.iTunes:MOOD   ----:com.apple.iTunes:VAMOOD_<NAME>
 
@@ -33,9 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ParameterError, VaMoodError
+from .errors import ParameterError
 from .output_scales import SCALES, scale_values
 from .quadrant import MOODS, parse_quadrant
+from .tag_formats import (
+    MP4_MEAN,
+    PREFIX,
+    TagError,
+    apply_generic,
+    container_names,
+    open_file,
+    read_generic,
+    reason,
+    save,
+)
 from .vocabulary import AXES
 
 __all__ = [
@@ -47,19 +58,9 @@ __all__ = [
     "tag_values",
     "write_tags",
     "read_tags",
-    "read_title_artist",
     "already_tagged",
     "precheck",
 ]
-
-PREFIX = "VAMOOD_"
-"""Prefix of every tag va_mood owns, besides the mood itself."""
-MP4_MEAN = "com.apple.iTunes"
-"""The 'mean' of MP4 freeform atoms: the one iTunes, Picard and ffmpeg read."""
-
-
-class TagError(VaMoodError):
-    """An audio file's tags cannot be read or written (container, permissions, damage)."""
 
 
 @dataclass
@@ -78,6 +79,8 @@ class TagResult:
         Why the file was skipped or failed.
     container : str or None
         ``"id3"``, ``"vorbis"`` or ``"mp4"`` once known.
+    kept : str or None
+        A mood tag va_mood did not write, left as it was (``MOOD=Energetic``).
     """
 
     path: str
@@ -85,6 +88,7 @@ class TagResult:
     tags: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     container: str | None = None
+    kept: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,7 +100,10 @@ class TagResult:
         if self.message:
             return f"{self.path}: {self.status}: {self.message}"
         tags = ", ".join(f"{k}={v}" for k, v in self.tags.items())
-        return f"{self.path}: {self.status} {tags}".rstrip()
+        line = f"{self.path}: {self.status} {tags}".rstrip()
+        if self.kept:
+            line += f"; kept: {self.kept} (not written by va_mood; --overwrite to replace)"
+        return line
 
 
 def model_version(bundle: Any) -> str:
@@ -117,7 +124,7 @@ def model_version(bundle: Any) -> str:
     identity = {
         "heads": {axis: (heads.get(axis) or {}).get("sha256") for axis in AXES},
         "fingerprint": bundle.fingerprint,
-        "thresholds": [float(t) for t in getattr(bundle.model, "thresholds_", (0.0, 0.0))],
+        "thresholds": [float(t) for t in bundle.heads.thresholds],
     }
     if not any(identity["heads"].values()):
         from .config import config_to_dict
@@ -173,126 +180,6 @@ def tag_values(row: Mapping[str, Any], *, model_version: str, scale: str = "plan
 # ---- containers -----------------------------------------------------------------------------
 
 
-def _open(path: Path) -> tuple[Any, str]:
-    """The mutagen file object and container kind of ``path``; TagError if not taggable."""
-    import mutagen
-    from mutagen.flac import FLAC
-    from mutagen.mp3 import MP3
-    from mutagen.mp4 import MP4
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-
-    if not path.exists():
-        raise TagError(f"{path}: no such file")
-    if path.is_dir():
-        raise TagError(f"{path}: is a folder, not an audio file")
-    try:
-        audio = mutagen.File(path)
-    except PermissionError:
-        raise TagError(f"{path}: permission denied") from None
-    except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
-        raise TagError(f"{path}: cannot read its tags ({_reason(exc)})") from None
-    if audio is None:
-        raise TagError(f"{path}: not a recognised audio file")
-    if isinstance(audio, MP3):
-        return audio, "id3"
-    if isinstance(audio, FLAC | OggVorbis | OggOpus):
-        return audio, "vorbis"
-    if isinstance(audio, MP4):
-        return audio, "mp4"
-    raise TagError(
-        f"{path}: cannot tag a {type(audio).__name__} file; supported: mp3 (ID3), "
-        "ogg/opus/flac (Vorbis comments), m4a (MP4)"
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc).strip() or type(exc).__name__
-
-
-def _names(container: str, generic: Mapping[str, str]) -> dict[str, str]:
-    """Generic names (``MOOD``, ``VAMOOD_X``) as the container spells them."""
-    out = {}
-    for key, value in generic.items():
-        if container == "id3":
-            out["TMOO" if key == "MOOD" else f"TXXX:{key}"] = value
-        elif container == "mp4":
-            out[f"----:{MP4_MEAN}:{key}"] = value
-        else:
-            out[key] = value
-    return out
-
-
-def _read(audio: Any, container: str) -> dict[str, str]:
-    """Generic-named va_mood tags found in an opened file."""
-    tags = audio.tags
-    if tags is None:
-        return {}
-    found: dict[str, str] = {}
-    if container == "id3":
-        if "TMOO" in tags and tags["TMOO"].text:
-            found["MOOD"] = str(tags["TMOO"].text[0])
-        for frame in tags.getall("TXXX"):
-            if frame.desc.upper().startswith(PREFIX) and frame.text:
-                found[frame.desc.upper()] = str(frame.text[0])
-    elif container == "mp4":
-        head = f"----:{MP4_MEAN}:"
-        for key, values in tags.items():
-            name = key[len(head) :].upper() if key.startswith(head) else ""
-            if (name == "MOOD" or name.startswith(PREFIX)) and values:
-                found[name] = bytes(values[0]).decode("utf-8", errors="replace")
-    else:
-        for key, value in tags.items():
-            name = key.upper()
-            if (name == "MOOD" or name.startswith(PREFIX)) and value:
-                found[name] = value[0] if isinstance(value, list) else value
-    return found
-
-
-def _apply(audio: Any, container: str, generic: Mapping[str, str]) -> None:
-    """Replace the va_mood tags of an opened file by ``generic``; leave every other tag be."""
-    if audio.tags is None:
-        audio.add_tags()
-    tags = audio.tags
-    if container == "id3":
-        from mutagen.id3 import TMOO, TXXX
-
-        if tags.version[1] == 3:
-            tags.update_to_v23()  # mutagen read it as v2.4; give the other frames back as v2.3
-        tags.delall("TMOO")
-        for frame in list(tags.getall("TXXX")):
-            if frame.desc.upper().startswith(PREFIX):
-                del tags[frame.HashKey]
-        for key, value in generic.items():
-            if key == "MOOD":
-                tags.add(TMOO(encoding=3, text=[value]))
-            else:
-                tags.add(TXXX(encoding=3, desc=key, text=[value]))
-    elif container == "mp4":
-        from mutagen.mp4 import MP4FreeForm
-
-        head = f"----:{MP4_MEAN}:"
-        for key in list(tags.keys()):
-            name = key[len(head) :].upper() if key.startswith(head) else ""
-            if name == "MOOD" or name.startswith(PREFIX):
-                del tags[key]
-        for key, value in generic.items():
-            tags[head + key] = [MP4FreeForm(value.encode("utf-8"))]
-    else:
-        for key in list(tags.keys()):
-            if key.upper() == "MOOD" or key.upper().startswith(PREFIX):
-                del tags[key]
-        for key, value in generic.items():
-            tags[key] = [value]
-
-
-def _save(audio: Any, container: str) -> None:
-    if container == "id3" and audio.tags.version[1] == 3:
-        audio.save(v2_version=3)
-    else:
-        audio.save()
-
-
 def _check_writable(path: Path) -> None:
     mode = path.stat().st_mode
     if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
@@ -316,12 +203,12 @@ def _write_atomically(path: Path, generic: Mapping[str, str]) -> None:
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
         with contextlib.suppress(OSError):  # only root may give a file to someone else
             os.chown(tmp, st.st_uid, st.st_gid)
-        audio, container = _open(tmp)
-        _apply(audio, container, generic)
+        audio, container = open_file(tmp)
+        apply_generic(audio, container, generic)
         try:
-            _save(audio, container)
+            save(audio, container)
         except (mutagen.MutagenError, ValueError, EOFError) as exc:
-            raise TagError(f"{path}: cannot write its tags ({_reason(exc)})") from None
+            raise TagError(f"{path}: cannot write its tags ({reason(exc)})") from None
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -354,7 +241,8 @@ def write_tags(
         Scale of the numbers written (:mod:`va_mood.scales`).
     overwrite : bool
         Write even when the file already carries tags of the same model version (otherwise it
-        is skipped).
+        is skipped), and replace a mood tag va_mood did not write (otherwise it is kept, and
+        said in ``kept``; the ``VAMOOD_*`` tags are written either way).
     dry_run : bool
         Change nothing; report what would be written (or why it could not be: read-only,
         container, damaged tags).
@@ -381,26 +269,44 @@ def write_tags(
     shown = str(path)
     target = Path(os.path.realpath(path))
     try:
-        audio, container = _open(target)
-        tags = _names(container, generic)
+        audio, container = open_file(target)
         done = _skip(audio, container, model_version, overwrite)
         if done is not None:
-            return TagResult(shown, "skipped", tags, done, container)
+            return TagResult(shown, "skipped", container_names(container, generic), done, container)
+        kept = None if overwrite else _foreign_mood(read_generic(audio, container))
+        if kept is not None:
+            generic = {k: v for k, v in generic.items() if k != "MOOD"}
+            kept = f"MOOD={kept}"
+        tags = container_names(container, generic)
         _check_writable(target)
         if dry_run:
-            return TagResult(shown, "would write", tags, None, container)
+            return TagResult(shown, "would write", tags, None, container, kept)
         _write_atomically(target, generic)
-        return TagResult(shown, "written", tags, None, container)
+        return TagResult(shown, "written", tags, None, container, kept)
     except TagError as exc:
         return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
     except OSError as exc:  # copy, chmod, replace: disk full, permissions, vanished file
-        reason = exc.strerror or _reason(exc)
-        return TagResult(shown, "failed", {}, f"cannot write ({reason})", None)
+        why = exc.strerror or reason(exc)
+        return TagResult(shown, "failed", {}, f"cannot write ({why})", None)
+
+
+def _foreign_mood(existing: Mapping[str, str]) -> str | None:
+    """The file's mood tag if va_mood did not write it, else None.
+
+    va_mood's own mood tag is the mood of the quadrant it wrote beside it
+    (``VAMOOD_QUADRANT``); any other mood tag is the user's, or another program's.
+    """
+    mood = existing.get("MOOD")
+    if not mood:
+        return None
+    quadrant = existing.get(f"{PREFIX}QUADRANT")
+    ours = quadrant in MOODS and mood == MOODS[quadrant]
+    return None if ours else mood
 
 
 def _skip(audio: Any, container: str, model_version: str, overwrite: bool) -> str | None:
     """Why an opened file needs no tagging (same model version already there), or None."""
-    existing = _read(audio, container)
+    existing = read_generic(audio, container)
     old = existing.get(f"{PREFIX}MODEL")
     if old != model_version or overwrite:
         return None
@@ -424,7 +330,7 @@ def precheck(
     shown = str(path)
     target = Path(os.path.realpath(path))
     try:
-        audio, container = _open(target)
+        audio, container = open_file(target)
         done = _skip(audio, container, model_version, overwrite)
         if done is not None:
             return TagResult(shown, "skipped", {}, done, container)
@@ -433,7 +339,7 @@ def precheck(
     except TagError as exc:
         return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
     except OSError as exc:
-        return TagResult(shown, "failed", {}, f"cannot read ({exc.strerror or _reason(exc)})")
+        return TagResult(shown, "failed", {}, f"cannot read ({exc.strerror or reason(exc)})")
 
 
 def read_tags(path: str | os.PathLike) -> dict[str, str]:
@@ -453,8 +359,8 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
     >>> read_tags("song.mp3")["MOOD"]  # doctest: +SKIP
     'Calm'
     """
-    audio, container = _open(Path(path))
-    return _read(audio, container)
+    audio, container = open_file(Path(path))
+    return read_generic(audio, container)
 
 
 def already_tagged(path: str | os.PathLike, model_version: str) -> bool:
@@ -463,32 +369,3 @@ def already_tagged(path: str | os.PathLike, model_version: str) -> bool:
         return read_tags(path).get(f"{PREFIX}MODEL") == model_version
     except TagError:
         return False
-
-
-def read_title_artist(path: str | os.PathLike) -> tuple[str | None, str | None]:
-    """The title and artist a file's own tags give (ID3, Vorbis comments, MP4), or None.
-
-    For showing a song by name; a missing, unreadable or untagged file gives
-    ``(None, None)`` and never raises, so callers fall back on the file name.
-
-    Examples
-    --------
-    >>> read_title_artist("song.mp3")  # doctest: +SKIP
-    ('Hustle', 'Kevin MacLeod')
-    """
-    import mutagen
-
-    try:
-        audio = mutagen.File(path, easy=True)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError):
-        return None, None
-    tags = getattr(audio, "tags", None)
-    if not tags:
-        return None, None
-
-    def first(key: str) -> str | None:
-        values = tags.get(key) or []
-        text = str(values[0]).strip() if values else ""
-        return text or None
-
-    return first("title"), first("artist")

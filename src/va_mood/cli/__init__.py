@@ -9,6 +9,8 @@ itself is wrong; 3 nothing could be done; 130 interrupted.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from . import library, page, predict, train, tune
@@ -17,7 +19,41 @@ from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL
 __all__ = ["app", "EXIT_OK", "EXIT_PARTIAL", "EXIT_NOTHING"]
 
 
-def _before_any_command() -> None:
+def _version_line() -> str:
+    """``va-mood 0.1.0, model default (trained 2026-12-02)``: read without loading the model."""
+    import json
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..locations import DEFAULT_MODEL
+
+    try:
+        package = version("va-mood")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        package = "unknown"
+    try:
+        created = json.loads((DEFAULT_MODEL / "bundle.json").read_text("utf-8"))["created"][:10]
+    except (OSError, ValueError, KeyError, TypeError):
+        created = "unknown date"
+    return f"va-mood {package}, model {DEFAULT_MODEL.name} (trained {created})"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(_version_line())
+        raise typer.Exit(EXIT_OK)
+
+
+def _before_any_command(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show the version of va-mood and of its shipped model, and exit.",
+        ),
+    ] = False,
+) -> None:
     """Before any command: this process is va_mood's own, so it may keep freed memory."""
     from .._malloc import keep_freed_memory
 

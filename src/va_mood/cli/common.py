@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from .progress import progress_bar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,17 +37,44 @@ class Scale(StrEnum):
     nine = "nine"
 
 
+def error(message: str) -> None:
+    """A failure: an input that could not be used, or the reason nothing could be done."""
+    typer.echo(f"error: {message}", err=True)
+
+
+def warning(message: str) -> None:
+    """Something skipped or worth knowing; the command still did what was asked."""
+    typer.echo(f"warning: {message}", err=True)
+
+
+def choice(allowed: Iterable[str], convert: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    """A typer ``parser`` accepting one of ``allowed`` (any case): a wrong value is a usage
+    error (exit 2) that lists the allowed values, in plain words."""
+    allowed = list(allowed)
+
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str):  # the default, already converted
+            return value
+        for name in allowed:
+            if value.lower() == name.lower():
+                return convert(name)
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+
+    return parse
+
+
+FormatOpt = Annotated[
+    Format,
+    typer.Option("--format", "-f", parser=choice(Format, Format), help="Output format."),
+]
 ScaleOpt = Annotated[
     Scale,
     typer.Option(
+        parser=choice(Scale, Scale),
         help="Scale of the numbers: plane (-1..1), unit (0..1, valence/energy as Spotify's) "
-        "or nine (1..9 as the emotion datasets'); see docs/scales_and_tags.md."
+        "or nine (1..9 as the emotion datasets'); the same quadrants on every scale.",
     ),
 ]
-
-
-def error(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
 
 
 @contextmanager
@@ -63,52 +92,14 @@ def fatal_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-@contextmanager
-def progress_bar(total: int | None, label: str) -> Iterator[Any]:
-    """A progress bar on stderr; yields the per-file callback for the library."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
+def storage_or_default(storage: str | None) -> str:
+    """The optuna storage ``--storage`` names, or the per-user default."""
+    from ..locations import default_storage
 
-    class Rate(ProgressColumn):
-        """Files per second, over the whole run so far."""
-
-        def render(self, task: Any) -> Text:
-            elapsed = task.elapsed or 0.0
-            rate = task.completed / elapsed if elapsed > 0 and task.completed else None
-            return Text(f"{rate:.1f} clips/s" if rate is not None else "- clips/s")
-
-    console = Console(stderr=True)
-    columns = (
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed"),
-        Rate(),
-        TimeRemainingColumn(),
-    )
-    with Progress(
-        *columns, console=console, transient=True, disable=total is not None and total < 2
-    ) as bar:
-        task = bar.add_task(label, total=total, failed=0)
-        failed = 0
-
-        def step(path: str, error: str | None) -> None:
-            nonlocal failed
-            failed += error is not None
-            bar.update(task, advance=1, failed=failed)
-
-        yield step
+    return storage or default_storage()
 
 
-def config_or_default(path: Path | None) -> Config:
+def config_or_default(path: str | None) -> Config:
     """The configuration in ``path``, or the one the shipped default model was trained with."""
     from ..api import load_model
     from ..config import load_config
@@ -116,7 +107,7 @@ def config_or_default(path: Path | None) -> Config:
     return load_config(path) if path else load_model().config
 
 
-def label_spec(path: Path | None) -> Any:
+def label_spec(path: str | None) -> Any:
     from ..config import LabelSpec, load_label_spec
 
     return load_label_spec(path) if path else LabelSpec()
@@ -186,14 +177,18 @@ CacheOpt = Annotated[
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 ConfigOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        help="Model configuration TOML (default: the shipped model's, configs/default.toml)."
+        help="Model configuration: a shipped one by name (default, article, regression) or a "
+        "TOML file (default: the shipped model's, the same as 'default')."
     ),
 ]
 LabelsSpecOpt = Annotated[
-    Path | None,
-    typer.Option(help="Labels format TOML (columns, scale) (default: the 4Q labels.csv format)."),
+    str | None,
+    typer.Option(
+        help="Labels format (columns, scale): a shipped one by name (4q, emomusic10) or a TOML "
+        "file (default: 4q, the 4Q dataset's labels.csv)."
+    ),
 ]
 ErrorsOpt = Annotated[
     Path | None,
@@ -232,26 +227,38 @@ FeatureTableOpt = Annotated[
 
 
 def labelled_corpus(
-    labels: Path, audio: Path, cfg: Config, spec_path: Path | None, jobs: int, cache: Any
-):
+    labels: Path, audio: Path, cfg: Config, spec_path: str | None, jobs: int, cache: Any
+) -> tuple[pd.DataFrame, pd.DataFrame, Any, dict[str, str]]:
+    """Features and labels of a labelled corpus, with progress; returns ``(features, labels,
+    spec, failed)``. Unreadable audio is an ``error:`` (``failed``: ``{path: message}``, for
+    exit code 1); bad or unmatched labels rows and unlabelled audio are ``warning:`` lines."""
     from ..api import load_corpus
 
     spec = label_spec(spec_path)
     with progress_bar(None, "extracting") as step:
         features, table, problems = load_corpus(
-            labels, audio, config=cfg, spec=spec, jobs=jobs, cache_dir=cache, progress=step
+            labels,
+            audio,
+            config=cfg,
+            spec=spec,
+            jobs=jobs,
+            cache=cache is not None,
+            cache_dir=cache,
+            progress=step,
         )
+    failed = table.attrs.get("errors", {})
     for message in problems:
-        error(message)
+        (error if message in failed.values() else warning)(message)
     if problems:
         typer.echo(f"going on with {len(table)} labelled clip(s)", err=True)
-    return features, table, spec
+    return features, table, spec, failed
 
 
 StorageOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        help="Optuna storage URL (sqlite:///..., postgresql+psycopg2://...) or a SQLite file path."
+        help="Optuna storage URL (sqlite:///..., postgresql+psycopg2://...) or a SQLite file "
+        "path (default: studies.db in your data folder, see `va-mood studies list`)."
     ),
 ]
 StudyNameOpt = Annotated[
@@ -267,23 +274,24 @@ def corpus_features(
     audio: Path | None,
     features: Path | None,
     cfg: Config,
-    spec_path: Path | None,
+    spec_path: str | None,
     jobs: int,
     cache: Path | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """The feature table and labels of a corpus, from its audio (cached) or from a Parquet
-    table written by ``va-mood extract`` (refused if made with other feature settings)."""
+    table written by ``va-mood extract`` (refused if made with other feature settings), and
+    the audio files that could not be read (``{path: message}``)."""
     if (audio is None) == (features is None):
         error("give either --audio DIR or --features PARQUET")
         raise typer.Exit(EXIT_USAGE)
     if audio is not None:
-        table, labelled, _ = labelled_corpus(labels, audio, cfg, spec_path, jobs, cache)
-        return table, labelled
+        table, labelled, _, failed = labelled_corpus(labels, audio, cfg, spec_path, jobs, cache)
+        return table, labelled, failed
     from ..feature_table import align_features, read_feature_table
     from ..labels import load_labels
 
     raw = read_feature_table(features, config=cfg.analysis, groups=cfg.groups)
     table, labelled, problems = align_features(raw, load_labels(labels, label_spec(spec_path)))
     for message in problems:
-        error(message)
-    return table, labelled
+        warning(message)
+    return table, labelled, {}

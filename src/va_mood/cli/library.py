@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -20,17 +20,14 @@ from .common import (
     PathsArg,
     Scale,
     ScaleOpt,
-    cache_dir,
     error,
     fatal_errors,
     find_audio_or_exit,
     label_spec,
     progress_bar,
     report_errors,
+    warning,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def tag(
@@ -42,7 +39,11 @@ def tag(
     ] = False,
     overwrite: Annotated[
         bool,
-        typer.Option("--overwrite", help="Tag again files already tagged by this model version."),
+        typer.Option(
+            "--overwrite",
+            help="Tag again files already tagged by this model version, and replace mood tags "
+            "va_mood did not write (kept otherwise).",
+        ),
     ] = False,
     errors_file: ErrorsOpt = None,
     jobs: JobsOpt = 0,
@@ -75,7 +76,7 @@ def tag(
         if todo:
             with progress_bar(len(todo), "predicting") as step:
                 table = bundle.predict_files(
-                    todo, jobs=jobs, cache_dir=cache_dir(cache, no_cache), progress=step
+                    todo, jobs=jobs, cache=not no_cache, cache_dir=cache, progress=step
                 )
             errors |= table.attrs["errors"]
             for path, row in table.iterrows():
@@ -99,6 +100,29 @@ def tag(
         raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
 
 
+def _mood(value: str) -> str:
+    """``--mood``: a mood name or quadrant, else a usage error."""
+    from ..errors import ParameterError
+    from ..quadrant import parse_quadrant
+
+    try:
+        parse_quadrant(value)
+    except ParameterError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def _sort_key(value: str) -> str:
+    """``--sort``: a sort key, ``-`` in front for descending, else a usage error."""
+    from ..playlist import SORT_KEYS
+
+    if value.removeprefix("-").lower() not in SORT_KEYS:
+        raise typer.BadParameter(
+            f"{value!r} is not one of {', '.join(SORT_KEYS)} (prefix - for descending)"
+        )
+    return value
+
+
 def playlist(
     predictions: Annotated[
         Path, typer.Argument(help="CSV or JSON written by `va-mood predict` (any --scale).")
@@ -107,8 +131,9 @@ def playlist(
     mood: Annotated[
         str | None,
         typer.Option(
+            parser=_mood,
             help="Mood or quadrant to keep: Uplifting, Aggressive, Melancholic, Calm "
-            "or Q1..Q4 (default: every mood)."
+            "or Q1..Q4 (default: every mood).",
         ),
     ] = None,
     min_confidence: Annotated[
@@ -123,8 +148,9 @@ def playlist(
     sort: Annotated[
         str | None,
         typer.Option(
+            parser=_sort_key,
             help="Sort by valence, energy (= arousal) or confidence; -KEY for descending "
-            "(default: the order of the predictions)."
+            "(default: the order of the predictions).",
         ),
     ] = None,
     absolute: Annotated[
@@ -161,16 +187,8 @@ PlotOutputOpt = Annotated[
 ]
 
 
-def _read_on_plane(path: Path) -> pd.DataFrame:
-    """Predictions written by ``predict`` on any scale, brought back onto the [-1, 1] plane."""
-    from ..output_scales import from_scale
-    from ..playlist import read_predictions
-
-    table = read_predictions(path)
-    scale = table.attrs.get("scale")
-    if scale is None:  # a CSV does not say; the values do
-        scale = "nine" if table[["valence", "arousal"]].abs().max().max() > 1 else "plane"
-    return from_scale(table, scale) if scale != "plane" else table
+PLANE_NAMES = 30
+"""Up to this many points, the plane plot names each (title from the file's tags, or stem)."""
 
 
 def plot_plane_command(
@@ -181,12 +199,16 @@ def plot_plane_command(
     ] = None,
     labels_spec: LabelsSpecOpt = None,
 ) -> None:
-    """Files as points on the valence-arousal plane, with the four quadrant moods."""
+    """Files as points on the valence-arousal plane, with the four quadrant moods.
+
+    Up to 30 points are named (artist and title from the file's tags, else the file name).
+    """
     with fatal_errors():
         from ..labels import load_labels
+        from ..playlist import read_on_plane
         from ..plots import plot_plane
 
-        table = _read_on_plane(predictions)
+        table = read_on_plane(predictions)
         if "start" in table:
             error(f"{predictions} holds segments; plot them with `va-mood plot timeline`")
             raise typer.Exit(EXIT_NOTHING)
@@ -200,9 +222,14 @@ def plot_plane_command(
                 error(f"no predicted file matches an id in {labels}")
                 raise typer.Exit(EXIT_NOTHING)
             if unknown.any():
-                error(f"{int(unknown.sum())} file(s) without labels left out of the plot")
+                warning(f"{int(unknown.sum())} file(s) without labels left out of the plot")
             table, truth = table[~unknown], truth[~unknown]
-        plot_plane(table, output, truth=truth)
+        names = None
+        if len(table) <= PLANE_NAMES:
+            from ..tag_formats import display_name
+
+            names = [display_name(p) for p in table["path"]]
+        plot_plane(table, output, truth=truth, names=names, max_labels=PLANE_NAMES)
         typer.echo(f"wrote {output}", err=True)
 
 
@@ -223,9 +250,10 @@ def plot_timeline_command(
     """Valence and arousal of one file over time (`predict --segment` output), mood bands."""
     with fatal_errors():
         from ..labels import load_ratings
+        from ..playlist import read_on_plane
         from ..plots import plot_timeline
 
-        table = _read_on_plane(predictions)
+        table = read_on_plane(predictions)
         if "start" not in table:
             error(f"{predictions} holds no segments; run `va-mood predict --segment SECONDS`")
             raise typer.Exit(EXIT_NOTHING)

@@ -18,12 +18,13 @@ from .common import (
     ModelOpt,
     NoCacheOpt,
     Scale,
-    cache_dir,
+    choice,
     error,
     fatal_errors,
     find_audio_or_exit,
     progress_bar,
     report_errors,
+    warning,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +52,11 @@ def page(
     ] = None,
     scale: Annotated[
         Scale,
-        typer.Option(help="With audio inputs: the scale to show (a table keeps its own)."),
+        typer.Option(
+            parser=choice(Scale, Scale),
+            help="With audio inputs: the scale to show, plane, unit or nine (a table keeps "
+            "its own).",
+        ),
     ] = Scale.plane,
     title: Annotated[str, typer.Option(help="Heading of the page.")] = "Songs on the mood plane",
     relative: Annotated[
@@ -85,7 +90,7 @@ def page(
         else:
             shown_scale = scale.value
             table, windows, errors = _predict(
-                inputs, model, shown_scale, segment, jobs, cache_dir(cache, no_cache)
+                inputs, model, shown_scale, segment, jobs, (not no_cache, cache)
             )
         if segments is not None:
             windows = _read_segments(segments, shown_scale, table)
@@ -127,9 +132,8 @@ def _read_segments(path: Path, scale: str, table: pd.DataFrame) -> pd.DataFrame:
     windows = read_segments(path, scale)
     unmatched = segment_data(windows, list(table["path"]))[1]
     if unmatched:
-        typer.echo(
-            f"{unmatched} file(s) in {path} are not among the songs; their windows are left out",
-            err=True,
+        warning(
+            f"{unmatched} file(s) in {path} are not among the songs; their windows are left out"
         )
     return windows
 
@@ -140,25 +144,22 @@ def _predict(
     scale: str,
     segment: float | None,
     jobs: int,
-    cache: Path | None,
+    cache: tuple[bool, Path | None],
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Predict audio inputs (whole files and, with ``segment``, windows) on ``scale``."""
     from ..api import load_model
-    from ..output_scales import present
 
     bundle = load_model(model)
     files, problems = find_audio_or_exit(inputs)
-    modes = bundle.model.head_modes()
+    options = {"scale": scale, "jobs": jobs, "cache": cache[0], "cache_dir": cache[1]}
     with progress_bar(len(files), "predicting") as step:
-        table = bundle.predict_files(files, jobs=jobs, cache_dir=cache, progress=step)
+        table = bundle.predict_files(files, progress=step, **options)
     errors = problems | table.attrs["errors"]
-    table = present(table, scale=scale, modes=modes).reset_index()
-    table = table.rename(columns={"index": "path"})
+    table = table.reset_index()
     windows = None
     if segment is not None and len(table):
         with progress_bar(len(table), "predicting windows") as step:
             windows = bundle.predict_files(
-                list(table["path"]), jobs=jobs, cache_dir=cache, progress=step, segment=segment
-            )
-        windows = present(windows, scale=scale, modes=modes).reset_index()
+                list(table["path"]), progress=step, segment=segment, **options
+            ).reset_index()
     return table, windows, errors

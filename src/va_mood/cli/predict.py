@@ -12,10 +12,12 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     CacheOpt,
     ConfigOpt,
     ErrorsOpt,
     Format,
+    FormatOpt,
     JobsOpt,
     NoCacheOpt,
     PathsArg,
@@ -40,7 +42,7 @@ def predict(
     model: Annotated[
         Path | None, typer.Option(help="Model bundle folder (default: the shipped model).")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: FormatOpt = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     scale: ScaleOpt = Scale.plane,
     segment: Annotated[
@@ -72,24 +74,24 @@ def predict(
 
         bundle = load_model(model)
         files, problems = find_audio_or_exit(paths)
-        from ..output_scales import present
         from ..segments import summarise_timeline
 
         if summary is not None and segment is None:
             error("--summary needs --segment")
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         with progress_bar(len(files), "predicting") as step:
             table = bundle.predict_files(
                 files,
+                scale=scale.value,
                 jobs=jobs,
-                cache_dir=cache_dir(cache, no_cache),
+                cache=not no_cache,
+                cache_dir=cache,
                 progress=step,
                 segment=segment,
                 hop=hop,
             )
         errors = problems | table.attrs["errors"]
-        table = present(table, scale=scale.value, modes=bundle.model.head_modes())
-        table = table.reset_index().rename(columns={"index": "path"})
+        table = table.reset_index()
         report_errors(errors, errors_file)
         if table.empty:
             error("no input could be predicted")
@@ -148,8 +150,9 @@ def extract(
 ) -> None:
     """Extract the named feature table (one row per file) to Parquet.
 
-    With --backend dask --scheduler ADDRESS the files are extracted on a Dask cluster (see
-    docs/extraction.md); the cache and the output are written here.
+    With --backend dask --scheduler ADDRESS the files are extracted on a Dask cluster (its
+    workers need va_mood installed and must be able to read the files); the cache and the
+    output are written here.
     """
     with fatal_errors():
         from ..extract import extract_files

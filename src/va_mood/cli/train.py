@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from ..locations import DEFAULT_PREFIX
 from .common import (
     EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_PARTIAL,
     AudioOpt,
     CacheOpt,
     ConfigOpt,
@@ -29,11 +33,21 @@ from .common import (
     fatal_errors,
     label_spec,
     labelled_corpus,
+    storage_or_default,
 )
+from .progress import Step, progress_bar, status
 from .tune import tuned_config
 
 if TYPE_CHECKING:
-    pass
+    from ..config import Config
+
+
+@contextmanager
+def cv_progress(cfg: Config) -> Iterator[Step]:
+    """Progress of grouped cross-validation, one step per fold of every repeat."""
+    ev = cfg.evaluation
+    with progress_bar(ev.n_splits * ev.n_repeats, "cross-validating", unit="folds") as step:
+        yield step
 
 
 def evaluate(
@@ -59,13 +73,18 @@ def evaluate(
         from ..evaluate import cross_validate, format_report
 
         cfg = config_or_default(config)
-        features, table, _ = labelled_corpus(
+        features, table, _, failed = labelled_corpus(
             labels, audio, cfg, labels_spec, jobs, cache_dir(cache, no_cache)
         )
         first_repeat: dict[int, Any] = {}
-        result = cross_validate(
-            features, table, cfg, on_repeat=lambda r, p: first_repeat.setdefault(r, p)
-        )
+        with cv_progress(cfg) as step:
+            result = cross_validate(
+                features,
+                table,
+                cfg,
+                on_fold=lambda repeat, fold: step(),
+                on_repeat=lambda r, p: first_repeat.setdefault(r, p),
+            )
         typer.echo(format_report(result))
         if report is not None:
             write_text(report, json.dumps(result, indent=2) + "\n")
@@ -75,6 +94,7 @@ def evaluate(
 
             for path in plot_evaluation(result, plots, predicted=first_repeat[0], labels=table):
                 typer.echo(f"wrote {path}", err=True)
+        raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 
 
 def train(
@@ -97,7 +117,7 @@ def train(
             help="Replace each tuned head by its study's best trial (see `va-mood tune`).",
         ),
     ] = False,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
     about: Annotated[
         Path | None,
@@ -106,6 +126,7 @@ def train(
 ) -> None:
     """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..api import train as train_bundle
         from ..bundle import save_bundle
         from ..config import extraction_config
@@ -115,15 +136,17 @@ def train(
         if params_from_study:
             cfg = tuned_config(cfg, storage, study_name)
             feature_cfg = extraction_config(feature_cfg, cfg.groups)  # reuse the cached features
-        features, table = corpus_features(
+        features, table, failed = corpus_features(
             labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
         )
         spec = label_spec(labels_spec)
         metrics = {}
         if cv:
-            metrics = cross_validate(features, table, cfg)
+            with cv_progress(cfg) as step:
+                metrics = cross_validate(features, table, cfg, on_fold=lambda repeat, fold: step())
             typer.echo(format_report(metrics))
-        bundle = train_bundle(features, table, cfg, spec=spec, metrics=metrics)
+        with status(f"training on {len(table)} clips"):
+            bundle = train_bundle(features, table, cfg, spec=spec, metrics=metrics)
         if about is not None:
             try:
                 bundle.about = about.read_text(encoding="utf-8")
@@ -136,3 +159,4 @@ def train(
             bundle.tuning = tuning_record(storage, study_name)
         save_bundle(bundle, output)
         typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)
+        raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)

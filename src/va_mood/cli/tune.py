@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from ..locations import DEFAULT_PREFIX
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_PARTIAL,
     CacheOpt,
     ConfigOpt,
     FeatureTableOpt,
     Format,
+    FormatOpt,
     LabelsOpt,
     LabelsSpecOpt,
     NoCacheOpt,
@@ -24,10 +27,12 @@ from .common import (
     StorageOpt,
     StudyNameOpt,
     cache_dir,
+    choice,
     config_or_default,
     corpus_features,
     error,
     fatal_errors,
+    storage_or_default,
 )
 
 if TYPE_CHECKING:
@@ -70,23 +75,29 @@ def _trial_line(study: Any, trial: Any) -> None:
 
 def tune(
     labels: LabelsOpt,
-    head: Annotated[TuneHead, typer.Option(help="Which head to tune (one study each).")] = (
-        TuneHead.both
-    ),
+    head: Annotated[
+        TuneHead,
+        typer.Option(
+            parser=choice(TuneHead, TuneHead), help="Which head to tune (one study each)."
+        ),
+    ] = (TuneHead.both),
     audio: OptionalAudioOpt = None,
     features: FeatureTableOpt = None,
     config: ConfigOpt = None,
     labels_spec: LabelsSpecOpt = None,
     search_space: Annotated[
-        Path, typer.Option(help="Search spaces TOML (see configs/search_space.toml).")
-    ] = Path("configs/search_space.toml"),
+        str,
+        typer.Option(
+            help="Search spaces: a shipped one by name (default, xgboost) or a TOML file."
+        ),
+    ] = "default",
     trials: Annotated[
         int, typer.Option(help="Trials to add to each head's study in this run.")
     ] = 20,
     timeout: Annotated[
         float | None, typer.Option(help="Stop starting trials after this many seconds, per head.")
     ] = None,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (trials and extraction).")
@@ -96,6 +107,7 @@ def tune(
 ) -> None:
     """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..config import extraction_config
         from ..tuning import Interrupts, load_search_space
 
@@ -104,7 +116,7 @@ def tune(
         heads = ["valence", "arousal"] if head is TuneHead.both else [head.value]
         candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
         feature_cfg = extraction_config(cfg, candidates)
-        table, labelled = corpus_features(
+        table, labelled, failed = corpus_features(
             labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
         )
         interrupts = Interrupts()
@@ -121,6 +133,7 @@ def tune(
                 except KeyboardInterrupt:
                     _say_interrupted(current, storage, study_name)
                     raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 
 
 def _tune_one(
@@ -180,11 +193,12 @@ def _best(row: dict[str, Any]) -> str:
 
 
 def studies_list(
-    storage: StorageOpt = DEFAULT_STORAGE,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    storage: StorageOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Every study in the storage: trial counts, best value and best parameters."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..tuning import study_summaries
 
         rows = study_summaries(storage)
@@ -208,7 +222,7 @@ def studies_show(
     name: Annotated[
         str | None, typer.Argument(help="Study name (default: every study in the storage).")
     ] = None,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     plots: Annotated[
         Path | None,
         typer.Option(help="Write optimization_history and param_importances PNGs here."),
@@ -216,6 +230,7 @@ def studies_show(
 ) -> None:
     """A study's best trial, parameter importances and, optionally, plots."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from ..tuning import param_importances, study_summaries, write_plots
 
         rows = [r for r in study_summaries(storage) if name is None or r["study"] == name]
@@ -242,11 +257,12 @@ def studies_show(
 def studies_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="Configuration TOML to write.")],
     config: ConfigOpt = None,
-    storage: StorageOpt = DEFAULT_STORAGE,
+    storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
 ) -> None:
     """Write the configuration with each tuned head's best trial as a TOML file."""
     with fatal_errors():
+        storage = storage_or_default(storage)
         from .._atomic import write_text
         from ..config import config_to_toml
 

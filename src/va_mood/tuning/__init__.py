@@ -27,10 +27,17 @@ from .space import (
     search_space_from_dict,
     suggest_head,
 )
-from .studies import DEFAULT_PREFIX, DEFAULT_STORAGE, TuningError, open_study, study_name, tune_head
+from .studies import (
+    DEFAULT_PREFIX,
+    TuningError,
+    open_study,
+    storage_exists,
+    study_name,
+    tune_head,
+)
 
 __all__ = [
-    "DEFAULT_STORAGE",
+    "storage_exists",
     "DEFAULT_PREFIX",
     "METRICS",
     "Interrupts",

@@ -12,7 +12,7 @@ from .._atomic import write_with
 from ..config import Config, config_from_dict, config_to_dict
 from ..locations import DEFAULT_PREFIX
 from ..vocabulary import AXES
-from .studies import open_storage, study_name
+from .studies import open_storage, storage_exists, study_name
 
 if TYPE_CHECKING:
     import optuna
@@ -31,7 +31,7 @@ def tuned_trials(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, optuna
     """The best finished trial of each head that has a study ``<prefix>-<head>`` in ``storage``."""
     import optuna
 
-    store = open_storage(storage)
+    store = open_storage(storage, create=False)
     names = set(optuna.get_all_study_names(store))
     best = {}
     for head in AXES:
@@ -69,7 +69,7 @@ def tuning_record(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
     space."""
     import optuna
 
-    store = open_storage(storage)
+    store = open_storage(storage, create=False)
     record: dict[str, Any] = {"storage": storage, "heads": {}}
     for head, trial in tuned_trials(storage, prefix).items():
         name = study_name(prefix, head)
@@ -88,10 +88,13 @@ def tuning_record(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
 
 
 def study_summaries(storage: str) -> list[dict[str, Any]]:
-    """One row per study in ``storage``: trial counts by state, best value, best parameters."""
+    """One row per study in ``storage``: trial counts by state, best value, best parameters
+    (none for a SQLite file that does not exist, which is not created)."""
     import optuna
 
-    store = open_storage(storage)
+    if not storage_exists(storage):
+        return []
+    store = open_storage(storage, create=False)
     rows = []
     for name in sorted(optuna.get_all_study_names(store)):
         study = optuna.load_study(study_name=name, storage=store)
@@ -123,7 +126,7 @@ def param_importances(storage: str, name: str) -> dict[str, float]:
     """
     import optuna
 
-    study = optuna.load_study(study_name=name, storage=open_storage(storage))
+    study = optuna.load_study(study_name=name, storage=open_storage(storage, create=False))
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if len(complete) < 2:
         return {}
@@ -144,7 +147,7 @@ def write_plots(storage: str, name: str, folder: str | Path) -> list[Path]:
     import optuna
     from optuna.visualization import matplotlib as oplt
 
-    study = optuna.load_study(study_name=name, storage=open_storage(storage))
+    study = optuna.load_study(study_name=name, storage=open_storage(storage, create=False))
     folder = Path(folder)
     written = []
     plots = {"optimization_history": oplt.plot_optimization_history}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..config import HeadConfig, read_toml
 from ..errors import ParameterError
+from ..locations import resolve_file
 from ..registry import check_groups
 from ..vocabulary import AXES, HEAD_MODES
 
@@ -196,7 +197,8 @@ def search_space_from_dict(data: dict[str, Any]) -> SearchSpace:
 
 
 def load_search_space(path: str | Path) -> SearchSpace:
-    """Read search spaces from a TOML file (see ``configs/search_space.toml``).
+    """Read search spaces from a TOML file, or a shipped one by name (``default``,
+    ``xgboost``: ``configs/search_space_<name>.toml``).
 
     Layout: a section per head with ``families = [...]``, ``tune_groups`` and optional candidate
     ``groups``; a sub-table per family with the estimator for each head mode (``binary``,
@@ -204,7 +206,7 @@ def load_search_space(path: str | Path) -> SearchSpace:
     ``{type = "float" | "int" | "categorical", low, high, log, step, choices, mode}`` is tuned.
     An optional ``[cv]`` section sets ``n_repeats`` per trial.
     """
-    path = Path(path)
+    path = resolve_file(path, "search space")
     data = read_toml(path, "search-space")
     try:
         return replace(search_space_from_dict(data), source=Path(path).name)

@@ -18,7 +18,7 @@ import pandas as pd
 from .._threads import one_thread
 from ..config import Config
 from ..errors import ParameterError, VaMoodError
-from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
+from ..locations import DEFAULT_PREFIX, default_storage
 from .interrupts import Interrupts
 from .objective import METRICS, make_objective
 from .space import SearchSpace, start_params
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "DEFAULT_STORAGE",
+    "storage_exists",
     "DEFAULT_PREFIX",
     "TuningError",
     "study_name",
@@ -46,22 +46,44 @@ def study_name(prefix: str, head: str) -> str:
     return f"{prefix}-{head}"
 
 
-def open_storage(url: str) -> Any:
-    """An optuna storage for ``url``: a plain path means a SQLite file; folders are created."""
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite storage URL (a plain path is one too), else None."""
+    if "://" not in url:
+        return Path(url)
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        return Path(path) if path and path != ":memory:" else None
+    return None
+
+
+def open_storage(url: str, *, create: bool = True) -> Any:
+    """An optuna storage for ``url``: a plain path means a SQLite file; folders are created.
+
+    With ``create=False`` a SQLite file that does not exist is an error rather than a new,
+    empty file (for commands that only read studies).
+    """
     import optuna
 
     if "://" not in url:
         url = f"sqlite:///{url}"
+    path = _sqlite_path(url)
+    if path is not None and not create and not path.is_file():
+        raise ParameterError(f"no study storage at {path} (run `va-mood tune` first)")
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         # wait for a busy file instead of failing: several workers share one SQLite file
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
     try:
         return optuna.storages.RDBStorage(url)
     except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: one line
         raise ParameterError(f"cannot open study storage {url!r}: {exc}") from None
+
+
+def storage_exists(url: str) -> bool:
+    """False for a SQLite storage whose file does not exist yet; True otherwise."""
+    path = _sqlite_path(url)
+    return path is None or path.is_file()
 
 
 def open_study(storage: str, name: str, *, seed: int) -> optuna.Study:
@@ -182,7 +204,7 @@ def tune_head(
     head: str,
     space: SearchSpace,
     *,
-    storage: str = DEFAULT_STORAGE,
+    storage: str | None = None,
     prefix: str = DEFAULT_PREFIX,
     n_trials: int | None = 20,
     timeout: float | None = None,
@@ -199,12 +221,14 @@ def tune_head(
     bounds each worker. ``callbacks`` are optuna callbacks ``(study, trial)`` (picklable, i.e.
     module-level functions, when ``jobs > 1``).
 
-    Finished trials are committed to ``storage`` as they end: on ``KeyboardInterrupt`` (with
+    ``storage`` is an optuna storage URL (default: :func:`va_mood.locations.default_storage`).
+    Finished trials are committed to it as they end: on ``KeyboardInterrupt`` (with
     ``interrupts`` installed, SIGTERM too) the running trials are marked failed, the workers
     are stopped and the interrupt is re-raised; running the same call again resumes the study.
     """
     name = study_name(prefix, head)
     make_objective(X, labels, config, head, space, seed=config.seed)  # validates the inputs
+    storage = storage or default_storage()
     run = _Run(X, labels, config, head, space, storage, name, timeout, tuple(callbacks))
     study = open_study(storage, name, seed=config.seed)
     _prepare(study, run)
