@@ -113,3 +113,38 @@ def test_unlabelled_audio_is_a_warning_and_an_unreadable_clip_an_error(corpus, t
     result = _run(*args[:-2], "--no-cache")
     assert result.exit_code == 1, result.output
     assert f"error: {audio / corpus.paths[0].name}" in result.output
+
+
+@pytest.mark.parametrize("command", ["predict", "plot", "playlist"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_3(
+    command, example_csv, tmp_path, monkeypatch
+):
+    import errno
+    import os
+
+    from va_mood import _atomic
+
+    folder = tmp_path / "folder.png"  # a folder, with a name a plot would take
+    folder.mkdir()
+    args = {
+        "predict": ["predict", EXAMPLES / "macleod_hustle.mp3", "-f", "csv"],
+        "plot": ["plot", "plane", example_csv],
+        "playlist": ["playlist", example_csv],
+    }[command]
+    result = _run(*args, "-o", folder)
+    assert result.exit_code == NOTHING, result.output
+    assert (
+        result.output.strip().splitlines()[-1]
+        == f"error: {folder}: is a folder; give a file name to write"
+    )
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_atomic.os, "replace", no_space)
+    out = tmp_path / "full" / "out.png"
+    result = _run(*args, "-o", out)
+    assert result.exit_code == NOTHING, result.output
+    assert f"error: {out}: cannot write (No space left on device)" in result.output
+    assert "Traceback" not in result.output
+    assert list((tmp_path / "full").iterdir()) == []  # no temporary file left behind

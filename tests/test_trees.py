@@ -97,3 +97,19 @@ def test_predicting_from_cached_features_imports_neither_xgboost_nor_sklearn(tmp
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # fills it
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split() == ["1"]
+
+
+def test_parsed_trees_are_cached_by_content_and_a_bad_cache_is_ignored(tmp_path):
+    file = DEFAULT / "arousal.ubj"
+    fresh = BoostedTrees.load(file, cache_dir=tmp_path)
+    (stored,) = tmp_path.glob("*.npz")
+    again = BoostedTrees.load(file, cache_dir=tmp_path)
+    X = _rows(fresh.n_features)  # noqa: N806
+    np.testing.assert_array_equal(again.margin(X), fresh.margin(X))
+    assert again.objective == "binary:logistic" and again.raw == file.read_bytes()
+    stored.write_bytes(b"damaged")
+    np.testing.assert_array_equal(BoostedTrees.load(file, cache_dir=tmp_path).margin(X),
+                                  fresh.margin(X))  # fmt: skip
+    readonly = tmp_path / "readonly"
+    readonly.mkdir(mode=0o500)
+    assert BoostedTrees.load(file, cache_dir=readonly / "sub").n_features == fresh.n_features

@@ -103,8 +103,14 @@ class Model(Bundle):
 
 
 def load_model(path: str | os.PathLike | None = None) -> Model:
-    """Load a model bundle; with no ``path``, the shipped default model."""
-    bundle = load_bundle(DEFAULT_MODEL if path is None else path)
+    """Load a model bundle; with no ``path``, the shipped default model.
+
+    Its heads' parsed trees are kept in the user's cache folder (``models`` beside the feature
+    cache), so that the next load is quicker.
+    """
+    bundle = load_bundle(
+        DEFAULT_MODEL if path is None else path, cache_dir=default_cache().parent / "models"
+    )
     return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle) if f.init})
 
 

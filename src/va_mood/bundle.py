@@ -227,8 +227,11 @@ def _save_estimator(estimator: Any, folder: Path, stem: str) -> dict[str, str]:
     return {"kind": kind, "file": file.name, "sha256": _sha256(file)}
 
 
-def load_bundle(path: str | os.PathLike) -> Bundle:
+def load_bundle(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None) -> Bundle:
     """Load a bundle folder, checking its format, files and configuration.
+
+    With ``cache_dir``, the xgboost heads' parsed trees are kept there for the next load
+    (:meth:`va_mood.trees.BoostedTrees.load`).
 
     Raises
     ------
@@ -275,8 +278,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             raise BundleError(
                 f"{path}: the {axis} head's feature columns do not match its configured groups"
             )
-        estimators[axis] = _load_head(path, axis, head)
-    sides = _load_sides(path, heads["valence"], config.valence.by_arousal)
+        estimators[axis] = _load_head(path, axis, head, cache_dir)
+    sides = _load_sides(path, heads["valence"], config.valence.by_arousal, cache_dir)
     calibration = _calibration(heads, meta_path)
     if version >= 2 and meta.get("integrity") != _integrity(meta):
         raise BundleError(
@@ -320,7 +323,7 @@ def _calibration(heads: dict[str, Any], meta_path: Path) -> dict[str, dict[str, 
     return maps
 
 
-def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
+def _load_head(folder: Path, axis: str, head: dict[str, Any], cache_dir: Any = None) -> Any:
     """Load a head's estimator (an entry with ``kind``, ``file``, ``sha256`` and ``mode``)."""
     name = head.get("file")
     if not isinstance(name, str) or Path(name).name != name:
@@ -335,7 +338,7 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
     mode = head.get("mode")
     if head.get("kind") == "xgboost" and file.suffix == ".ubj":
         try:
-            trees = BoostedTrees.load(file)
+            trees = BoostedTrees.load(file, cache_dir=cache_dir)
         except ParameterError as exc:
             raise BundleError(str(exc)) from None
         if (trees.objective == "binary:logistic") != (mode == BINARY):
@@ -355,13 +358,17 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any]) -> Any:
     raise BundleError(f"{file}: unknown head kind {head.get('kind')!r}")
 
 
-def _load_sides(folder: Path, head: dict[str, Any], expected: bool) -> dict[str, Any]:
+def _load_sides(
+    folder: Path, head: dict[str, Any], expected: bool, cache_dir: Any = None
+) -> dict[str, Any]:
     """The valence head's high- and low-arousal parts, when its configuration has them."""
     sides = head.get("sides") or {}
     if bool(sides) != expected or (sides and set(sides) != set(SIDES)):
         raise BundleError(f"{folder}: the valence head's arousal sides do not match its config")
     return {
-        side: _load_head(folder, f"valence ({side} arousal)", {**entry, "mode": head.get("mode")})
+        side: _load_head(
+            folder, f"valence ({side} arousal)", {**entry, "mode": head.get("mode")}, cache_dir
+        )
         for side, entry in sides.items()
     }
 

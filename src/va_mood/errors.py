@@ -1,6 +1,13 @@
 """One exception root for everything va_mood raises on purpose."""
 
-__all__ = ["VaMoodError", "ParameterError", "AudioError", "LabelsError", "BundleError"]
+__all__ = [
+    "VaMoodError",
+    "ParameterError",
+    "AudioError",
+    "LabelsError",
+    "BundleError",
+    "OutputError",
+]
 
 
 class VaMoodError(Exception):
@@ -21,3 +28,7 @@ class LabelsError(VaMoodError, ValueError):
 
 class BundleError(VaMoodError):
     """A model bundle is missing, damaged, of an unknown format, or mismatches the features."""
+
+
+class OutputError(VaMoodError, OSError):
+    """An output file cannot be written: no space, no permission, a folder in the way."""

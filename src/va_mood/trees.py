@@ -10,6 +10,8 @@ margin plus the leaf values. ``tests/test_trees.py`` checks the result against x
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import struct
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import write_with
 from .errors import ParameterError
 
 __all__ = ["BoostedTrees", "read_ubjson"]
@@ -137,17 +140,25 @@ class BoostedTrees:
         """The model file's bytes, for :meth:`to_xgboost`."""
 
     @classmethod
-    def load(cls, path: str | Path) -> BoostedTrees:
-        """Read an xgboost model file (``.ubj`` or ``.json``); ParameterError if unusable."""
+    def load(cls, path: str | Path, *, cache_dir: str | Path | None = None) -> BoostedTrees:
+        """Read an xgboost model file (``.ubj`` or ``.json``); ParameterError if unusable.
+
+        With ``cache_dir``, the flat node arrays are kept there as ``.npz``, named by the
+        file's SHA-256, so that the next load of the same file skips parsing it.
+        """
         path = Path(path)
         try:
             raw = path.read_bytes()
-            model = json.loads(raw) if path.suffix == ".json" else read_ubjson(raw)
-            trees = cls._from_model(model["learner"])
-            trees.raw = raw
-            return trees
+            key = hashlib.sha256(raw).hexdigest()[:32]
+            trees = _from_cache(cache_dir, key)
+            if trees is None:
+                model = json.loads(raw) if path.suffix == ".json" else read_ubjson(raw)
+                trees = cls._from_model(model["learner"])
+                _to_cache(cache_dir, key, trees)
         except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
             raise ParameterError(f"{path}: not a readable xgboost model ({exc})") from None
+        trees.raw = raw
+        return trees
 
     @classmethod
     def _from_model(cls, learner: dict[str, Any]) -> BoostedTrees:
@@ -221,3 +232,33 @@ class BoostedTrees:
         if self.objective == "binary:logistic":
             return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
         return self.margin(X)
+
+
+def _from_cache(cache_dir: str | Path | None, key: str) -> BoostedTrees | None:
+    """The trees cached under ``key``, or None (no cache, not there, or unreadable)."""
+    if cache_dir is None:
+        return None
+    try:
+        with np.load(Path(cache_dir) / f"{key}.npz", allow_pickle=False) as stored:
+            nodes = _Nodes(**{f: stored[f] for f in _Nodes.__dataclass_fields__})
+            return BoostedTrees(
+                nodes, float(stored["base_margin"]), str(stored["objective"]),
+                int(stored["n_features"]),
+            )  # fmt: skip
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _to_cache(cache_dir: str | Path | None, key: str, trees: BoostedTrees) -> None:
+    """Keep ``trees``' arrays under ``key``; a cache that cannot be written is no error."""
+    if cache_dir is None:
+        return
+    arrays = {f: getattr(trees.nodes, f) for f in _Nodes.__dataclass_fields__}
+    meta = {"base_margin": trees.base_margin, "objective": trees.objective}
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:  # a file object: np.savez would rename a bare path
+            np.savez(fh, **arrays, **meta, n_features=trees.n_features)
+
+    with contextlib.suppress(OSError):
+        write_with(Path(cache_dir) / f"{key}.npz", write)
