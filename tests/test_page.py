@@ -167,6 +167,27 @@ def test_song_data_names_urls_and_playlist_entries(tmp_path: Path) -> None:
     assert data["p"] is None and len(data["vc"]) == 6
 
 
+def test_a_file_name_that_is_not_utf8_is_shown_and_played(tmp_path: Path) -> None:
+    path = tmp_path / os.fsdecode(b"caf\xe9 \xff.wav")  # Latin-1 bytes, as Python keeps them
+    _tone(tmp_path / "plain.wav").rename(path)
+    table = pd.DataFrame(
+        {
+            "path": pd.Series([str(path)], dtype=object),
+            "valence": [0.5],
+            "arousal": [0.5],
+            "quadrant": ["Q1"],
+        }
+    )
+    data = json.loads(_data_block(build_page(table)))
+    assert data["title"] == ["caf\ufffd \ufffd"]
+    assert data["url"][0].endswith("/caf%E9%20%FF.wav")
+    assert data["path"][0].endswith("caf\ufffd \ufffd.wav")
+
+
+def _data_block(html: str) -> str:
+    return html.split('id="va-mood-data">', 1)[1].split("</script>", 1)[0]
+
+
 def test_segment_data_matches_songs_by_path_in_time_order(tmp_path: Path) -> None:
     table = _library(tmp_path, n=4)
     segments = pd.concat([_segments(table["path"][2]), _segments(str(tmp_path / "other.mp3"))])
@@ -273,8 +294,20 @@ def test_command_without_bokeh_says_how_to_install(tmp_path: Path, monkeypatch) 
 def test_command_from_audio_predicts_first(tmp_path: Path) -> None:
     song = EXAMPLES / "macleod_hustle.mp3"
     out = tmp_path / "p.html"
-    result = _invoke("page", song, "--segment", "10", "--scale", "unit", "-o", out,
-                     "--cache", tmp_path / "cache", "-j", "1")  # fmt: skip
+    result = _invoke(
+        "page",
+        song,
+        "--segment",
+        "10",
+        "--scale",
+        "unit",
+        "-o",
+        out,
+        "--cache",
+        tmp_path / "cache",
+        "-j",
+        "1",
+    )
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     data = json.loads(html.split('id="va-mood-data">', 1)[1].split("</script>", 1)[0])
@@ -287,9 +320,15 @@ def test_command_from_audio_predicts_first(tmp_path: Path) -> None:
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREEN_OF = """(i) => {
   const view = Object.values(Bokeh.index).find((v) => v.model.name === 'plane');
   const songs = Bokeh.documents[0].get_model_by_name('songs');
@@ -436,8 +475,9 @@ def test_twenty_thousand_songs_load(browser, tmp_path: Path) -> None:
         arousal > 0, np.where(valence > 0, "Q1", "Q2"), np.where(valence > 0, "Q4", "Q3")
     )
     paths = [f"/music/artist {i % 700}/song {i}.mp3" for i in range(n)]
-    table = pd.DataFrame({"path": paths, "valence": valence, "arousal": arousal,
-                          "quadrant": quadrant})  # fmt: skip
+    table = pd.DataFrame(
+        {"path": paths, "valence": valence, "arousal": arousal, "quadrant": quadrant}
+    )
     page = Opened(browser, write_page(tmp_path / "big.html", table, read_tags=False))
     assert page.errors == []
     assert len(page.shown_rows()) == n

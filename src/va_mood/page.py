@@ -162,13 +162,19 @@ def _quadrant_indices(table: pd.DataFrame) -> list[int]:
     return [QUADRANTS.index(parse_quadrant(value)) for value in column]
 
 
+def _text(value: str) -> str:
+    """``value`` as valid Unicode: a file name's bytes that are not UTF-8 (kept by Python as
+    lone surrogates) become U+FFFD, which JSON and the page can carry."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _names(paths: list[str], read_tags: bool) -> tuple[list[str], list[str]]:
     """Title (the tag, else the file name without suffix) and artist (the tag, else "")."""
     titles, artists = [], []
     for raw in paths:
         title, artist = read_title_artist(raw) if read_tags else (None, None)
-        titles.append(title or Path(raw).stem or raw)
-        artists.append(artist or "")
+        titles.append(_text(title or Path(raw).stem or raw))
+        artists.append(_text(artist or ""))
     return titles, artists
 
 
@@ -206,16 +212,17 @@ def song_data(
     paths = [str(p) for p in table["path"]]
     titles, artists = _names(paths, read_tags)
     probability = [f"p_{MOODS[q].lower()}" for q in QUADRANTS]
-    entries = m3u8_entries(paths, folder, absolute=absolute)
+    entries = [_text(e) for e in m3u8_entries(paths, folder, absolute=absolute)]
+    shown = [_text(p) for p in paths]
     return {
         "x": _rounded(table["valence"], 4),
         "y": _rounded(table["arousal"], 4),
         "q": _quadrant_indices(table),
         "title": titles,
         "artist": artists,
-        "path": paths,
-        "url": [Path(p).absolute().as_uri() for p in paths],
-        "entry": entries if entries != paths else None,  # None: the paths themselves
+        "path": shown,
+        "url": [Path(p).absolute().as_uri() for p in paths],  # the file system's own bytes
+        "entry": entries if entries != shown else None,  # None: the paths themselves
         "vc": _rounded(table.get("valence_confidence"), 3) or [None] * len(paths),
         "ac": _rounded(table.get("arousal_confidence"), 3) or [None] * len(paths),
         "p": [_rounded(table[c], 3) for c in probability]
