@@ -44,10 +44,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
+def write_text(path: str | os.PathLike, text: str, *, errors: str = "strict") -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8; ``errors`` as :meth:`str.encode`'s)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors=errors)
 
 
 def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:

@@ -37,14 +37,20 @@ class Scale(StrEnum):
     nine = "nine"
 
 
+def one_line(text: str) -> str:
+    """``text`` on one printable line: control characters (a newline in a file name) and
+    bytes that are not UTF-8 (a Latin-1 file name on Linux) are written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def error(message: str) -> None:
     """A failure: an input that could not be used, or the reason nothing could be done."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
 
 
 def warning(message: str) -> None:
     """Something skipped or worth knowing; the command still did what was asked."""
-    typer.echo(f"warning: {message}", err=True)
+    typer.echo(f"warning: {one_line(message)}", err=True)
 
 
 def choice(allowed: Iterable[str], convert: Callable[[str], Any] = str) -> Callable[[str], Any]:
@@ -134,11 +140,15 @@ def write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: di
         )
     else:
         text = _human_table(table, signed=extra.get("scale", "plane") == "plane")
+    text = text if text.endswith("\n") else text + "\n"
+    # a path that is not UTF-8 is written as the bytes the file system holds (surrogateescape)
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
     else:
-        write_text(output, text)
-        typer.echo(f"wrote {len(table)} row(s) to {output}", err=True)
+        write_text(output, text, errors="surrogateescape")
+        typer.echo(f"wrote {len(table)} row(s) to {one_line(str(output))}", err=True)
 
 
 def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
@@ -151,7 +161,7 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
     for column in ("file", "valence", axis, "quadrant", "mood", "confidence (v/a)"):
         view.add_column(column, justify="left" if column in ("file", "mood") else "right")
     for row in table.to_dict(orient="records"):
-        name = Path(row["path"]).name
+        name = one_line(Path(row["path"]).name)
         if "start" in row:
             name += f" {row['start']:.1f}-{row['end']:.1f}s"
         view.add_row(

@@ -24,6 +24,7 @@ from .common import (
     fatal_errors,
     find_audio_or_exit,
     label_spec,
+    one_line,
     progress_bar,
     report_errors,
     warning,
@@ -69,7 +70,7 @@ def tag(
             if early is None:
                 todo.append(path)
             elif early.ok:
-                typer.echo(early.line())
+                typer.echo(one_line(early.line()))
                 done += 1
             else:
                 errors[str(path)] = f"{path}: {early.message}"
@@ -89,7 +90,7 @@ def tag(
                     dry_run=dry_run,
                 )
                 if result.ok:
-                    typer.echo(result.line())
+                    typer.echo(one_line(result.line()))
                     done += 1
                 else:
                     errors[str(path)] = f"{path}: {result.message}"

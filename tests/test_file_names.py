@@ -1,0 +1,33 @@
+"""File names as Linux has them: newlines, bytes that are not UTF-8. Every output keeps them,
+and every message stays on one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from va_mood.cli import app
+
+CLIP = Path(__file__).resolve().parents[1] / "data" / "examples" / "macleod_hustle.mp3"
+
+
+def _run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_a_newline_in_a_name_keeps_each_message_on_one_line(tmp_path):
+    good = Path(shutil.copy(CLIP, tmp_path / "new\nline.mp3"))
+    bad = tmp_path / "bad\nname.mp3"
+    bad.write_bytes(b"not audio")
+    out = tmp_path / "moods.csv"
+    result = _run("predict", tmp_path, "-f", "csv", "-o", out, "--no-cache")
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "bad\\nname.mp3: cannot decode audio" in errors[0]
+    assert not any(line.startswith("name.mp3") for line in result.output.splitlines())
+    assert pd.read_csv(out)["path"].tolist() == [str(good)]  # quoted in the CSV, read back
+    table = _run("predict", good, "--no-cache")
+    assert "new\\nline.mp3" in table.output
