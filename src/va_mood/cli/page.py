@@ -22,6 +22,7 @@ from .common import (
     error,
     fatal_errors,
     find_audio_or_exit,
+    one_line,
     progress_bar,
     report_errors,
     warning,
@@ -107,7 +108,7 @@ def page(
             absolute=not relative,
             read_tags=not no_tags,
         )
-        typer.echo(f"wrote {len(table)} song(s) to {output}", err=True)
+        typer.echo(f"wrote {len(table)} song(s) to {one_line(str(output))}", err=True)
         raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
 
 
