@@ -100,7 +100,7 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["calibration", "trees", "fitted", "model"],
     ["metrics", "evaluate", "tuning", "bundle", "card"],
     ["output_scales", "api"],
-    ["tag_formats", "tagging", "playlist", "plots", "cli"],
+    ["tag_formats", "tagging", "playlist", "plots", "page", "cli"],
 ]
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "read_predictions",
     "read_on_plane",
     "make_playlist",
+    "m3u8_entries",
     "write_m3u8",
     "mood_confidence",
 ]
@@ -206,21 +207,22 @@ def make_playlist(
     return [str(p) for p in chosen["path"]]
 
 
-def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = False) -> Path:
-    """Write ``paths`` as an extended M3U playlist in UTF-8, atomically.
+def m3u8_entries(
+    paths: list[str], folder: str | os.PathLike, *, absolute: bool = False
+) -> list[str]:
+    """Each path as a line of a playlist kept in ``folder``: the path rule of :func:`write_m3u8`.
 
-    Relative paths are taken relative to the current folder (as ``va-mood predict`` wrote
-    them) and written relative to the playlist's folder, so that players find them and the
-    playlist moves with the music; ``absolute=True`` writes absolute paths instead.
+    Relative paths are taken relative to the current folder and written relative to
+    ``folder``; ``absolute=True`` writes absolute paths instead. One rule for the
+    ``playlist`` command and the playlists the page (:mod:`va_mood.page`) exports.
 
     Examples
     --------
-    >>> write_m3u8(["music/a.mp3"], "calm.m3u8")  # doctest: +SKIP
-    PosixPath('calm.m3u8')
+    >>> m3u8_entries(["/music/a.mp3"], "/music")
+    ['a.mp3']
     """
-    output = Path(output)
-    base = output.absolute().parent
-    lines = ["#EXTM3U"]
+    base = Path(folder).absolute()
+    lines = []
     for raw in paths:
         path = Path(raw).absolute()
         if not absolute:
@@ -228,5 +230,23 @@ def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = 
             with contextlib.suppress(ValueError):
                 path = Path(os.path.relpath(path, base))
         lines.append(path.as_posix() if not path.is_absolute() else str(path))
+    return lines
+
+
+def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = False) -> Path:
+    """Write ``paths`` as an extended M3U playlist in UTF-8, atomically.
+
+    Relative paths are taken relative to the current folder (as ``va-mood predict`` wrote
+    them) and written relative to the playlist's folder, so that players find them and the
+    playlist moves with the music; ``absolute=True`` writes absolute paths instead
+    (:func:`m3u8_entries`).
+
+    Examples
+    --------
+    >>> write_m3u8(["music/a.mp3"], "calm.m3u8")  # doctest: +SKIP
+    PosixPath('calm.m3u8')
+    """
+    output = Path(output)
+    lines = ["#EXTM3U", *m3u8_entries(paths, output.absolute().parent, absolute=absolute)]
     write_text(output, "\n".join(lines) + "\n")
     return output

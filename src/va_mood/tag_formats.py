@@ -22,6 +22,7 @@ __all__ = [
     "replaced",
     "apply_generic",
     "save",
+    "read_title_artist",
     "display_name",
 ]
 
@@ -169,24 +170,37 @@ def save(audio: Any, container: str) -> None:
         audio.save()
 
 
-def display_name(path: str | Path) -> str:
-    """What to call a file on a plot: ``Artist – Title`` from its tags where it has them (or
-    the title alone), else the file's stem. Never raises: a file without readable tags is
-    called by its stem."""
+def read_title_artist(path: str | Path) -> tuple[str | None, str | None]:
+    """The title and artist a file's own tags give (ID3, Vorbis comments, MP4), or None.
+
+    For naming songs on plots and the page. Never raises: a missing, unreadable or untagged
+    file gives ``(None, None)``, and callers fall back on the file name.
+
+    Examples
+    --------
+    >>> read_title_artist("song.mp3")  # doctest: +SKIP
+    ('Hustle', 'Kevin MacLeod')
+    """
     import mutagen
 
-    path = Path(path)
     try:
         audio = mutagen.File(path, easy=True)
         tags = dict(audio.tags or {}) if audio is not None else {}
     except Exception:  # noqa: BLE001 - any unreadable file is named by its stem
         tags = {}
 
-    def first(key: str) -> str:
+    def first(key: str) -> str | None:
         values = tags.get(key) or [""]
-        return str(values[0]).strip()
+        return str(values[0]).strip() or None
 
-    title, artist = first("title"), first("artist")
+    return first("title"), first("artist")
+
+
+def display_name(path: str | Path) -> str:
+    """What to call a file on a plot: ``Artist – Title`` from its tags where it has them (or
+    the title alone), else the file's stem. Never raises: a file without readable tags is
+    called by its stem."""
+    title, artist = read_title_artist(path)
     if title and artist:
         return f"{artist} – {title}"
-    return title or path.stem
+    return title or Path(path).stem

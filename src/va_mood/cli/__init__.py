@@ -1,10 +1,10 @@
 """The ``va-mood`` command line: parse, call the library, print. Nothing else lives here.
 
 Every command is a thin function in the module of its job (:mod:`.predict`, :mod:`.train`,
-:mod:`.tune`, :mod:`.library`), registered on :data:`app` below, in the order ``--help``
-lists them. Exit codes: 0 every input succeeded; 1 some inputs failed (the good results are
-still written, each failure is printed on one line); 2 the command line itself is wrong;
-3 nothing could be done; 130 interrupted.
+:mod:`.tune`, :mod:`.library`, :mod:`.page`), registered on :data:`app` below, in the
+order ``--help`` lists them. Exit codes: 0 every input succeeded; 1 some inputs failed (the
+good results are still written, each failure is printed on one line); 2 the command line
+itself is wrong; 3 nothing could be done; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import library, predict, train, tune
+from . import library, page, predict, train, tune
 from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL
 
 __all__ = ["app", "EXIT_OK", "EXIT_PARTIAL", "EXIT_NOTHING"]
@@ -81,6 +81,7 @@ app.add_typer(studies_app, name="studies")
 
 app.command()(library.tag)
 app.command()(library.playlist)
+app.command()(page.page)
 
 plot_app = typer.Typer(help="Draw predictions: the Russell plane, emotion over time.")
 plot_app.command("plane")(library.plot_plane_command)
