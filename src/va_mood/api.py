@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from .audio import MAX_DURATION
 from .augment import crops
 from .bundle import Bundle, load_bundle
 from .config import Config, LabelSpec
@@ -44,13 +45,15 @@ def predict_files(
     progress: Progress | None = None,
     segment: float | None = None,
     hop: float | None = None,
+    longest: float | None = MAX_DURATION,
 ) -> pd.DataFrame:
     """Predict valence, arousal, quadrant and mood for audio files with ``bundle``'s model.
 
     Returns one row per file that could be read, indexed by path; with ``segment``
     (seconds), one row per window, indexed by (path, start, end), windows starting every
     ``hop`` seconds (default: back to back). Files that could not be read are listed with
-    their reasons in ``result.attrs["errors"]`` (``{path: message}``).
+    their reasons in ``result.attrs["errors"]`` (``{path: message}``); so are recordings
+    longer than ``longest`` seconds (None: no limit).
     """
     features, errors = extract_files(
         paths,
@@ -61,6 +64,7 @@ def predict_files(
         progress=progress,
         segment=segment,
         hop=hop,
+        longest=longest,
     )
     if len(features):
         table = bundle.predict_features(features)
@@ -100,6 +104,7 @@ def load_corpus(
     jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[str, str | None], None] | None = None,
+    longest: float | None = MAX_DURATION,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Labels and features of a labelled corpus, aligned by id.
 
@@ -125,6 +130,7 @@ def load_corpus(
         jobs=jobs,
         cache_dir=cache_dir,
         progress=progress,
+        longest=longest,
     )
     excerpts = set(labels.loc[labels["augmented"], "path"])  # a clip's own error says it all
     problems += [message for path, message in errors.items() if path not in excerpts]

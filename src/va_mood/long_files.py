@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import MAX_AMPLITUDE, Analysis, AnalysisConfig
-from .audio import MIN_DURATION, stream
+from .audio import MAX_DURATION, MIN_DURATION, stream
 from .energy import tempo_lags, tempo_summary
 from .errors import ParameterError
 from .loudness import LoudnessMeter, normalising_gain
@@ -50,6 +50,7 @@ from .registry import REGISTRY, columns_for
 
 __all__ = [
     "LONG_FILE_SECONDS",
+    "LONG_FILE_SAMPLES",
     "BLOCK_SECONDS",
     "COMPACT",
     "TOLERANCE",
@@ -63,6 +64,9 @@ __all__ = [
 
 LONG_FILE_SECONDS = 600.0
 """Files longer than this are extracted in blocks (:func:`extract_long`)."""
+LONG_FILE_SAMPLES = int(LONG_FILE_SECONDS * 48_000)
+"""Files with more samples per channel at their own rate than this (10 minutes at 48 kHz)
+are extracted in blocks too, so a high-rate recording is never decoded whole."""
 BLOCK_SECONDS = 60.0
 """Length of one block of a long recording."""
 CQT_CONTEXT_SECONDS = 2.0
@@ -275,12 +279,14 @@ def extract_long(
     config: AnalysisConfig,
     groups: Sequence[str],
     block_seconds: float = BLOCK_SECONDS,
+    longest: float | None = MAX_DURATION,
 ) -> np.ndarray:
     """Decode and extract a long recording in blocks (:func:`extract_blocks`), in memory
-    bounded by the block length, not the recording's."""
+    bounded by the block length, not the recording's; one longer than ``longest`` seconds is
+    refused (:func:`va_mood.audio.stream`)."""
 
     def chunks() -> Iterator[np.ndarray]:
-        return stream(path, sr=config.sr, max_duration=config.max_duration)
+        return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
 
     gain = loudness_gain(chunks(), config.sr, config) if config.loudness is not None else 1.0
     return extract_blocks(

@@ -201,6 +201,24 @@ ErrorsOpt = Annotated[
 ]
 
 
+MaxDurationOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-duration",
+        min=0,
+        help="Refuse recordings longer than this many seconds, from their header before "
+        "decoding (0: no limit).",
+    ),
+]
+MAX_DURATION_DEFAULT = 3 * 3600.0
+"""``--max-duration``'s default, va_mood.audio.MAX_DURATION (not imported: the CLI starts fast)."""
+
+
+def longest(max_duration: float) -> float | None:
+    """The library's ``longest`` for ``--max-duration`` (0: no limit)."""
+    return max_duration or None
+
+
 def cache_dir(cache: Path | None, no_cache: bool) -> Path | None:
     from ..locations import default_cache
 
@@ -232,14 +250,28 @@ FeatureTableOpt = Annotated[
 
 
 def labelled_corpus(
-    labels: Path, audio: Path, cfg: Config, spec_path: Path | None, jobs: int, cache: Any
+    labels: Path,
+    audio: Path,
+    cfg: Config,
+    spec_path: Path | None,
+    jobs: int,
+    cache: Any,
+    *,
+    max_duration: float = MAX_DURATION_DEFAULT,
 ):
     from ..api import load_corpus
 
     spec = label_spec(spec_path)
     with progress_bar(None, "extracting") as step:
         features, table, problems = load_corpus(
-            labels, audio, config=cfg, spec=spec, jobs=jobs, cache_dir=cache, progress=step
+            labels,
+            audio,
+            config=cfg,
+            spec=spec,
+            jobs=jobs,
+            cache_dir=cache,
+            progress=step,
+            longest=longest(max_duration),
         )
     for message in problems:
         error(message)
@@ -270,6 +302,8 @@ def corpus_features(
     spec_path: Path | None,
     jobs: int,
     cache: Path | None,
+    *,
+    max_duration: float = MAX_DURATION_DEFAULT,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The feature table and labels of a corpus, from its audio (cached) or from a Parquet
     table written by ``va-mood extract`` (refused if made with other feature settings)."""
@@ -277,7 +311,9 @@ def corpus_features(
         error("give either --audio DIR or --features PARQUET")
         raise typer.Exit(EXIT_USAGE)
     if audio is not None:
-        table, labelled, _ = labelled_corpus(labels, audio, cfg, spec_path, jobs, cache)
+        table, labelled, _ = labelled_corpus(
+            labels, audio, cfg, spec_path, jobs, cache, max_duration=max_duration
+        )
         return table, labelled
     from ..feature_table import align_features, read_feature_table
     from ..labels import load_labels

@@ -11,10 +11,12 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    MAX_DURATION_DEFAULT,
     CacheOpt,
     ErrorsOpt,
     JobsOpt,
     LabelsSpecOpt,
+    MaxDurationOpt,
     ModelOpt,
     NoCacheOpt,
     PathsArg,
@@ -25,6 +27,7 @@ from .common import (
     fatal_errors,
     find_audio_or_exit,
     label_spec,
+    longest,
     progress_bar,
     report_errors,
 )
@@ -48,6 +51,7 @@ def tag(
     jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Predict each file and write mood, valence and arousal into its own tags.
 
@@ -75,7 +79,11 @@ def tag(
         if todo:
             with progress_bar(len(todo), "predicting") as step:
                 table = bundle.predict_files(
-                    todo, jobs=jobs, cache_dir=cache_dir(cache, no_cache), progress=step
+                    todo,
+                    jobs=jobs,
+                    cache_dir=cache_dir(cache, no_cache),
+                    progress=step,
+                    longest=longest(max_duration),
                 )
             errors |= table.attrs["errors"]
             for path, row in table.iterrows():

@@ -12,11 +12,13 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    MAX_DURATION_DEFAULT,
     CacheOpt,
     ConfigOpt,
     ErrorsOpt,
     Format,
     JobsOpt,
+    MaxDurationOpt,
     NoCacheOpt,
     PathsArg,
     Scale,
@@ -26,6 +28,7 @@ from .common import (
     error,
     fatal_errors,
     find_audio_or_exit,
+    longest,
     progress_bar,
     report_errors,
     write_table,
@@ -59,6 +62,7 @@ def predict(
     jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Predict valence, arousal (on --scale, default -1..1), quadrant and mood for each file.
 
@@ -86,6 +90,7 @@ def predict(
                 progress=step,
                 segment=segment,
                 hop=hop,
+                longest=longest(max_duration),
             )
         errors = problems | table.attrs["errors"]
         table = present(table, scale=scale.value, modes=bundle.model.head_modes())
@@ -145,6 +150,7 @@ def extract(
         str | None,
         typer.Option(help="With --backend dask: the scheduler address (tcp://host:8786)."),
     ] = None,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Extract the named feature table (one row per file) to Parquet.
 
@@ -167,6 +173,7 @@ def extract(
                 progress=step,
                 backend=backend,
                 scheduler=scheduler,
+                longest=longest(max_duration),
             )
         errors = problems | errors
         report_errors(errors, errors_file)

@@ -11,6 +11,7 @@ import typer
 from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
 from .common import (
     EXIT_NOTHING,
+    MAX_DURATION_DEFAULT,
     AudioOpt,
     CacheOpt,
     ConfigOpt,
@@ -18,6 +19,7 @@ from .common import (
     JobsOpt,
     LabelsOpt,
     LabelsSpecOpt,
+    MaxDurationOpt,
     NoCacheOpt,
     OptionalAudioOpt,
     StorageOpt,
@@ -52,6 +54,7 @@ def evaluate(
     jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Repeated k-fold cross-validation grouped by artist: accuracy, macro-F1, confusion, heads."""
     with fatal_errors():
@@ -60,7 +63,13 @@ def evaluate(
 
         cfg = config_or_default(config)
         features, table, _ = labelled_corpus(
-            labels, audio, cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+            labels,
+            audio,
+            cfg,
+            labels_spec,
+            jobs,
+            cache_dir(cache, no_cache),
+            max_duration=max_duration,
         )
         first_repeat: dict[int, Any] = {}
         result = cross_validate(
@@ -103,6 +112,7 @@ def train(
         Path | None,
         typer.Option(help="Markdown on the training data (sources, licence) for the model card."),
     ] = None,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
     with fatal_errors():
@@ -116,7 +126,14 @@ def train(
             cfg = tuned_config(cfg, storage, study_name)
             feature_cfg = extraction_config(feature_cfg, cfg.groups)  # reuse the cached features
         features, table = corpus_features(
-            labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+            labels,
+            audio,
+            features,
+            feature_cfg,
+            labels_spec,
+            jobs,
+            cache_dir(cache, no_cache),
+            max_duration=max_duration,
         )
         spec = label_spec(labels_spec)
         metrics = {}

@@ -13,12 +13,14 @@ from ..locations import DEFAULT_PREFIX, DEFAULT_STORAGE
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
+    MAX_DURATION_DEFAULT,
     CacheOpt,
     ConfigOpt,
     FeatureTableOpt,
     Format,
     LabelsOpt,
     LabelsSpecOpt,
+    MaxDurationOpt,
     NoCacheOpt,
     OptionalAudioOpt,
     StorageOpt,
@@ -93,6 +95,7 @@ def tune(
     ] = 1,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
     with fatal_errors():
@@ -105,7 +108,14 @@ def tune(
         candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
         feature_cfg = extraction_config(cfg, candidates)
         table, labelled = corpus_features(
-            labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+            labels,
+            audio,
+            features,
+            feature_cfg,
+            labels_spec,
+            jobs,
+            cache_dir(cache, no_cache),
+            max_duration=max_duration,
         )
         interrupts = Interrupts()
         with interrupts.installed():
