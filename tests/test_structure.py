@@ -98,7 +98,7 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["extract", "cache", "feature_table", "long_files", "segments"],
     ["labels", "augment"],
     ["calibration", "model"],
-    ["metrics", "evaluate", "tuning", "bundle", "card"],
+    ["metrics", "evaluate", "tuning", "bundle_schema", "bundle", "card"],
     ["api"],
     ["output_scales", "tagging", "playlist", "plots", "cli"],
 ]
