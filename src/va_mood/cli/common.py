@@ -48,6 +48,11 @@ def error(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
 
 
+def warning(message: str) -> None:
+    """One line on stderr about something skipped or doubtful; not a failure of the input."""
+    typer.echo(f"warning: {message}", err=True)
+
+
 @contextmanager
 def fatal_errors() -> Iterator[None]:
     """Turn the package's own errors into one line and exit code 3, never a traceback."""
@@ -229,7 +234,7 @@ def find_audio_or_exit(paths: list[str]) -> tuple[list[Path], dict[str, str]]:
     """The audio files ``paths`` name, or exit 3 with one line per problem if there are none."""
     from ..audio import find_audio
 
-    files, problems = find_audio(paths)
+    files, problems = find_audio(paths, on_warning=warning)
     if not files:
         for message in problems.values():
             error(message)
