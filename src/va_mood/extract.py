@@ -2,8 +2,9 @@
 
 A batch is planned (which files the cache already holds, which groups each other file lacks),
 run (in this process, a local process pool, or on a Dask cluster) and assembled into one
-table. The cache (:mod:`va_mood.cache`) is rewritten atomically every ``checkpoint`` files,
-so an interrupted run loses at most that many clips and the next run goes on from there.
+table. The cache (:mod:`va_mood.cache`) gains a segment, written atomically, every
+``checkpoint`` files, so an interrupted run loses at most that many clips and the next run
+goes on from there; runs sharing a cache lose none of each other's rows.
 """
 
 from __future__ import annotations
