@@ -93,7 +93,7 @@ STAGES = [  # README's layout, top to bottom: a module imports from its own stag
     ["audio", "loudness"],
     ["registry"],
     ["analysis", "musicnn"],
-    ["energy", "pitch", "timbre", "harmony", "embedding", "features"],
+    ["energy", "pitch", "timbre", "harmony", "embedding", "quality", "features"],
     ["config", "locations"],
     ["extract", "cache", "feature_table", "long_files", "segments"],
     ["labels", "augment"],

@@ -25,6 +25,8 @@ from .errors import LabelsError
 from .extract import Progress, extract_files
 from .labels import load_labels, match_audio, targets
 from .model import model_from_config
+from .quality import QUALITY_GROUP, apply_checks
+from .registry import columns_for
 from .vocabulary import AXES
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
@@ -53,12 +55,16 @@ def predict_files(
     (seconds), one row per window, indexed by (path, start, end), windows starting every
     ``hop`` seconds (default: back to back). Files that could not be read are listed with
     their reasons in ``result.attrs["errors"]`` (``{path: message}``); so are recordings
-    longer than ``longest`` seconds (None: no limit).
+    longer than ``longest`` seconds (None: no limit). Silence gets no mood (NaN coordinates
+    and confidences, mood ``"uncertain"``) and band-limited audio lowered confidences
+    (:func:`va_mood.quality.apply_checks`), each said in ``result.attrs["warnings"]``
+    (``{path: message}``).
     """
+    groups = list(dict.fromkeys([*bundle.config.groups, QUALITY_GROUP]))
     features, errors = extract_files(
         paths,
         config=bundle.config.analysis,
-        groups=bundle.config.groups,
+        groups=groups,
         jobs=jobs,
         cache_dir=cache_dir,
         progress=progress,
@@ -66,11 +72,14 @@ def predict_files(
         hop=hop,
         longest=longest,
     )
+    warnings: dict[str, str] = {}
     if len(features):
-        table = bundle.predict_features(features)
+        table = bundle.predict_features(features[columns_for(bundle.config.groups)])
+        table, warnings = apply_checks(table, features[columns_for([QUALITY_GROUP])])
     else:
         table = pd.DataFrame(columns=TABLE_COLUMNS, index=pd.Index([], name="path"))
     table.attrs["errors"] = errors
+    table.attrs["warnings"] = warnings
     return table
 
 

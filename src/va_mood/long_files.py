@@ -189,7 +189,7 @@ def extract_blocks(
     compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
     partials: dict[str, list[tuple]] = {g: [] for g in reduced}
     scaled = (np.asarray(chunk, dtype=np.float32) * np.float32(gain) for chunk in chunks)
-    for block, kept in _analysed_blocks(scaled, sr, config, block_seconds):
+    for block, kept in _analysed_blocks(scaled, sr, config, block_seconds, gain):
         _collect(block, kept, series, compact, partials)
     clip = SimpleNamespace(
         sr=sr, config=config, **{k: np.concatenate(v, axis=-1) for k, v in compact.items()}
@@ -205,7 +205,11 @@ def extract_blocks(
 
 
 def _analysed_blocks(
-    chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig, block_seconds: float
+    chunks: Iterable[np.ndarray],
+    sr: int,
+    config: AnalysisConfig,
+    block_seconds: float,
+    gain: float = 1.0,
 ) -> Iterator[tuple[Analysis, slice]]:
     """Each block's :class:`Analysis` (its frames and :func:`context_frames` on both sides)
     and the slice of the block's own frames in it, reading ``chunks`` only as far as needed."""
@@ -225,7 +229,7 @@ def _analysed_blocks(
             raise ParameterError(
                 f"too short: {end} samples ({end / sr:.2f} s), minimum is {MIN_DURATION} s"
             )
-        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config)
+        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config, gain)
         yield block, slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0)
         del block
         next_start = max(0, f1 - ctx) * hop

@@ -143,9 +143,11 @@ def write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: di
     if fmt is Format.csv:
         text = table.to_csv(index=False, float_format="%.4f")
     elif fmt is Format.json:
-        text = (
-            json.dumps({**extra, "predictions": table.to_dict(orient="records")}, indent=2) + "\n"
-        )
+        records = [
+            {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+            for row in table.to_dict(orient="records")
+        ]  # NaN (no mood for silence) as null: JSON has no NaN
+        text = json.dumps({**extra, "predictions": records}, indent=2) + "\n"
     else:
         text = _human_table(table, signed=extra.get("scale", "plane") == "plane")
     if output is None:
@@ -153,6 +155,11 @@ def write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: di
     else:
         write_text(output, text)
         typer.echo(f"wrote {len(table)} row(s) to {output}", err=True)
+
+
+def _number(value: float, spec: str) -> str:
+    """A number for the terminal table; '-' for none (NaN: silence has no mood)."""
+    return "-" if value != value else format(value, spec)
 
 
 def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
@@ -170,11 +177,12 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
             name += f" {row['start']:.1f}-{row['end']:.1f}s"
         view.add_row(
             name,
-            format(row["valence"], number),
-            format(row[axis], number),
+            _number(row["valence"], number),
+            _number(row[axis], number),
             row["quadrant"],
             row["mood"],
-            f"{row['valence_confidence']:.2f}/{row[f'{axis}_confidence']:.2f}",
+            f"{_number(row['valence_confidence'], '.2f')}/"
+            f"{_number(row[f'{axis}_confidence'], '.2f')}",
         )
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(view)

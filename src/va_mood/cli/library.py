@@ -30,6 +30,7 @@ from .common import (
     longest,
     progress_bar,
     report_errors,
+    warning,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def tag(
     """
     with fatal_errors():
         from ..api import load_model
+        from ..quality import UNCERTAIN
         from ..tagging import model_version, precheck, write_tags
 
         bundle = load_model(model)
@@ -86,7 +88,12 @@ def tag(
                     longest=longest(max_duration),
                 )
             errors |= table.attrs["errors"]
+            for note in table.attrs.get("warnings", {}).values():
+                warning(note)
             for path, row in table.iterrows():
+                if row["mood"] == UNCERTAIN:  # silence: no mood to write
+                    errors[str(path)] = f"{path}: no mood to write (silent or nearly)"
+                    continue
                 result = write_tags(
                     path,
                     row,

@@ -31,6 +31,7 @@ from .common import (
     longest,
     progress_bar,
     report_errors,
+    warning,
     write_table,
 )
 
@@ -93,6 +94,9 @@ def predict(
                 longest=longest(max_duration),
             )
         errors = problems | table.attrs["errors"]
+        notes = table.attrs.get("warnings", {})
+        for message in notes.values():
+            warning(message)
         table = present(table, scale=scale.value, modes=bundle.model.head_modes())
         table = table.reset_index().rename(columns={"index": "path"})
         report_errors(errors, errors_file)
@@ -106,6 +110,7 @@ def predict(
             if summary is not None:
                 _write_summary(timeline, summary)
         extra["errors"] = [{"path": p, "error": m} for p, m in errors.items()]
+        extra["warnings"] = [{"path": p, "warning": m} for p, m in notes.items()]
         write_table(table, fmt, output, extra)
         if segment is not None and fmt is Format.table and output is None:
             typer.echo(_summary_text(timeline))
