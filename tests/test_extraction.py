@@ -444,3 +444,32 @@ def test_many_segments_are_compacted_and_old_caches_read(tmp_path):
     assert list(cache.folder.glob("*.parquet")) and not old.legacy.exists()
     assert len(list(cache.folder.glob("*.parquet"))) == 1
     assert FeatureCache(cache_dir, CONFIG).lookup("legacy", ["arousal.rms"])[0][0] == -1.0
+
+
+def test_segments_of_a_long_file_stream_through_blocks(tmp_path, monkeypatch):
+    """--segment on a long file: the block analysis, window rows as the whole-clip windows."""
+    from va_mood import long_files
+
+    path = tmp_path / "long.wav"
+    sf.write(path, _music(23.0, seed=3), SR)
+    streamed = []
+    original = long_files.extract_block_windows
+
+    def small_blocks(*args, **kwargs):  # several blocks, windows across their joins
+        streamed.append(1)
+        return original(*args, **{**kwargs, "block_seconds": 4.0})
+
+    monkeypatch.setattr(long_files, "extract_block_windows", small_blocks)
+    blocks, _ = extract_files(
+        [path], config=CONFIG, groups=GROUPS, jobs=1, long_file=10.0, segment=5.0, hop=3.0
+    )
+    whole, _ = extract_files(
+        [path], config=CONFIG, groups=GROUPS, jobs=1, long_file=None, segment=5.0, hop=3.0
+    )
+    assert streamed == [1]
+    assert list(blocks.index) == list(whole.index) and len(whole) == 7
+    columns = np.array(columns_for(GROUPS))
+    sampled = np.isin(columns, columns_for(sorted(SAMPLED_PER_BLOCK)))
+    close = np.isclose(blocks.to_numpy(), whole.to_numpy(), **TOLERANCE) | sampled
+    bad = sorted({c for c in columns[np.flatnonzero(~close.all(axis=0))]})
+    assert close.all(), bad

@@ -27,7 +27,7 @@ from .cache import FeatureCache, file_key
 from .errors import ParameterError, VaMoodError
 from .feature_table import FINGERPRINT_KEY
 from .features import columns_for, extract_clip
-from .long_files import LONG_FILE_SAMPLES, LONG_FILE_SECONDS, extract_long
+from .long_files import LONG_FILE_SAMPLES, LONG_FILE_SECONDS, extract_long, extract_long_windows
 from .segments import extract_windows
 
 __all__ = [
@@ -67,12 +67,19 @@ def _extract_path(
     The values are one feature row, or with ``windows = (segment, hop)`` a pair of
     (feature matrix, window bounds). A file longer than ``long_file`` seconds, or with
     more samples at its own rate than :data:`~va_mood.long_files.LONG_FILE_SAMPLES`, is
-    decoded and analysed in blocks (:func:`va_mood.long_files.extract_long`), in bounded
-    memory. A recording longer than ``longest`` seconds is refused.
+    decoded and analysed in blocks (:func:`va_mood.long_files.extract_long`, or
+    :func:`~va_mood.long_files.extract_long_windows` for windows), in bounded memory. A
+    recording longer than ``longest`` seconds is refused.
     """
     try:
-        if windows is None and long_file is not None and _is_long(path, config, long_file):
-            values = extract_long(path, config=config, groups=groups, longest=longest)
+        if long_file is not None and _is_long(path, config, long_file):
+            if windows is None:
+                values = extract_long(path, config=config, groups=groups, longest=longest)
+            else:
+                segment, hop = windows
+                values = extract_long_windows(
+                    path, config=config, groups=groups, segment=segment, hop=hop, longest=longest
+                )
             return path, values, None
         y, sr = load(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
         if windows is not None:
@@ -208,8 +215,9 @@ def extract_files(
 
     With ``segment`` (seconds), each file gives one row per window of that length starting
     every ``hop`` seconds (see :func:`va_mood.segments.window_bounds`); windowed features are
-    not cached. Otherwise a file longer than ``long_file`` seconds (default 10 minutes;
-    ``None``: never) is extracted in blocks, in bounded memory (:mod:`va_mood.long_files`).
+    not cached. A file longer than ``long_file`` seconds (default 10 minutes; ``None``:
+    never) is extracted in blocks, whole or by windows, in bounded memory
+    (:mod:`va_mood.long_files`).
     A recording longer than ``longest`` seconds (default
     :data:`va_mood.audio.MAX_DURATION`; ``None``: no limit) is refused with an error, from its
     header before decoding where the header says.
