@@ -16,7 +16,8 @@ the ``--jobs`` ratio, which on a shared VM moves from minute to minute). It spli
 time per clip into decoding, each shared transform and the groups' own work
 (``transforms``). Then it times a second, cached run over ``--cache-clips`` clips (first
 filling the cache at ``--cache-dir``), measures the peak memory of a ``--long-minutes``
-recording extracted in blocks (in a subprocess), and compares block against whole-file
+recording extracted in blocks (in a subprocess), whole and in ``--long-segment``-second
+windows (``predict --segment``), and compares block against whole-file
 statistics on a ``--compare-minutes`` recording.
 
     python benchmarks/extract_speed.py [-n 100] [--cache-clips 500] [--long-minutes 60]
@@ -413,29 +414,41 @@ from va_mood.api import load_model
 from va_mood.extract import extract_files, keep_freed_memory
 keep_freed_memory()  # as the va-mood command and its workers do: the larger peak
 shipped = load_model().config
+segment = None if sys.argv[2] == "none" else float(sys.argv[2])
 start = time.perf_counter()
 table, errors = extract_files([sys.argv[1]], config=shipped.analysis, groups=shipped.groups,
-                              jobs=1)
+                              jobs=1, segment=segment)
 assert not errors, errors
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def long_memory(folder: Path, minutes: float) -> None:
+def long_memory(folder: Path, minutes: float, segment: float | None = None) -> None:
+    """Peak memory of the shipped groups on one recording of ``minutes``, whole and (with
+    ``segment``) in windows of that many seconds, each in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.flac"
         recording(folder, minutes, path)
-        out = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(MEMORY_RUN), str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        wall, rss = out.stdout.split()
-    print(
-        f"{minutes:g}-minute recording (44.1 kHz stereo FLAC), shipped groups, in blocks: "
-        f"{float(wall):.1f} s, peak RSS {int(rss) / 1024:.0f} MiB (target < 1024 MiB)"
-    )
+        for windows in [None] + ([segment] if segment else []):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    textwrap.dedent(MEMORY_RUN),
+                    str(path),
+                    f"{windows}".lower(),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            wall, rss = out.stdout.split()
+            how = "whole file" if windows is None else f"--segment {windows:g}"
+            print(
+                f"{minutes:g}-minute recording (44.1 kHz stereo FLAC), shipped groups, in blocks, "
+                f"{how}: {float(wall):.1f} s, peak RSS {int(rss) / 1024:.0f} MiB "
+                "(target < 1024 MiB)"
+            )
 
 
 def block_against_whole(folder: Path, minutes: float, config: AnalysisConfig) -> None:
@@ -487,6 +500,12 @@ def main() -> None:
         "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "va_mood_bench_cache"
     )
     parser.add_argument("--long-minutes", type=float, default=60.0)
+    parser.add_argument(
+        "--long-segment",
+        type=float,
+        default=10.0,
+        help="Also measure the long recording's memory with --segment this (0: whole only).",
+    )
     parser.add_argument("--compare-minutes", type=float, default=3.0)
     parser.add_argument(
         "--only",
@@ -509,7 +528,7 @@ def main() -> None:
     if "compare" in steps:
         block_against_whole(folder, args.compare_minutes, config)
     if "memory" in steps:
-        long_memory(folder, args.long_minutes)
+        long_memory(folder, args.long_minutes, args.long_segment or None)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

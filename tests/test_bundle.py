@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from va_mood.bundle import FORMAT_VERSION, Bundle, load_bundle, save_bundle
+from va_mood.bundle_schema import make_manifest
 from va_mood.config import LabelSpec, config_from_dict
 from va_mood.errors import BundleError
 from va_mood.features import columns_for
@@ -113,7 +114,12 @@ def _meta(path: Path) -> dict:
     return json.loads((path / "bundle.json").read_text())
 
 
-def _write_meta(path: Path, meta: dict) -> None:
+def _write_meta(path: Path, meta: dict, *, seal: bool = True) -> None:
+    """Write edited metadata; sealed, with a manifest recomputed to vouch for the edit and
+    for whatever the files now hold (a forger's move: the checks past the manifest must
+    still refuse the edit)."""
+    if seal and "manifest" in meta:
+        meta["manifest"] = make_manifest(path, meta)
     (path / "bundle.json").write_text(json.dumps(meta))
 
 
@@ -122,7 +128,7 @@ def _rehash(path: Path, axis: str) -> None:
     meta = _meta(path)
     head = meta["heads"][axis]
     head["sha256"] = hashlib.sha256((path / head["file"]).read_bytes()).hexdigest()
-    _write_meta(path, meta)
+    _write_meta(path, meta)  # sealed: the manifest vouches for the new file too
 
 
 # ---- round trips -------------------------------------------------------------------------------
@@ -193,14 +199,14 @@ def test_refuses_newer_format_version(xgb_copy):
 
 def test_refuses_missing_head_file(xgb_copy):
     (xgb_copy / "valence.ubj").unlink()
-    with pytest.raises(BundleError, match=r"the valence head's file valence\.ubj is missing"):
+    with pytest.raises(BundleError, match=r"file valence\.ubj is missing"):
         load_bundle(xgb_copy)
 
 
 def test_refuses_edited_head_file(xgb_copy):
     with (xgb_copy / "arousal.ubj").open("ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(BundleError, match=r"arousal\.ubj: contents differ from the hash"):
+    with pytest.raises(BundleError, match=r"arousal\.ubj: contents differ from the"):
         load_bundle(xgb_copy)
 
 
@@ -339,8 +345,8 @@ def _skops_custom_type(marker: Path) -> bytes:
     [
         ("skops", "arousal.skops", _pickle_payload, r"arousal\.skops: not a readable skops file"),
         ("xgboost", "arousal.ubj", _pickle_payload, r"arousal\.ubj: not a readable xgboost"),
-        ("pickle", "arousal.pkl", _pickle_payload, r"unknown head kind 'pickle'"),
-        ("joblib", "arousal.joblib", _pickle_payload, r"unknown head kind 'joblib'"),
+        ("pickle", "arousal.pkl", _pickle_payload, r"arousal head's kind must be one of"),
+        ("joblib", "arousal.joblib", _pickle_payload, r"arousal head's kind must be one of"),
         ("skops", "arousal.pkl", _pickle_payload, r"unknown head kind 'skops'"),
         ("skops", "arousal.skops", _skops_custom_type, r"refuses to load types.*_Payload"),
         ("skops", "arousal.skops", _skops_exec_payload, r"refuses to load types.*builtins\.exec"),
@@ -420,7 +426,7 @@ def test_refuses_edited_side_file(saved, tmp_path):
     side = _meta(path)["heads"]["valence"]["sides"]["low"]["file"]
     with open(path / side, "ab") as fh:
         fh.write(b"x")
-    with pytest.raises(BundleError, match="differ from the hash"):
+    with pytest.raises(BundleError, match=r"valence\.low\.ubj: contents differ from the"):
         load_bundle(path)
 
 
@@ -454,7 +460,7 @@ def test_calibration_survives_save_and_load(saved):
         (lambda m: m["heads"]["valence"]["coordinates"]["y"].__setitem__(0, -0.99), "edited"),
         (lambda m: m["heads"]["arousal"]["confidence"].__setitem__("slope", 0.5), "edited"),
         (lambda m: m["thresholds"].__setitem__("arousal", -0.3), "edited"),
-        (lambda m: m["thresholds"].__setitem__("valence", float("nan")), "inside"),
+        (lambda m: m["thresholds"].__setitem__("valence", float("nan")), "finite number"),
         (lambda m: m["heads"]["valence"]["coordinates"].pop("y"), "calibration is damaged"),
     ],
 )
@@ -464,3 +470,118 @@ def test_refuses_edited_calibration_or_thresholds(xgb_copy, edit, match):
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match=match):
         load_bundle(xgb_copy)
+
+
+# ---- the metadata's schema and the manifest (issue 18) -----------------------------------------
+
+
+def test_shipped_model_has_a_manifest():
+    from va_mood.api import DEFAULT_MODEL
+
+    meta = _meta(DEFAULT_MODEL)
+    assert meta["format_version"] == FORMAT_VERSION == 3
+    assert set(meta["manifest"]["files"]) == {
+        "MODEL_CARD.md", "arousal.ubj", "valence.ubj", "valence.high.ubj", "valence.low.ubj"
+    }  # fmt: skip
+    load_bundle(DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda p: _edit_json(p, lambda m: m["thresholds"].update(arousal=-0.95)), "manifest"),
+        (lambda p: _edit_json(p, lambda m: m.update(about="trained on everything")), "manifest"),
+        (lambda p: (p / "MODEL_CARD.md").write_text("# a better model\n"), r"MODEL_CARD\.md"),
+        (lambda p: (p / "MODEL_CARD.md").unlink(), r"file MODEL_CARD\.md is missing"),
+    ],
+    ids=["threshold", "about", "card-edited", "card-removed"],
+)
+def test_unsealed_edits_are_refused(xgb_copy, edit, match):
+    """Any change to any file of the bundle, the metadata included, is refused."""
+    load_bundle(xgb_copy)
+    edit(xgb_copy)
+    with pytest.raises(BundleError, match=match):
+        load_bundle(xgb_copy)
+
+
+def _edit_json(path: Path, change) -> None:
+    meta = _meta(path)
+    change(meta)
+    _write_meta(path, meta, seal=False)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m: m["thresholds"].update(valence="abc"), "valence threshold must be a number"),
+        (lambda m: m["thresholds"].update(valence="NaN"), "valence threshold must be a number"),
+        (lambda m: m["thresholds"].update(valence=True), "valence threshold must be a number"),
+        (lambda m: m["thresholds"].update(arousal=1.5), r"inside \(-1, 1\)"),
+        (lambda m: m["heads"]["arousal"].update(sigma=-1.0), "sigma must be a positive"),
+        (lambda m: m["heads"]["arousal"].update(mode="ordinal"), "mode must be one of"),
+        (lambda m: m["heads"]["arousal"].update(sha256="abc"), "not a SHA-256"),
+        (lambda m: m["heads"]["arousal"].update(columns="arousal.rms"), "list of names"),
+        (lambda m: m.update(metrics=[]), "metrics must be a JSON dict"),
+        (lambda m: m.update(surprise=1), "unknown field 'surprise'"),
+        (lambda m: m["config"]["analysis"].update(n_fft="abc"), "n_fft must be an integer"),
+        (lambda m: m["config"]["analysis"].update(sr=22050.5), "sr must be an integer"),
+        (lambda m: m["config"].update(seed="x"), "seed"),
+        (lambda m: m["labels"].update(scale_max="9"), "scale_max must be a finite number"),
+        (lambda m: m["heads"]["arousal"]["confidence"].update(slope=1e999), "finite number"),
+        (lambda m: m["heads"]["arousal"].update(mode="regression"), "does not match its config"),
+    ],
+)
+def test_sealed_but_invalid_metadata_is_refused(xgb_copy, edit, match):
+    """Edits that come with a recomputed manifest still meet the schema: one clear line."""
+    meta = _meta(xgb_copy)
+    edit(meta)
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match=match):
+        load_bundle(xgb_copy)
+
+
+def test_regression_mode_on_a_classifier_file_is_refused(xgb_copy):
+    meta = _meta(xgb_copy)
+    meta["heads"]["arousal"]["mode"] = "regression"
+    meta["config"]["arousal"]["mode"] = "regression"
+    _write_meta(xgb_copy, meta)
+    with pytest.raises(BundleError, match=r"arousal\.ubj: holds .* cannot be a regression head"):
+        load_bundle(xgb_copy)
+
+
+def test_cli_names_an_edited_bundle_in_one_line(xgb_copy, tmp_path):
+    from typer.testing import CliRunner
+
+    from va_mood.cli import app
+
+    _edit_json(xgb_copy, lambda m: m["thresholds"].update(valence="abc"))
+    clip = tmp_path / "clip.wav"
+    import soundfile as sf
+
+    sf.write(clip, np.sin(np.arange(22050 * 2) / 9.0) * 0.3, 22050)
+    result = CliRunner().invoke(app, ["predict", str(clip), "--model", str(xgb_copy), "--no-cache"])
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("error: ") and "bundle.json" in result.stderr
+
+
+def test_musicnn_weights_are_hash_checked(tmp_path, monkeypatch):
+    from va_mood import musicnn
+
+    copy = tmp_path / "msd_musicnn.npz"
+    copy.write_bytes(musicnn.WEIGHTS.read_bytes() + b"\0")
+    monkeypatch.setattr(musicnn, "WEIGHTS", copy)
+    musicnn._weights.cache_clear()
+    try:
+        with pytest.raises(BundleError, match=r"msd_musicnn\.npz: contents differ from the hash"):
+            musicnn._weights()
+    finally:
+        musicnn._weights.cache_clear()
+
+
+def test_format_2_bundle_without_manifest_still_loads(xgb_copy):
+    meta = _meta(xgb_copy)
+    del meta["manifest"]
+    meta["format_version"] = 2
+    _write_meta(xgb_copy, meta)
+    assert load_bundle(xgb_copy).model.head_modes()["arousal"] == "binary"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from va_mood.audio import load, stream
 from va_mood.cli import app
 from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
-from va_mood.extract import FeatureCache, extract_files, n_jobs
+from va_mood.extract import FeatureCache, extract_files, file_key, n_jobs
 from va_mood.features import REGISTRY, columns_for, extract_clip
 from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
 
@@ -215,8 +216,9 @@ def test_sigkill_leaves_a_usable_cache(tmp_path, monkeypatch):
     child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
     cache = FeatureCache(cache_dir, CONFIG)
-    assert cache.path.exists()
-    cached = len(pd.read_parquet(cache.path))  # readable, not half-written
+    segments = sorted(cache.folder.glob("*.parquet"))
+    assert segments
+    cached = sum(len(pd.read_parquet(s)) for s in segments)  # readable, not half-written
     assert 2 <= cached < len(paths)
     assert cache.rows == cached
     extracted = []
@@ -230,7 +232,7 @@ def test_sigkill_leaves_a_usable_cache(tmp_path, monkeypatch):
     assert errors == {}
     assert len(table) == len(paths)
     assert len(extracted) == len(paths) - cached
-    assert len(pd.read_parquet(cache.path)) == len(paths)
+    assert FeatureCache(cache_dir, CONFIG).rows == len(paths)
 
 
 def test_dask_backend_same_rows_and_cache(clips, tmp_path, monkeypatch):
@@ -325,7 +327,9 @@ def test_cache_extracts_only_missing_groups(clips, tmp_path, monkeypatch):
 def test_unreadable_cache_is_rebuilt(clips, tmp_path, monkeypatch):
     cache_dir = tmp_path / "cache"
     cache_dir.mkdir()
-    FeatureCache(cache_dir, CONFIG).path.write_bytes(b"not parquet")
+    folder = FeatureCache(cache_dir, CONFIG).folder
+    folder.mkdir()
+    (folder / "0-damaged.parquet").write_bytes(b"not parquet")
     calls = _counting(monkeypatch)
     table, _ = extract_files(
         clips[:2], config=CONFIG, groups=["arousal.rms"], jobs=1, cache_dir=cache_dir
@@ -380,3 +384,92 @@ def test_kept_memory_is_not_faulted_in_again():
     assert len(default) == len(kept) == 3
     assert min(default) >= 100  # glibc unmapped the array: every reuse faults it in again
     assert kept[0] >= 100 and max(kept[1:]) <= kept[0] // 20  # kept: faulted in once
+
+
+CONCURRENT_RUN = """
+import sys, time
+from pathlib import Path
+from va_mood.config import AnalysisConfig
+from va_mood.extract import extract_files
+
+while not Path(sys.argv[1]).exists():  # start together
+    time.sleep(0.01)
+extract_files(sys.argv[3:], config=AnalysisConfig(), groups=["arousal.rms"], jobs=1,
+              cache_dir=sys.argv[2], checkpoint=1)
+"""
+
+
+def test_two_runs_sharing_a_cache_lose_no_rows(tmp_path):
+    """Two extractions at once, saving after every file into one cache: every row is kept."""
+    paths = []
+    for k in range(24):
+        path = tmp_path / f"song_{k:02d}.wav"
+        sf.write(path, _music(0.6, seed=100 + k), SR)
+        paths.append(str(path))
+    cache_dir, go = tmp_path / "cache", tmp_path / "go"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", CONCURRENT_RUN, str(go), str(cache_dir), *part])
+        for part in (paths[::2], paths[1::2])
+    ]
+    go.touch()
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    cache = FeatureCache(cache_dir, CONFIG)
+    assert cache.rows == len(paths)
+    keys = {file_key(p) for p in paths}
+    assert all(cache.lookup(k, ["arousal.rms"])[0] is not None for k in keys)
+
+
+def test_many_segments_are_compacted_and_old_caches_read(tmp_path):
+    from va_mood.cache import MAX_SEGMENTS
+
+    cache_dir = tmp_path / "cache"
+    columns = columns_for(["arousal.rms"])
+    old = FeatureCache(cache_dir, CONFIG)
+    for k in range(MAX_SEGMENTS + 2):  # one segment per save
+        old.put(f"key{k}", ["arousal.rms"], np.full(len(columns), float(k)))
+        old.save()
+    assert len(list(old.folder.glob("*.parquet"))) == MAX_SEGMENTS + 2
+    # the single file an older va_mood wrote, beside them
+    legacy = pd.DataFrame([np.full(len(columns), -1.0)], index=["legacy"], columns=columns)
+    legacy.index.name = "key"
+    legacy.to_parquet(old.legacy)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(old.legacy)
+    versions = json.dumps({"arousal.rms": REGISTRY["arousal.rms"].version}).encode()
+    metadata = {**table.schema.metadata, b"va_mood.group_versions": versions}
+    pq.write_table(table.replace_schema_metadata(metadata), old.legacy)
+    cache = FeatureCache(cache_dir, CONFIG)  # reads all, compacts into one
+    assert cache.rows == MAX_SEGMENTS + 3
+    assert list(cache.folder.glob("*.parquet")) and not old.legacy.exists()
+    assert len(list(cache.folder.glob("*.parquet"))) == 1
+    assert FeatureCache(cache_dir, CONFIG).lookup("legacy", ["arousal.rms"])[0][0] == -1.0
+
+
+def test_segments_of_a_long_file_stream_through_blocks(tmp_path, monkeypatch):
+    """--segment on a long file: the block analysis, window rows as the whole-clip windows."""
+    from va_mood import long_files
+
+    path = tmp_path / "long.wav"
+    sf.write(path, _music(23.0, seed=3), SR)
+    streamed = []
+    original = long_files.extract_block_windows
+
+    def small_blocks(*args, **kwargs):  # several blocks, windows across their joins
+        streamed.append(1)
+        return original(*args, **{**kwargs, "block_seconds": 4.0})
+
+    monkeypatch.setattr(long_files, "extract_block_windows", small_blocks)
+    blocks, _ = extract_files(
+        [path], config=CONFIG, groups=GROUPS, jobs=1, long_file=10.0, segment=5.0, hop=3.0
+    )
+    whole, _ = extract_files(
+        [path], config=CONFIG, groups=GROUPS, jobs=1, long_file=None, segment=5.0, hop=3.0
+    )
+    assert streamed == [1]
+    assert list(blocks.index) == list(whole.index) and len(whole) == 7
+    columns = np.array(columns_for(GROUPS))
+    sampled = np.isin(columns, columns_for(sorted(SAMPLED_PER_BLOCK)))
+    close = np.isclose(blocks.to_numpy(), whole.to_numpy(), **TOLERANCE) | sampled
+    bad = sorted({c for c in columns[np.flatnonzero(~close.all(axis=0))]})
+    assert close.all(), bad

@@ -80,3 +80,11 @@ def test_extractors_on_random_arrays(y):
 def test_extractors_refuse_too_short_input(n):
     with pytest.raises(VaMoodError, match="too short"):
         extract_clip(np.zeros(n, dtype=np.float32), SR, config=CONFIG, groups=GROUPS)
+
+
+def test_harmonicity_when_the_cqt_has_one_frame_more():
+    """A length the fuzz test found: the CQT gives one frame more than the STFT."""
+    out = extract_clip(
+        np.zeros(17535, np.float32), SR, config=CONFIG, groups=["valence.harmonicity"]
+    )
+    assert np.all(np.isfinite(out))

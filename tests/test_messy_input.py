@@ -89,7 +89,11 @@ def test_messy_folder(tmp_path):
     assert "Traceback" not in result.output
     table = pd.read_csv(out)
     assert sorted(Path(p).name for p in table["path"]) == sorted(["good.mp3", *valid])
-    assert np.isfinite(table[["valence", "arousal"]].to_numpy()).all()
+    silent = table["path"].str.endswith("silence.wav").to_numpy()
+    assert np.isfinite(table.loc[~silent, ["valence", "arousal"]].to_numpy()).all()
+    assert table.loc[silent, "mood"].tolist() == ["uncertain"]  # no mood for silence
+    assert table.loc[silent, ["valence", "arousal"]].isna().all(axis=None)
+    assert "warning: " in result.output and "voice_memo_8k.wav: band-limited" in result.output
     reported = {Path(e["path"]).name: e["error"] for e in json.loads(errors.read_text())}
     for name, word in broken.items():
         assert word in reported[name], (name, reported[name])

@@ -123,8 +123,12 @@ class VaMoodPlugin(BeetsPlugin):
         table = bundle.predict_files(list(by_path), jobs=self.config["jobs"].get(int))
         for path, message in table.attrs.get("errors", {}).items():
             self._log.error("{}", message if path in message else f"{path}: {message}")
+        for message in table.attrs.get("warnings", {}).values():
+            self._log.warning("{}", message)
         done = []
         for path, row in table.iterrows():
+            if row["mood"] == "uncertain":  # silence: no mood to store
+                continue
             item = by_path[str(path)]
             item["vamood_valence"] = round(float(row["valence"]), 4)
             item["vamood_arousal"] = round(float(row["arousal"]), 4)

@@ -73,9 +73,11 @@ def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig) -> Analysis:
             f"too short: {len(y)} samples ({len(y) / sr:.2f} s), minimum is {MIN_DURATION} s"
         )
     y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    gain = 1.0
     if config.loudness is not None:
-        y = y * np.float32(normalising_gain(integrated_loudness(y, sr), config.loudness))
-    return Analysis(np.clip(y, -MAX_AMPLITUDE, MAX_AMPLITUDE), sr, config)
+        gain = normalising_gain(integrated_loudness(y, sr), config.loudness)
+        y = y * np.float32(gain)
+    return Analysis(np.clip(y, -MAX_AMPLITUDE, MAX_AMPLITUDE), sr, config, gain)
 
 
 CQT_FILTER_BANKS = 64
@@ -175,10 +177,13 @@ def tempogram(onset_envelope: np.ndarray, *, win_length: int) -> np.ndarray:
 class Analysis:
     """Lazily computed, shared representations of one mono signal ``y`` at rate ``sr``."""
 
-    def __init__(self, y: np.ndarray, sr: int, config: AnalysisConfig) -> None:
+    def __init__(self, y: np.ndarray, sr: int, config: AnalysisConfig, gain: float = 1.0) -> None:
         self.y = y
         self.sr = sr
         self.config = config
+        self.gain = gain
+        """The factor loudness normalisation multiplied the decoded signal by (1 without it):
+        what a group that needs the file's own level divides out."""
 
     @cached_property
     def S(self) -> np.ndarray:  # noqa: N802 - librosa's name for a magnitude spectrogram

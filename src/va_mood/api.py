@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .audio import find_audio
+from .audio import MAX_DURATION, find_audio
 from .augment import crops
 from .bundle import Bundle, load_bundle
 from .config import Config, LabelSpec
@@ -25,6 +25,8 @@ from .extract import Progress, extract_files
 from .labels import load_labels, match_audio, targets
 from .locations import DEFAULT_MODEL, default_cache
 from .output_scales import present
+from .quality import QUALITY_GROUP, apply_checks
+from .registry import columns_for
 from .vocabulary import AXES
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
@@ -44,6 +46,7 @@ def predict_files(
     progress: Progress | None = None,
     segment: float | None = None,
     hop: float | None = None,
+    longest: float | None = MAX_DURATION,
 ) -> pd.DataFrame:
     """Predict valence, arousal, quadrant and mood for audio files with ``bundle``'s model.
 
@@ -59,29 +62,39 @@ def predict_files(
     quadrant, mood, the confidences and, with two binary heads, ``p_*``. With ``segment``
     (seconds), one row per window, indexed by (path, start, end), windows starting every
     ``hop`` seconds (default: back to back). Inputs that could not be used are listed with
-    their reasons in ``result.attrs["errors"]`` (``{path: message}``).
+    their reasons in ``result.attrs["errors"]`` (``{path: message}``); so are recordings
+    longer than ``longest`` seconds (None: no limit). Silence gets no mood (NaN coordinates
+    and confidences, mood ``"uncertain"``) and band-limited audio lowered confidences
+    (:func:`va_mood.quality.apply_checks`), each said in ``result.attrs["warnings"]``
+    (``{path: message}``), with what a folder search skipped.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    files, problems = find_audio(paths)
+    skipped: list[str] = []
+    files, problems = find_audio(paths, on_warning=skipped.append)
     if cache and cache_dir is None:
         cache_dir = default_cache()
+    groups = list(dict.fromkeys([*bundle.config.groups, QUALITY_GROUP]))
     features, errors = extract_files(
         files,
         config=bundle.config.analysis,
-        groups=bundle.config.groups,
+        groups=groups,
         jobs=jobs,
         cache_dir=cache_dir if cache else None,
         progress=progress,
         segment=segment,
         hop=hop,
+        longest=longest,
     )
+    warnings: dict[str, str] = {}
     if len(features):
-        table = bundle.predict_features(features)
+        table = bundle.predict_features(features[columns_for(bundle.config.groups)])
+        table, warnings = apply_checks(table, features[columns_for([QUALITY_GROUP])])
     else:
         table = pd.DataFrame(columns=TABLE_COLUMNS, index=pd.Index([], name="path"))
     table = present(table, scale=scale, modes=bundle.heads.modes)
     table.attrs["errors"] = problems | errors
+    table.attrs["warnings"] = {message: message for message in skipped} | warnings
     return table
 
 
@@ -124,6 +137,7 @@ def load_corpus(
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[str, str | None], None] | None = None,
+    longest: float | None = MAX_DURATION,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Labels and features of a labelled corpus, aligned by id; features are cached as in
     :func:`predict_files` (``cache``, ``cache_dir``).
@@ -155,6 +169,7 @@ def load_corpus(
         jobs=jobs,
         cache_dir=(cache_dir or default_cache()) if cache else None,
         progress=progress,
+        longest=longest,
     )
     excerpts = set(labels.loc[labels["augmented"], "path"])  # a clip's own error says it all
     unreadable = {path: message for path, message in errors.items() if path not in excerpts}

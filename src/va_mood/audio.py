@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,11 @@ __all__ = [
     "stream",
     "duration",
     "find_audio",
+    "MIN_RATE",
+    "MAX_RATE",
+    "MAX_CHANNELS",
+    "MAX_DURATION",
+    "native_samples",
 ]
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".oga", ".flac")
@@ -29,6 +36,30 @@ MIN_DURATION = 0.5
 """Shortest clip, in seconds, that gives meaningful features."""
 TRUNCATED_SHARE = 0.9
 """A file that decodes to less than this share of the length its header declares is truncated."""
+MIN_RATE = 4000
+"""Lowest sample rate (Hz) accepted from a file's header: below it there is no music to hear,
+and a faked low rate makes a small file read as days of audio."""
+MAX_RATE = 768_000
+"""Highest sample rate (Hz) accepted from a file's header: the highest any audio codec uses."""
+MAX_CHANNELS = 64
+"""Most channels accepted from a file's header (libsndfile itself allows 1024)."""
+MAX_DURATION = 3 * 3600.0
+"""Longest recording, in seconds, read unless the caller allows more (``--max-duration``):
+a header that claims more is refused before decoding."""
+MAX_COMPRESSION = 20_000
+"""The most a compressed file's declared 16-bit samples may outnumber its bytes; real codecs
+stay far below (digital silence in FLAC comes nearest, near 1,000)."""
+CHUNK_SAMPLES = 1 << 22
+"""Samples (frames x channels) decoded at a time, so a file of many channels at a high rate
+never needs more than one chunk of memory beyond its mono signal."""
+_BYTES_PER_SAMPLE = {
+    "PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
+    "FLOAT": 4, "DOUBLE": 8,
+}  # fmt: skip
+_UNCOMPRESSED = frozenset({"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU"})
+"""Containers whose samples are stored as they are (FLAC also names its subtype PCM_*)."""
+_UNKNOWN_LENGTH = 2**62
+"""libsndfile's frame counts at or above this mean "not known" (a stream)."""
 
 
 @contextmanager
@@ -71,7 +102,8 @@ def _checked(path: str | os.PathLike) -> Path:
     """``path`` as a Path, if it names a readable, non-empty file; else an AudioError."""
     path = Path(path)
     if not path.exists():
-        raise AudioError(f"{path}: no such file")
+        reason = _broken_link(path) if path.is_symlink() else "no such file"
+        raise AudioError(f"{path}: {reason}")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
     if not os.access(path, os.R_OK):
@@ -102,7 +134,11 @@ def split_excerpt(path: str | os.PathLike) -> tuple[str, float, float | None]:
 
 
 def load(
-    path: str | os.PathLike, *, sr: int = 22050, max_duration: float | None = None
+    path: str | os.PathLike,
+    *,
+    sr: int = 22050,
+    max_duration: float | None = None,
+    longest: float | None = MAX_DURATION,
 ) -> tuple[np.ndarray, int]:
     """Decode ``path`` to a mono signal at ``sr`` Hz.
 
@@ -115,6 +151,9 @@ def load(
         Target sample rate; the file is resampled with soxr when it differs.
     max_duration : float or None
         Read at most this many seconds from the start.
+    longest : float or None
+        Refuse a recording longer than this many seconds (None: no limit), from its header
+        before decoding where the header says.
 
     Returns
     -------
@@ -124,8 +163,10 @@ def load(
     Raises
     ------
     AudioError
-        When the file is missing, unreadable, not audio, non-finite or shorter than
-        :data:`MIN_DURATION`.
+        When the file is missing, unreadable, not audio, non-finite, shorter than
+        :data:`MIN_DURATION` or longer than ``longest``, or its header is implausible (sample
+        rate outside :data:`MIN_RATE`..:data:`MAX_RATE`, over :data:`MAX_CHANNELS` channels,
+        more audio than the file's size can hold).
 
     Examples
     --------
@@ -140,23 +181,23 @@ def load(
     path = _checked(path)
     try:
         with _quiet_stderr(), sf.SoundFile(path) as fh:
+            _check_header(path, fh, longest, max_duration)
             native_sr = fh.samplerate
             declared = max(0, fh.frames - int(start * native_sr))
             if start:
                 fh.seek(min(int(start * native_sr), fh.frames))
             frames = -1 if max_duration is None else int(max_duration * native_sr)
-            data = fh.read(frames=frames, dtype="float32", always_2d=True)
+            y = _read_mono(path, fh, frames, longest)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
-    if data.size == 0:
+    if y.size == 0:
         raise AudioError(f"{path}: holds no audio samples")
     expected = declared if frames < 0 else min(frames, declared)
-    if 0 < expected < 2**62 and len(data) < TRUNCATED_SHARE * expected:
+    if 0 < expected < _UNKNOWN_LENGTH and len(y) < TRUNCATED_SHARE * expected:
         raise AudioError(
-            f"{path}: truncated: decodes to {len(data) / native_sr:.1f} s of the "
+            f"{path}: truncated: decodes to {len(y) / native_sr:.1f} s of the "
             f"{declared / native_sr:.1f} s its header declares"
         )
-    y = _downmix(data)
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{path}: holds non-finite samples (NaN or inf)")
     if native_sr != sr:
@@ -166,20 +207,103 @@ def load(
     return np.ascontiguousarray(y, dtype=np.float32), sr
 
 
+def _length(seconds: float) -> str:
+    """A duration for a person: seconds, minutes or hours."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+def _too_long(path: Path, seconds: float, longest: float) -> AudioError:
+    return AudioError(
+        f"{path}: {_length(seconds)} long, over the limit of {_length(longest)} "
+        "(--max-duration raises it)"
+    )
+
+
+def _check_header(path: Path, fh: Any, longest: float | None, reading: float | None = None) -> None:
+    """Refuse, before decoding, a header whose sample rate, channel count or length is
+    implausible, or whose length the file's size cannot hold.
+
+    ``reading`` is the seconds that will be read when fewer than the whole file; ``longest``
+    the longest recording allowed (None: no limit).
+    """
+    rate, channels, frames = fh.samplerate, fh.channels, fh.frames
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(
+            f"{path}: header declares a sample rate of {rate} Hz; audio files use "
+            f"{MIN_RATE} to {MAX_RATE} Hz"
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(
+            f"{path}: header declares {channels} channels; at most {MAX_CHANNELS} are read"
+        )
+    if not 0 <= frames < _UNKNOWN_LENGTH:
+        return  # unknown length: the decoding loop enforces ``longest``
+    seconds = frames / rate
+    if longest is not None and min(seconds, reading or np.inf) > longest:
+        raise _too_long(path, seconds, longest)
+    size = path.stat().st_size
+    per_sample = _BYTES_PER_SAMPLE.get(fh.subtype) if fh.format in _UNCOMPRESSED else None
+    capacity = size / per_sample if per_sample else size * MAX_COMPRESSION / 2
+    if frames * channels > capacity:
+        raise AudioError(
+            f"{path}: header declares {_length(seconds)} of {channels}-channel audio, more "
+            f"than its {size} bytes can hold"
+        )
+
+
+def _read_mono(path: Path, fh: Any, frames: int, longest: float | None) -> np.ndarray:
+    """Up to ``frames`` frames (-1: to the end) of the open file ``fh``, decoded and downmixed
+    a chunk of :data:`CHUNK_SAMPLES` at a time, so that memory holds the mono signal and one
+    chunk, whatever the channel count; a file of unknown length stops at ``longest``."""
+    step = max(1, CHUNK_SAMPLES // fh.channels)
+    limit = None if longest is None else int(longest * fh.samplerate) + 1
+    parts: list[np.ndarray] = []
+    read = 0
+    while frames < 0 or read < frames:
+        n = step if frames < 0 else min(step, frames - read)
+        data = fh.read(frames=n, dtype="float32", always_2d=True)
+        if len(data):
+            parts.append(_downmix(data))
+            read += len(data)
+        if len(data) < n:
+            break
+        if limit is not None and read > limit:
+            raise _too_long(path, read / fh.samplerate, longest)
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
 def duration(path: str | os.PathLike) -> float:
     """Seconds of audio the header of ``path`` declares (an excerpt's length); 0.0 when it
     cannot be read."""
-    import soundfile as sf
-
     path, start, end = split_excerpt(path)
     if end is not None:
         return end - start
+    frames, rate = _declared(path)
+    return frames / rate if frames else 0.0
+
+
+def native_samples(path: str | os.PathLike) -> int:
+    """Samples per channel, at the file's own rate, that the header of ``path`` declares (0
+    when unknown): what decoding it whole holds in memory, as float32."""
+    path, start, end = split_excerpt(path)
+    frames, rate = _declared(path)
+    return frames if end is None else min(frames, int((end - start) * rate))
+
+
+def _declared(path: str) -> tuple[int, int]:
+    """``(frames, sample rate)`` from the header of ``path``; ``(0, 1)`` when unknown."""
+    import soundfile as sf
+
     try:
         with _quiet_stderr():
             info = sf.info(str(path))
-        return float(info.frames) / info.samplerate if 0 < info.frames < 2**62 else 0.0
     except Exception:  # noqa: BLE001 - decoding will name the problem
-        return 0.0
+        return 0, 1
+    if 0 < info.frames < _UNKNOWN_LENGTH and info.samplerate > 0:
+        return int(info.frames), int(info.samplerate)
+    return 0, 1
 
 
 def stream(
@@ -188,13 +312,15 @@ def stream(
     sr: int = 22050,
     max_duration: float | None = None,
     chunk_seconds: float = 10.0,
+    longest: float | None = MAX_DURATION,
 ) -> Iterator[np.ndarray]:
     """Decode ``path`` piece by piece to mono float32 chunks at ``sr`` Hz.
 
     The streaming counterpart of :func:`load` for long recordings: memory holds one chunk of
-    the file at a time (soundfile reads, soxr resamples as a stream). The concatenated
-    chunks equal :func:`load`'s signal up to the resampler's rounding; the same problems
-    raise the same :class:`AudioError` (a truncated file only once its end is reached).
+    the file at a time (soundfile reads, soxr resamples as a stream; a chunk holds at most
+    :data:`CHUNK_SAMPLES` samples of all channels). The concatenated chunks equal
+    :func:`load`'s signal up to the resampler's rounding; the same problems raise the same
+    :class:`AudioError` (a truncated file only once its end is reached).
     """
     import soundfile as sf
     import soxr
@@ -206,9 +332,11 @@ def stream(
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
     with fh:
+        _check_header(path, fh, longest, max_duration)
         native_sr, declared = fh.samplerate, fh.frames
         limit = None if max_duration is None else int(max_duration * native_sr)
-        step = max(1, int(chunk_seconds * native_sr))
+        longest_frames = None if longest is None else int(longest * native_sr) + 1
+        step = max(1, min(int(chunk_seconds * native_sr), CHUNK_SAMPLES // fh.channels))
         resampler = (
             None
             if native_sr == sr
@@ -225,6 +353,8 @@ def stream(
             last = data is None or len(data) < n
             y = np.zeros(0, np.float32) if data is None else _downmix(data)
             read += len(y)
+            if longest_frames is not None and read > longest_frames:
+                raise _too_long(path, read / native_sr, longest)
             if not np.all(np.isfinite(y)):
                 raise AudioError(f"{path}: holds non-finite samples (NaN or inf)")
             if resampler is not None:
@@ -237,7 +367,7 @@ def stream(
     if read == 0:
         raise AudioError(f"{path}: holds no audio samples")
     expected = declared if limit is None else min(limit, declared)
-    if 0 < expected < 2**62 and read < TRUNCATED_SHARE * expected:
+    if 0 < expected < _UNKNOWN_LENGTH and read < TRUNCATED_SHARE * expected:
         raise AudioError(
             f"{path}: truncated: decodes to {read / native_sr:.1f} s of the "
             f"{declared / native_sr:.1f} s its header declares"
@@ -246,28 +376,31 @@ def stream(
         raise AudioError(f"{path}: too short: {produced / sr:.2f} s, minimum is {MIN_DURATION} s")
 
 
-def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], dict[str, str]]:
+def find_audio(
+    paths: Iterable[str | os.PathLike], *, on_warning: Callable[[str], None] | None = None
+) -> tuple[list[Path], dict[str, str]]:
     """Expand files, folders (recursively) and glob patterns into audio files.
 
     Returns the files, sorted and without repeats, and ``{argument: message}`` for
     each argument that named nothing usable (a folder without audio, a glob that matched
     nothing).
     Files named explicitly are kept whatever their extension, so that decoding can say
-    what is wrong with them.
+    what is wrong with them. Folders are searched through symbolic links, each folder once;
+    what a search skips (a folder named like an audio file, a dangling link, a link loop, a
+    folder that cannot be listed) is reported to ``on_warning``, one line each.
     """
+    warn = on_warning or (lambda message: None)
     files: list[Path] = []
     problems: dict[str, str] = {}
     for raw in paths:
         raw = str(raw)
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
-            )
+            found = _folder_audio(path, warn)
             if not found:
                 problems[raw] = f"{path}: folder holds no audio files"
             files.extend(found)
-        elif path.exists() or not glob.has_magic(raw):
+        elif path.exists() or path.is_symlink() or not glob.has_magic(raw):
             files.append(path)
         else:
             matched = sorted(Path(p) for p in glob.glob(raw, recursive=True) if Path(p).is_file())
@@ -275,3 +408,48 @@ def find_audio(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], dict[str
                 problems[raw] = f"{raw}: pattern matched no files"
             files.extend(matched)
     return list(dict.fromkeys(files)), problems
+
+
+def _folder_audio(folder: Path, warn: Callable[[str], None]) -> list[Path]:
+    """The audio files under ``folder``, sorted; links followed, each folder searched once."""
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        st = current.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            warn(f"{current}: symbolic link loop (a folder inside itself), skipped")
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            warn(f"{current}: cannot list the folder ({exc.strerror}), skipped")
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            audio_name = path.suffix.lower() in AUDIO_EXTENSIONS
+            if entry.is_symlink() and not path.exists():
+                warn(f"{path}: {_broken_link(path)}, skipped")
+            elif entry.is_dir():
+                if audio_name:
+                    warn(f"{path}: a folder named like an audio file; searched as a folder")
+                stack.append(path)
+            elif audio_name and entry.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def _broken_link(path: Path) -> str:
+    """Why the symbolic link ``path`` leads nowhere: a loop, or a missing target."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return f"dangling symbolic link (to {target}, which does not exist)"

@@ -3,13 +3,17 @@
 Layout of ``NAME/``::
 
     bundle.json      format, versions, configuration, label scale, thresholds, metrics,
-                     and per head: mode, feature columns, file, its SHA-256
+                     per head: mode, feature columns, file, its SHA-256; and the manifest:
+                     the SHA-256 of every other file and of this metadata
+    MODEL_CARD.md    the model card
     arousal.ubj      an xgboost head (xgboost's own UBJSON model format), or
     arousal.skops    a scikit-learn head (skops, loaded only if every type in it is trusted)
     valence.*        likewise
 
-Loading checks the format version, every file's hash and the feature columns, and refuses
-anything else with a :class:`~va_mood.errors.BundleError`. Nothing is unpickled.
+Loading checks every metadata field (:mod:`va_mood.bundle_schema`), the format version, the
+manifest (every file's hash, the metadata's included), the feature columns and that each
+head file does what its mode says, and refuses anything else with a
+:class:`~va_mood.errors.BundleError`. Nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -27,9 +31,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .bundle_schema import (
+    check_head_mode,
+    check_manifest,
+    check_metadata,
+    make_manifest,
+    sha256_of,
+)
 from .calibration import ConfidenceMap, CoordinateMap
 from .card import render_model_card
-from .config import Config, LabelSpec, config_from_dict, config_to_dict
+from .config import Config, LabelSpec, config_from_dict, config_to_dict, label_spec_from_dict
 from .errors import BundleError, ParameterError
 from .fitted import FittedHeads
 from .registry import columns_for
@@ -42,8 +53,9 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
 
 FORMAT = "va_mood-bundle"
-FORMAT_VERSION = 2
-"""2: each head's calibration maps and an integrity hash of the model-defining metadata."""
+FORMAT_VERSION = 3
+"""2: each head's calibration maps and an integrity hash of the model-defining metadata;
+3: a manifest, the hash of every file of the bundle and of its whole metadata."""
 MODEL_KEYS = ("config", "labels", "feature_fingerprint", "thresholds", "heads")
 """The parts of ``bundle.json`` that decide what the model predicts: hashed as ``integrity``."""
 TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray"})
@@ -125,10 +137,6 @@ def _sklearn_estimator(head: Any) -> Any:
     return head.to_xgboost() if isinstance(head, BoostedTrees) else head
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -169,10 +177,10 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
         }
         meta = json.loads(json.dumps(meta, default=_json_default))  # plain JSON values only
         meta["integrity"] = _integrity(meta)
-        text = json.dumps(meta, indent=2)
-        (tmp / "bundle.json").write_text(text)
-        card = render_model_card(json.loads(text), name=path.name, about=bundle.about)
+        card = render_model_card(meta, name=path.name, about=bundle.about)
         (tmp / "MODEL_CARD.md").write_text(card)
+        meta["manifest"] = make_manifest(tmp, meta)
+        (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, allow_nan=False))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -224,7 +232,7 @@ def _save_estimator(estimator: Any, folder: Path, stem: str) -> dict[str, str]:
         file = folder / f"{stem}.skops"
         skops.io.dump(estimator, file)
         kind = "skops"
-    return {"kind": kind, "file": file.name, "sha256": _sha256(file)}
+    return {"kind": kind, "file": file.name, "sha256": sha256_of(file)}
 
 
 def load_bundle(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None) -> Bundle:
@@ -249,20 +257,27 @@ def load_bundle(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BundleError(f"{meta_path}: not a va_mood bundle")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise BundleError(
             f"{path}: bundle format version {version!r} is newer than this va_mood reads "
             f"({FORMAT_VERSION}); upgrade va_mood"
         )
+    check_metadata(meta, meta_path)
+    if version >= 3:
+        check_manifest(path, meta)
     try:
         config = config_from_dict(meta["config"])
-        labels = LabelSpec(**meta["labels"])
-        heads = meta["heads"]
-        thresholds = tuple(float(meta["thresholds"][axis]) for axis in AXES)
-    except (KeyError, TypeError, ParameterError) as exc:
+        labels = label_spec_from_dict(meta["labels"])
+    except (KeyError, TypeError, ValueError, ParameterError) as exc:
         raise BundleError(f"{meta_path}: damaged metadata ({exc})") from None
-    if not all(np.isfinite(t) and -1 < t < 1 for t in thresholds):
-        raise BundleError(f"{meta_path}: thresholds must lie inside (-1, 1), got {thresholds}")
+    heads = meta["heads"]
+    thresholds = tuple(float(meta.get("thresholds", {}).get(axis, 0.0)) for axis in AXES)
+    for axis in AXES:
+        if heads[axis]["mode"] != config.head(axis).mode:
+            raise BundleError(
+                f"{meta_path}: the {axis} head's mode {heads[axis]['mode']!r} does not match "
+                f"its configuration's {config.head(axis).mode!r}"
+            )
     if meta.get("feature_fingerprint") != config.analysis.fingerprint(config.groups):
         raise BundleError(
             f"{path}: its feature fingerprint does not match its configuration under this "
@@ -331,7 +346,7 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any], cache_dir: Any = N
     file = folder / name
     if not file.is_file():
         raise BundleError(f"{folder}: the {axis} head's file {name} is missing")
-    if _sha256(file) != head.get("sha256"):
+    if sha256_of(file) != head.get("sha256"):
         raise BundleError(
             f"{file}: contents differ from the hash in bundle.json (edited or damaged)"
         )
@@ -342,7 +357,10 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any], cache_dir: Any = N
         except ParameterError as exc:
             raise BundleError(str(exc)) from None
         if (trees.objective == "binary:logistic") != (mode == BINARY):
-            raise BundleError(f"{file}: a {trees.objective} model cannot be a {mode} head")
+            raise BundleError(
+                f"{file}: holds an xgboost model with objective {trees.objective}, which cannot "
+                f"be a {mode} head"
+            )
         return trees
     if head.get("kind") == "skops" and file.suffix == ".skops":
         import skops.io
@@ -354,7 +372,9 @@ def _load_head(folder: Path, axis: str, head: dict[str, Any], cache_dir: Any = N
         refused = [t for t in untrusted if not _trusted_type(t)]
         if refused:
             raise BundleError(f"{file}: refuses to load types it does not trust: {refused}")
-        return skops.io.load(file, trusted=untrusted)
+        estimator = skops.io.load(file, trusted=untrusted)
+        check_head_mode(estimator, mode, file)
+        return estimator
     raise BundleError(f"{file}: unknown head kind {head.get('kind')!r}")
 
 

@@ -1,9 +1,16 @@
-"""The feature cache: values keyed by a hash of each file's bytes, in one Parquet file.
+"""The feature cache: values keyed by a hash of each file's bytes, in append-only segments.
 
 A row is keyed by a hash of the file's bytes, so a renamed file is not extracted again and an
-edited one is. The cache is one Parquet file per analysis setting, with the columns of every
-feature group extracted so far (and each group's extractor version): a configuration with
-other groups extracts only the groups a file lacks.
+edited one is. Each analysis setting has a folder of Parquet *segments*; a run adds a new
+segment at each checkpoint with the rows it extracted since the last one, and never rewrites
+a segment; reading merges them all. So two runs sharing one cache, on one machine or on a
+network folder, lose nothing: no file is ever written by two runs, and nothing needs a lock
+(SQLite's locking, the other candidate, is unreliable on network file systems). When a folder
+holds many segments, a reader merges them into one new segment and then deletes only those it
+merged, so a segment another run adds meanwhile is kept. A segment records each group's
+extractor version: the columns of a group whose extractor changed are ignored, so only that
+group is extracted again. The single file an older va_mood wrote is read as one more segment
+and merged away at the next compaction.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from time import time_ns
 
 import numpy as np
 import pandas as pd
@@ -22,10 +31,12 @@ from .analysis import AnalysisConfig
 from .audio import split_excerpt
 from .registry import REGISTRY, columns_for
 
-__all__ = ["file_key", "FeatureCache", "GROUP_VERSIONS_KEY"]
+__all__ = ["file_key", "FeatureCache", "GROUP_VERSIONS_KEY", "MAX_SEGMENTS"]
 
 GROUP_VERSIONS_KEY = b"va_mood.group_versions"
-"""Parquet metadata key holding the extractor version of each group in a feature cache."""
+"""Parquet metadata key holding the extractor version of each group in a cache segment."""
+MAX_SEGMENTS = 32
+"""A cache folder with more segments than this is compacted into one when it is read."""
 
 
 def file_key(path: str | os.PathLike) -> str:
@@ -40,37 +51,35 @@ def file_key(path: str | os.PathLike) -> str:
 
 
 class FeatureCache:
-    """Feature values of one analysis setting, kept in ``folder/<analysis fingerprint>.parquet``.
+    """Feature values of one analysis setting, kept in ``folder/<analysis fingerprint>/``.
 
     One row per file (keyed by :func:`file_key`), one column per feature column of every
     group extracted so far; a row holds NaN for the groups not yet extracted for its file
-    (extracted values are always finite). The Parquet metadata records each group's
-    version: the columns of a group whose extractor changed are dropped when the cache is
-    read, so only that group is extracted again.
+    (extracted values are always finite). Reading merges every segment of the folder (see
+    the module docstring); :meth:`save` adds one.
     """
 
     def __init__(self, folder: str | os.PathLike, config: AnalysisConfig) -> None:
         self.fingerprint = config.fingerprint(())
-        self.path = Path(folder) / f"{self.fingerprint}.parquet"
+        self.folder = Path(folder) / self.fingerprint
+        self.legacy = Path(folder) / f"{self.fingerprint}.parquet"
+        """The one-file cache of va_mood before segments: read, never written."""
         self.new: dict[str, dict[str, float]] = {}
-        table = pd.DataFrame(dtype=np.float64)
-        if self.path.exists():
-            try:
-                import pyarrow.parquet as pq
+        merged, read = _merge(self._segments())
+        self._use(merged)
+        if len(read) > MAX_SEGMENTS:
+            self._compact(read)
 
-                meta = pq.read_schema(self.path).metadata or {}
-                versions = json.loads(meta.get(GROUP_VERSIONS_KEY, b"{}"))
-                table = pd.read_parquet(self.path)
-                valid = [
-                    c
-                    for g, v in versions.items()
-                    if g in REGISTRY and REGISTRY[g].version == v
-                    for c in REGISTRY[g].columns
-                ]
-                table = table[[c for c in valid if c in table.columns]].astype(np.float64)
-            except (OSError, ValueError, KeyError, TypeError):
-                table = pd.DataFrame(dtype=np.float64)  # an unreadable cache is rebuilt
-        self._use(table)
+    def _segments(self) -> list[Path]:
+        """Every segment, oldest first (the legacy file before all)."""
+        found = sorted(self.folder.glob("*.parquet")) if self.folder.is_dir() else []
+        return [self.legacy, *found] if self.legacy.is_file() else found
+
+    def _compact(self, read: list[Path]) -> None:
+        """Merge the segments ``read`` into one new segment, then delete them (only them)."""
+        self._write_segment(self.table)
+        for path in read:
+            path.unlink(missing_ok=True)
 
     def _use(self, table: pd.DataFrame) -> None:
         self.table = table
@@ -112,26 +121,70 @@ class FeatureCache:
         return len(self._row.keys() | self.new.keys())
 
     def save(self) -> None:
-        """Write the cache file atomically, with what :meth:`put` recorded since the last
-        save."""
+        """Add what :meth:`put` recorded since the last save to the cache, as a new segment
+        written atomically (nothing is written when nothing is new)."""
+        if not self.new:
+            return
+        fresh = pd.DataFrame.from_dict(self.new, orient="index", dtype=np.float64)
+        fresh = fresh[columns_for(_groups_of(fresh.columns))]
+        self._write_segment(fresh)
+        table = fresh.combine_first(self.table) if len(self.table) else fresh
+        self.new = {}
+        self._use(table[columns_for(_groups_of(table.columns))])
+
+    def _write_segment(self, table: pd.DataFrame) -> None:
+        """Write ``table`` as a segment of its own, named so that no other run picks it."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self.new:
-            fresh = pd.DataFrame.from_dict(self.new, orient="index", dtype=np.float64)
-            table = fresh.combine_first(self.table) if len(self.table) else fresh
-            table = table[[c for c in columns_for(_groups_of(table.columns))]]
-        else:
-            table = self.table
+        table = table.copy()
         table.index.name = "key"
         versions = {g: REGISTRY[g].version for g in _groups_of(table.columns)}
         arrow = pa.Table.from_pandas(table)
         arrow = arrow.replace_schema_metadata(
             {**(arrow.schema.metadata or {}), GROUP_VERSIONS_KEY: json.dumps(versions).encode()}
         )
-        write_with(self.path, lambda tmp: pq.write_table(arrow, tmp))
-        self.new = {}
-        self._use(table)
+        name = f"{time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
+        write_with(self.folder / name, lambda tmp: pq.write_table(arrow, tmp))
+
+
+def _read_segment(path: Path) -> pd.DataFrame | None:
+    """One segment's columns whose groups' extractors are unchanged; None if unreadable (a
+    damaged segment is left out, so its files are extracted again)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        versions = json.loads(meta.get(GROUP_VERSIONS_KEY, b"{}"))
+        table = pd.read_parquet(path)
+        if "key" in table.columns:  # written without pandas' metadata
+            table = table.set_index("key")
+        table.index = table.index.astype(str)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    valid = [
+        c
+        for g, v in versions.items()
+        if g in REGISTRY and REGISTRY[g].version == v
+        for c in REGISTRY[g].columns
+    ]
+    return table[[c for c in valid if c in table.columns]].astype(np.float64)
+
+
+def _merge(paths: list[Path]) -> tuple[pd.DataFrame, list[Path]]:
+    """The segments at ``paths`` merged (a later segment's values first), and the paths that
+    were read."""
+    table = pd.DataFrame(dtype=np.float64)
+    read = []
+    for path in paths:
+        part = _read_segment(path)
+        if part is None:
+            continue
+        read.append(path)
+        table = part.combine_first(table) if len(table) else part
+    if len(table.columns):
+        table = table[columns_for(_groups_of(table.columns))]
+    return table, read
 
 
 def _groups_of(columns: Sequence[str]) -> list[str]:

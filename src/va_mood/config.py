@@ -10,6 +10,8 @@ import dataclasses
 import json
 import math
 import tomllib
+import types
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +34,7 @@ __all__ = [
     "LabelSpec",
     "load_config",
     "load_label_spec",
+    "label_spec_from_dict",
     "read_toml",
     "config_from_dict",
     "config_to_dict",
@@ -157,15 +160,65 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ParameterError(f"unknown key(s) {unknown} in [{where}]; allowed: {sorted(known)}")
+    hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
         if isinstance(value, list):
             value = tuple(value)
+        if not _has_type(value, hints[name]):
+            raise ParameterError(
+                f"[{where}] {name} must be {_type_name(hints[name])}, got {value!r}"
+            )
         kwargs[name] = value
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ParameterError(f"[{where}]: {exc}") from None
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (parsed TOML or JSON, lists as tuples) fits the annotation ``hint``;
+    numbers must be finite, and a bool is not a number."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (math.isfinite(value))
+        )
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_has_type(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(_has_type, value, args))
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    """A type annotation for a person: ``int``, ``a finite number``, ``a list of str`` …"""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
+    if typing.get_origin(hint) is tuple:
+        return "a list of " + _type_name(typing.get_args(hint)[0])
+    names = {float: "a finite number", int: "an integer", bool: "true or false", str: "a string"}
+    return names.get(hint, "null" if hint is type(None) else getattr(hint, "__name__", str(hint)))
 
 
 def _head(data: dict[str, Any], name: str) -> HeadConfig:
@@ -211,8 +264,10 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     thresholds = {"valence": 0.0, "arousal": 0.0, **data.pop("thresholds", {})}
     if set(thresholds) != set(AXES):
         raise ParameterError(f"[thresholds] takes only {AXES}, got {sorted(thresholds)}")
-    if not all(-1.0 < float(t) < 1.0 for t in thresholds.values()):
+    if not all(_has_type(t, float) and -1.0 < t < 1.0 for t in thresholds.values()):
         raise ParameterError(f"[thresholds] must lie inside (-1, 1), got {thresholds}")
+    if not _has_type(data.get("seed", 0), int):
+        raise ParameterError(f"seed must be an integer, got {data['seed']!r}")
     known = {*AXES, "analysis", "evaluation", "calibration", "augmentation", "seed"}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -266,6 +321,11 @@ def load_config(path: str | Path) -> Config:
         if str(path) in str(exc):
             raise
         raise ParameterError(f"{path}: {exc}") from None
+
+
+def label_spec_from_dict(data: dict[str, Any]) -> LabelSpec:
+    """Build and validate a :class:`LabelSpec` from plain data (e.g. a bundle's JSON)."""
+    return _build(LabelSpec, data, "labels")
 
 
 def load_label_spec(path: str | Path) -> LabelSpec:

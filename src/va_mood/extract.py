@@ -2,8 +2,9 @@
 
 A batch is planned (which files the cache already holds, which groups each other file lacks),
 run (in this process, a local process pool, or on a Dask cluster) and assembled into one
-table. The cache (:mod:`va_mood.cache`) is rewritten atomically every ``checkpoint`` files,
-so an interrupted run loses at most that many clips and the next run goes on from there.
+table. The cache (:mod:`va_mood.cache`) gains a segment, written atomically, every
+``checkpoint`` files, so an interrupted run loses at most that many clips and the next run
+goes on from there; runs sharing a cache lose none of each other's rows.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import pandas as pd
 from ._malloc import keep_freed_memory
 from ._threads import one_thread
 from .analysis import AnalysisConfig, memoised_cqt_filters
-from .audio import duration, load
+from .audio import MAX_DURATION, duration, load, native_samples
 from .cache import FeatureCache, file_key
 from .errors import ParameterError, VaMoodError
 from .feature_table import FINGERPRINT_KEY
 from .features import columns_for, extract_clip
-from .long_files import LONG_FILE_SECONDS, extract_long
+from .long_files import LONG_FILE_SAMPLES, LONG_FILE_SECONDS, extract_long, extract_long_windows
 from .segments import extract_windows
 
 __all__ = [
@@ -59,21 +60,28 @@ def _extract_path(
     groups: Sequence[str],
     windows: Windows = None,
     long_file: float | None = LONG_FILE_SECONDS,
+    longest: float | None = MAX_DURATION,
 ) -> Result:
     """Decode and extract one file; errors come back as messages, never as exceptions.
 
     The values are one feature row, or with ``windows = (segment, hop)`` a pair of
-    (feature matrix, window bounds). A file longer than ``long_file`` seconds is decoded
-    and analysed in blocks (:func:`va_mood.long_files.extract_long`), in bounded memory.
+    (feature matrix, window bounds). A file longer than ``long_file`` seconds, or with
+    more samples at its own rate than :data:`~va_mood.long_files.LONG_FILE_SAMPLES`, is
+    decoded and analysed in blocks (:func:`va_mood.long_files.extract_long`, or
+    :func:`~va_mood.long_files.extract_long_windows` for windows), in bounded memory. A
+    recording longer than ``longest`` seconds is refused.
     """
     try:
-        if windows is None and long_file is not None:
-            seconds = duration(path)
-            if config.max_duration is not None:
-                seconds = min(seconds, config.max_duration)
-            if seconds > long_file:
-                return path, extract_long(path, config=config, groups=groups), None
-        y, sr = load(path, sr=config.sr, max_duration=config.max_duration)
+        if long_file is not None and _is_long(path, config, long_file):
+            if windows is None:
+                values = extract_long(path, config=config, groups=groups, longest=longest)
+            else:
+                segment, hop = windows
+                values = extract_long_windows(
+                    path, config=config, groups=groups, segment=segment, hop=hop, longest=longest
+                )
+            return path, values, None
+        y, sr = load(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
         if windows is not None:
             segment, hop = windows
             values = extract_windows(y, sr, config=config, groups=groups, segment=segment, hop=hop)
@@ -83,6 +91,16 @@ def _extract_path(
         return path, None, str(exc)
     except Exception as exc:  # noqa: BLE001 - one broken file must not end the batch
         return path, None, f"{path}: feature extraction failed ({type(exc).__name__}: {exc})"
+
+
+def _is_long(path: str, config: AnalysisConfig, long_file: float) -> bool:
+    """Whether ``path`` is to be extracted in blocks: longer than ``long_file`` seconds (as
+    far as it is read), or too many samples at its own rate to decode whole."""
+    seconds, samples = duration(path), native_samples(path)
+    if config.max_duration is not None and seconds > config.max_duration:
+        samples = int(samples * config.max_duration / seconds)
+        seconds = config.max_duration
+    return seconds > long_file or samples > LONG_FILE_SAMPLES
 
 
 def _extract_pinned(*args: Any) -> Result:
@@ -138,6 +156,7 @@ def _on_dask(
     config: AnalysisConfig,
     windows: Windows,
     long_file: float | None,
+    longest: float | None,
 ) -> Iterator[Result]:
     """Extract ``(path, groups)`` pairs on a Dask cluster, yielding results as they complete."""
     try:
@@ -156,7 +175,9 @@ def _on_dask(
                     f"cannot reach the Dask scheduler at {scheduler!r} ({exc})"
                 ) from None
         futures = [
-            client.submit(_extract_pinned, p, config, list(g), windows, long_file, pure=False)
+            client.submit(
+                _extract_pinned, p, config, list(g), windows, long_file, longest, pure=False
+            )
             for p, g in todo
         ]
         for future in as_completed(futures):
@@ -181,6 +202,7 @@ def extract_files(
     backend: str = "process",
     scheduler: Any = None,
     long_file: float | None = LONG_FILE_SECONDS,
+    longest: float | None = MAX_DURATION,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Extract the named feature groups for many files, or for windows of them.
 
@@ -193,8 +215,12 @@ def extract_files(
 
     With ``segment`` (seconds), each file gives one row per window of that length starting
     every ``hop`` seconds (see :func:`va_mood.segments.window_bounds`); windowed features are
-    not cached. Otherwise a file longer than ``long_file`` seconds (default 10 minutes;
-    ``None``: never) is extracted in blocks, in bounded memory (:mod:`va_mood.long_files`).
+    not cached. A file longer than ``long_file`` seconds (default 10 minutes; ``None``:
+    never) is extracted in blocks, whole or by windows, in bounded memory
+    (:mod:`va_mood.long_files`).
+    A recording longer than ``longest`` seconds (default
+    :data:`va_mood.audio.MAX_DURATION`; ``None``: no limit) is refused with an error, from its
+    header before decoding where the header says.
 
     Returns
     -------
@@ -215,9 +241,9 @@ def extract_files(
     paths = [str(p) for p in paths]
     todo = batch.plan(paths)
     if backend == "dask" and todo:
-        results = _on_dask(scheduler, todo, config, windows, long_file)
+        results = _on_dask(scheduler, todo, config, windows, long_file, longest)
     else:
-        results = _run_local(todo, config, windows, long_file, n_jobs(jobs))
+        results = _run_local(todo, config, windows, long_file, longest, n_jobs(jobs))
     with closing(results):  # interrupted: the workers stop, the files not started are dropped
         for done, result in enumerate(results, 1):
             batch.record(result, done)
@@ -302,6 +328,7 @@ def _run_local(
     config: AnalysisConfig,
     windows: Windows,
     long_file: float | None,
+    longest: float | None,
     jobs: int,
 ) -> Iterator[Result]:
     """Extract ``todo`` here (one job) or in a pool of ``jobs`` forked workers, yielding the
@@ -311,14 +338,14 @@ def _run_local(
     if jobs <= 1 or len(todo) <= 1:
         with one_thread(), memoised_cqt_filters():  # as in each worker: the same values
             for path, groups in todo:
-                yield _extract_path(path, config, groups, windows, long_file)
+                yield _extract_path(path, config, groups, windows, long_file, longest)
         return
     with (
         one_thread(),  # held while the workers are forked: they inherit it
         ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool,
     ):
         futures = [
-            pool.submit(_extract_path, path, config, groups, windows, long_file)
+            pool.submit(_extract_path, path, config, groups, windows, long_file, longest)
             for path, groups in _longest_first(todo)
         ]
         try:

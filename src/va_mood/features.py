@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import embedding, energy, harmony, pitch, timbre  # noqa: F401 - register their groups
+from . import embedding, energy, harmony, pitch, quality, timbre  # noqa: F401 - register groups
 from .analysis import AnalysisConfig, analysis_of
 from .registry import REGISTRY, FeatureGroup, columns_for, feature, summarise
 

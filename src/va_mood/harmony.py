@@ -365,4 +365,6 @@ def harmonicity(
     entropy = -(p * np.log(p + _EPS)).sum(axis=0) / np.log(12)
     silent = chroma.sum(axis=0) <= _EPS
     concentration = np.where(silent, 0.0, 1.0 - entropy)
-    return np.vstack([tonalness, comb_share, concentration])
+    series = [tonalness, comb_share, concentration]
+    n = min(len(x) for x in series)  # the CQT can have one frame more than the STFT
+    return np.vstack([x[:n] for x in series])

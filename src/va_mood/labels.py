@@ -102,6 +102,8 @@ def _read_csv(path: Path, spec: LabelSpec) -> pd.DataFrame:
     missing = [c for c in wanted if c and c not in raw.columns]
     if missing:
         raise LabelsError(f"{path}: missing column(s) {missing}; the file has {list(raw.columns)}")
+    if raw.empty:
+        raise LabelsError(f"{path}: holds a header but no labelled rows")
     return raw
 
 
@@ -185,17 +187,24 @@ def match_audio(
     """Pair labelled ids with audio files ``audio_dir / spec.audio_pattern``.
 
     Returns the labels that have audio, with a ``path`` column, and one message for each id
-    without audio and for the count of audio files without labels.
+    without audio, for each id that would name a file outside ``audio_dir`` (an absolute
+    path, or ``..`` in it: refused) and for the count of audio files without labels.
     """
     spec = spec or LabelSpec()
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
         raise LabelsError(f"{audio_dir}: audio folder does not exist")
-    paths = pd.Series(
-        [audio_dir / spec.audio_pattern.format(id=i) for i in labels.index], index=labels.index
-    )
+    names = pd.Series([spec.audio_pattern.format(id=i) for i in labels.index], index=labels.index)
+    escapes = names.map(lambda n: Path(n).is_absolute() or ".." in Path(n).parts)
+    escapes = escapes.to_numpy(dtype=bool)
+    problems = [
+        f"{audio_dir}: labelled id {i!r} names a file outside the audio folder; refused"
+        for i in labels.index[escapes]
+    ]
+    labels, names = labels[~escapes], names[~escapes]
+    paths = names.map(lambda n: audio_dir / n)
     exists = paths.map(Path.is_file)
-    problems = [f"{paths[i]}: no audio for labelled id {i!r}" for i in labels.index[~exists]]
+    problems += [f"{paths[i]}: no audio for labelled id {i!r}" for i in labels.index[~exists]]
     suffix = Path(spec.audio_pattern).suffix
     known = {p.resolve() for p in paths[exists]}
     extra = [p for p in audio_dir.glob(f"*{suffix}") if p.resolve() not in known]

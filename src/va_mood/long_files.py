@@ -24,6 +24,11 @@ decoded signal differs from :func:`va_mood.audio.load` by soxr's stream rounding
 and whole-file statistics agree within :data:`TOLERANCE` (checked by the tests and by
 ``benchmarks/extract_speed.py --only compare``).
 
+Windows of a long recording (``predict --segment``) go through the same blocks
+(:func:`extract_long_windows`): a window's statistics are taken over its frames of the kept
+series and compact intermediates, the tempogram's from partials over the window's frames of
+each block, so memory stays that of a whole-file extraction.
+
 The one exception is the pre-trained tagger's groups (:data:`SAMPLED_PER_BLOCK`): the tagger
 runs on at most :data:`va_mood.musicnn.MAX_PATCHES` 3 s patches of each block (spread over the
 block), where a whole-file analysis spreads that many over the whole file. Their block
@@ -42,14 +47,16 @@ from typing import Any
 import numpy as np
 
 from .analysis import MAX_AMPLITUDE, Analysis, AnalysisConfig
-from .audio import MIN_DURATION, stream
+from .audio import MAX_DURATION, MIN_DURATION, stream
 from .energy import tempo_lags, tempo_summary
 from .errors import ParameterError
 from .loudness import LoudnessMeter, normalising_gain
 from .registry import REGISTRY, columns_for
+from .segments import window_bounds
 
 __all__ = [
     "LONG_FILE_SECONDS",
+    "LONG_FILE_SAMPLES",
     "BLOCK_SECONDS",
     "COMPACT",
     "TOLERANCE",
@@ -58,11 +65,16 @@ __all__ = [
     "context_frames",
     "extract_blocks",
     "extract_long",
+    "extract_long_windows",
+    "extract_block_windows",
     "loudness_gain",
 ]
 
 LONG_FILE_SECONDS = 600.0
 """Files longer than this are extracted in blocks (:func:`extract_long`)."""
+LONG_FILE_SAMPLES = int(LONG_FILE_SECONDS * 48_000)
+"""Files with more samples per channel at their own rate than this (10 minutes at 48 kHz)
+are extracted in blocks too, so a high-rate recording is never decoded whole."""
 BLOCK_SECONDS = 60.0
 """Length of one block of a long recording."""
 CQT_CONTEXT_SECONDS = 2.0
@@ -180,31 +192,112 @@ def extract_blocks(
     if gain is None:
         chunks = list(chunks)
         gain = loudness_gain(chunks, sr, config)
-    per_block, whole, reduced, keep = _plan(groups)
-    series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
-    compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
-    partials: dict[str, list[tuple]] = {g: [] for g in reduced}
-    scaled = (np.asarray(chunk, dtype=np.float32) * np.float32(gain) for chunk in chunks)
-    for block, kept in _analysed_blocks(scaled, sr, config, block_seconds):
-        _collect(block, kept, series, compact, partials)
-    clip = SimpleNamespace(
-        sr=sr, config=config, **{k: np.concatenate(v, axis=-1) for k, v in compact.items()}
-    )
+    series, clip, partials = _gather(chunks, sr, config, groups, block_seconds, gain)
     values = {}
-    for key in per_block:
-        values[key] = REGISTRY[key].finish(np.concatenate(series.pop(key), axis=1))
-    for key in whole:
+    for key in series:
+        values[key] = REGISTRY[key].finish(np.concatenate(series[key], axis=1))
+    for key in partials:
+        values[key] = REGISTRY[key].finish(BLOCK_REDUCERS[key][1](partials[key][0]))
+    for key in set(groups) - set(values):
         values[key] = REGISTRY[key].compute(clip)
-    for key in reduced:
-        values[key] = REGISTRY[key].finish(BLOCK_REDUCERS[key][1](partials[key]))
     return np.concatenate([values[g] for g in groups])
 
 
+def extract_block_windows(
+    chunks: Iterable[np.ndarray],
+    sr: int,
+    *,
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    bounds: Sequence[tuple[float, float]],
+    gain: float,
+    block_seconds: float = BLOCK_SECONDS,
+) -> np.ndarray:
+    """Named features of each window ``bounds`` (seconds) of one long signal, analysed in
+    blocks: the windowed counterpart of :func:`extract_blocks`, in the same bounded memory.
+
+    A window's statistics are taken over its frames of the clip's series, as
+    :func:`va_mood.segments.extract_windows` takes them from the whole-clip analysis, within
+    :data:`TOLERANCE` (the tagger's groups excepted, see the module docstring).
+
+    Returns
+    -------
+    np.ndarray [shape=(len(bounds), len(columns_for(groups)))]
+    """
+    columns_for(groups)
+    fps = sr / config.hop_length
+    frames = [(int(round(a * fps)), int(round(b * fps))) for a, b in bounds]
+    series, clip, partials = _gather(chunks, sr, config, groups, block_seconds, gain, frames)
+    series = {k: np.concatenate(v, axis=1) for k, v in series.items()}
+    rows = []
+    for w, (start, stop) in enumerate(frames):
+        values = []
+        for key in groups:
+            if key in series:
+                step = SAMPLED_SERIES_STEP if key in SAMPLED_PER_BLOCK else 1
+                part = series[key][:, -(-start // step) : -(-stop // step)]
+                values.append(REGISTRY[key].finish(part))
+            elif key in partials:
+                values.append(REGISTRY[key].finish(BLOCK_REDUCERS[key][1](partials[key][w])))
+            else:
+                view = SimpleNamespace(sr=sr, config=config, **_sliced(clip, start, stop))
+                values.append(REGISTRY[key].compute(view))
+        rows.append(np.concatenate(values))
+    return np.vstack(rows)
+
+
+def _sliced(clip: SimpleNamespace, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Frames ``[start, stop)`` of the compact intermediates kept for a whole clip."""
+    return {k: v[..., start:stop] for k, v in vars(clip).items() if k not in ("sr", "config")}
+
+
+def _gather(
+    chunks: Iterable[np.ndarray],
+    sr: int,
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    block_seconds: float,
+    gain: float,
+    frames: Sequence[tuple[int, int]] | None = None,
+) -> tuple[dict[str, list[np.ndarray]], SimpleNamespace, dict[str, list[list[tuple]]]]:
+    """Analyse the scaled chunks block by block and keep what the statistics need: the
+    frame-wise groups' series, the compact intermediates (as one clip) and the reducers'
+    partials, one list for the clip or, with ``frames`` (window frame ranges), per window."""
+    per_block, _, reduced, keep = _plan(groups)
+    series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
+    compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
+    windows = [(0, None)] if frames is None else frames
+    partials: dict[str, list[list[tuple]]] = {g: [[] for _ in windows] for g in reduced}
+    scaled = (np.asarray(chunk, dtype=np.float32) * np.float32(gain) for chunk in chunks)
+    for block, kept, f0 in _analysed_blocks(scaled, sr, config, block_seconds, gain):
+        _collect(block, kept, series, compact, aligned=frames is not None, f0=f0)
+        for key, per_window in partials.items():
+            for w, (start, stop) in enumerate(windows):
+                lo = max(start, f0)
+                hi = (
+                    f0 + (kept.stop - kept.start)
+                    if stop is None
+                    else min(stop, f0 + kept.stop - kept.start)
+                )
+                if lo < hi:
+                    local = slice(kept.start + lo - f0, kept.start + hi - f0)
+                    per_window[w].append(_partial(key, block, local))
+    clip = SimpleNamespace(
+        sr=sr, config=config, **{k: np.concatenate(v, axis=-1) for k, v in compact.items()}
+    )
+    return series, clip, partials
+
+
 def _analysed_blocks(
-    chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig, block_seconds: float
-) -> Iterator[tuple[Analysis, slice]]:
-    """Each block's :class:`Analysis` (its frames and :func:`context_frames` on both sides)
-    and the slice of the block's own frames in it, reading ``chunks`` only as far as needed."""
+    chunks: Iterable[np.ndarray],
+    sr: int,
+    config: AnalysisConfig,
+    block_seconds: float,
+    gain: float = 1.0,
+) -> Iterator[tuple[Analysis, slice, int]]:
+    """Each block's :class:`Analysis` (its frames and :func:`context_frames` on both sides),
+    the slice of the block's own frames in it and the clip frame the first of them is,
+    reading ``chunks`` only as far as needed."""
     hop = config.hop_length
     length = max(1, round(block_seconds * sr / hop))
     ctx = context_frames(config, sr)
@@ -221,8 +314,8 @@ def _analysed_blocks(
             raise ParameterError(
                 f"too short: {end} samples ({end / sr:.2f} s), minimum is {MIN_DURATION} s"
             )
-        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config)
-        yield block, slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0)
+        block = Analysis(buf[s0 - buf_start : min(s1, end) - buf_start], sr, config, gain)
+        yield block, slice(f0 - s0 // hop, f0 - s0 // hop + f1 - f0), f0
         del block
         next_start = max(0, f1 - ctx) * hop
         buf, buf_start, f0 = buf[next_start - buf_start :].copy(), next_start, f1
@@ -252,21 +345,32 @@ def _collect(
     kept: slice,
     series: dict[str, list[np.ndarray]],
     compact: dict[str, list[np.ndarray]],
-    partials: dict[str, list[tuple]],
+    *,
+    aligned: bool = False,
+    f0: int = 0,
 ) -> None:
-    """Keep from one block only what the clip statistics need (see the module docstring)."""
+    """Keep from one block only what the clip statistics need (see the module docstring).
+
+    The :data:`SAMPLED_PER_BLOCK` series keep every :data:`SAMPLED_SERIES_STEP`-th frame;
+    ``aligned``, those of the clip frames that are multiples of the step (``f0`` being the
+    block's first clip frame), so that a window finds its frames by index."""
     for key, parts in series.items():
         step = SAMPLED_SERIES_STEP if key in SAMPLED_PER_BLOCK else 1
+        phase = (-f0) % step if aligned else 0
         # a copy, so that the block's whole output (context frames too) is not kept alive
-        parts.append(np.atleast_2d(REGISTRY[key].raw(block))[:, kept][:, ::step].copy())
+        raw = np.atleast_2d(REGISTRY[key].raw(block))[:, kept]
+        parts.append(raw[:, phase::step].copy())
     for name, parts in compact.items():
         parts.append(getattr(block, name)[..., kept])
-    for key, parts in partials.items():
-        view = SimpleNamespace(sr=block.sr, config=block.config)
-        for name in REGISTRY[key].inputs:
-            if name not in ("sr", "config"):
-                setattr(view, name, getattr(block, name)[..., kept])
-        parts.append(BLOCK_REDUCERS[key][0](view))
+
+
+def _partial(key: str, block: Analysis, frames: slice) -> tuple:
+    """A reducer's partial over ``frames`` of one block (indices into the block's frames)."""
+    view = SimpleNamespace(sr=block.sr, config=block.config)
+    for name in REGISTRY[key].inputs:
+        if name not in ("sr", "config"):
+            setattr(view, name, getattr(block, name)[..., frames])
+    return BLOCK_REDUCERS[key][0](view)
 
 
 def extract_long(
@@ -275,12 +379,14 @@ def extract_long(
     config: AnalysisConfig,
     groups: Sequence[str],
     block_seconds: float = BLOCK_SECONDS,
+    longest: float | None = MAX_DURATION,
 ) -> np.ndarray:
     """Decode and extract a long recording in blocks (:func:`extract_blocks`), in memory
-    bounded by the block length, not the recording's."""
+    bounded by the block length, not the recording's; one longer than ``longest`` seconds is
+    refused (:func:`va_mood.audio.stream`)."""
 
     def chunks() -> Iterator[np.ndarray]:
-        return stream(path, sr=config.sr, max_duration=config.max_duration)
+        return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
 
     gain = loudness_gain(chunks(), config.sr, config) if config.loudness is not None else 1.0
     return extract_blocks(
@@ -288,12 +394,48 @@ def extract_long(
     )
 
 
+def extract_long_windows(
+    path: str | os.PathLike,
+    *,
+    config: AnalysisConfig,
+    groups: Sequence[str],
+    segment: float,
+    hop: float | None = None,
+    block_seconds: float = BLOCK_SECONDS,
+    longest: float | None = MAX_DURATION,
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Decode a long recording and extract each window of it (``segment`` seconds every
+    ``hop``, as :func:`va_mood.segments.window_bounds`) in blocks, in the memory of
+    :func:`extract_long`: the features [shape=(n_windows, n_features)] and the windows."""
+
+    def chunks() -> Iterator[np.ndarray]:
+        return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
+
+    gain, n_samples = _measured(chunks(), config.sr, config)
+    bounds = window_bounds(n_samples / config.sr, segment=segment, hop=hop)
+    features = extract_block_windows(
+        chunks(), config.sr, config=config, groups=groups, bounds=bounds, gain=gain,
+        block_seconds=block_seconds,
+    )  # fmt: skip
+    return features, bounds
+
+
 def loudness_gain(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> float:
     """The factor that brings the signal in ``chunks`` to ``config.loudness`` (1 without it),
     measured as :func:`va_mood.analysis.analysis_of` measures a whole clip."""
     if config.loudness is None:
         return 1.0
-    meter = LoudnessMeter(sr)
+    return _measured(chunks, sr, config)[0]
+
+
+def _measured(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> tuple[float, int]:
+    """:func:`loudness_gain` of the signal in ``chunks``, and its length in samples."""
+    meter = LoudnessMeter(sr) if config.loudness is not None else None
+    n_samples = 0
     for chunk in chunks:
-        meter.add(np.nan_to_num(np.asarray(chunk, dtype=np.float32), posinf=0.0, neginf=0.0))
-    return normalising_gain(meter.integrated(), config.loudness)
+        n_samples += len(chunk)
+        if meter is not None:
+            meter.add(np.nan_to_num(np.asarray(chunk, dtype=np.float32), posinf=0.0, neginf=0.0))
+    if meter is None:
+        return 1.0, n_samples
+    return normalising_gain(meter.integrated(), config.loudness), n_samples

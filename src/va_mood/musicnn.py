@@ -17,10 +17,13 @@ spectrograms at 16 kHz in patches of 187 frames (3 s), as it was trained.
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import BundleError
 
 __all__ = [
     "TAGS",
@@ -45,6 +48,9 @@ MAX_PATCHES = 10
 file gets them spread evenly over it, so the tagger costs the same on every file, not a
 time proportional to its length."""
 WEIGHTS = Path(__file__).parent / "models" / "musicnn" / "msd_musicnn.npz"
+WEIGHTS_SHA256 = "cfd806777e3fd9fe7ab41c80ab2622ef2ad77b28d982b3af4fb60dead4dc0c35"
+"""The SHA-256 of the weights file va_mood ships: an edited or damaged file is refused, as a
+model bundle's head files are."""
 BN_EPSILON = 1e-3  # TensorFlow's batch_normalization default, which musicnn used
 TAGS = (
     "rock", "pop", "alternative", "indie", "electronic", "female_vocalists", "dance", "00s",
@@ -61,7 +67,17 @@ EMBEDDING_DIMS = 200
 
 @functools.cache
 def _weights() -> dict[str, np.ndarray]:
-    """The network's variables by TensorFlow name, loaded once per process (no pickle)."""
+    """The network's variables by TensorFlow name, loaded once per process (no pickle), from
+    a file whose hash is :data:`WEIGHTS_SHA256`."""
+    digest = hashlib.sha256()
+    with open(WEIGHTS, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != WEIGHTS_SHA256:
+        raise BundleError(
+            f"{WEIGHTS}: contents differ from the hash va_mood ships with (edited or damaged); "
+            "reinstall va_mood"
+        )
     with np.load(WEIGHTS, allow_pickle=False) as stored:
         return {name: stored[name].astype(np.float32) for name in stored.files}
 

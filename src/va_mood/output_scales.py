@@ -31,7 +31,7 @@ import pandas as pd
 
 from .errors import ParameterError
 from .quadrant import axis_signs
-from .vocabulary import AXES, BINARY, MOODS
+from .vocabulary import AXES, BINARY, MOODS, QUADRANTS
 
 __all__ = [
     "SCALES",
@@ -239,12 +239,15 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
             f"quadrant probabilities need the columns {needed}, missing {missing}; "
             "compute them before to_scale()"
         )
-    signs = axis_signs(table["quadrant"].to_numpy())
+    quadrants = table["quadrant"].to_numpy()
+    known = np.isin(quadrants, QUADRANTS)  # no quadrant (silence, "uncertain"): NaN
+    signs = np.full((len(table), 2), np.nan)
+    signs[known] = axis_signs(quadrants[known])
     p = {}
     for k, axis in enumerate(AXES):
         confidence = table[f"{axis}_confidence"].to_numpy(dtype=float)
         _check_range(confidence, 0.0, 1.0, f"{axis}_confidence")
-        p[axis] = np.where(signs[:, k] > 0, confidence, 1.0 - confidence)
+        p[axis] = np.where(known, np.where(signs[:, k] > 0, confidence, 1.0 - confidence), np.nan)
     pv, pa = p["valence"], p["arousal"]
     sides = {"Q1": pv * pa, "Q2": (1 - pv) * pa, "Q3": (1 - pv) * (1 - pa), "Q4": pv * (1 - pa)}
     return pd.DataFrame(

@@ -32,6 +32,7 @@ class WindowView:
         self._stop = stop
         self.sr = parent.sr
         self.config = parent.config
+        self.gain = parent.gain
         hop = parent.config.hop_length
         self.y = parent.y[start * hop : stop * hop]
 

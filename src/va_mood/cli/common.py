@@ -135,9 +135,11 @@ def write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: di
     if fmt is Format.csv:
         text = table.to_csv(index=False, float_format="%.4f")
     elif fmt is Format.json:
-        text = (
-            json.dumps({**extra, "predictions": table.to_dict(orient="records")}, indent=2) + "\n"
-        )
+        records = [
+            {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+            for row in table.to_dict(orient="records")
+        ]  # NaN (no mood for silence) as null: JSON has no NaN
+        text = json.dumps({**extra, "predictions": records}, indent=2) + "\n"
     else:
         text = _human_table(table, signed=extra.get("scale", "plane") == "plane")
     text = text if text.endswith("\n") else text + "\n"
@@ -149,6 +151,11 @@ def write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: di
     else:
         write_text(output, text, errors="surrogateescape")
         typer.echo(f"wrote {len(table)} row(s) to {one_line(str(output))}", err=True)
+
+
+def _number(value: float, spec: str) -> str:
+    """A number for the terminal table; '-' for none (NaN: silence has no mood)."""
+    return "-" if value != value else format(value, spec)
 
 
 def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
@@ -166,11 +173,12 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
             name += f" {row['start']:.1f}-{row['end']:.1f}s"
         view.add_row(
             name,
-            format(row["valence"], number),
-            format(row[axis], number),
+            _number(row["valence"], number),
+            _number(row[axis], number),
             row["quadrant"],
             row["mood"],
-            f"{row['valence_confidence']:.2f}/{row[f'{axis}_confidence']:.2f}",
+            f"{_number(row['valence_confidence'], '.2f')}/"
+            f"{_number(row[f'{axis}_confidence'], '.2f')}",
         )
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(view)
@@ -206,6 +214,24 @@ ErrorsOpt = Annotated[
 ]
 
 
+MaxDurationOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-duration",
+        min=0,
+        help="Refuse recordings longer than this many seconds, from their header before "
+        "decoding (0: no limit).",
+    ),
+]
+MAX_DURATION_DEFAULT = 3 * 3600.0
+"""``--max-duration``'s default, va_mood.audio.MAX_DURATION (not imported: the CLI starts fast)."""
+
+
+def longest(max_duration: float) -> float | None:
+    """The library's ``longest`` for ``--max-duration`` (0: no limit)."""
+    return max_duration or None
+
+
 def cache_dir(cache: Path | None, no_cache: bool) -> Path | None:
     from ..locations import default_cache
 
@@ -216,7 +242,7 @@ def find_audio_or_exit(paths: list[str]) -> tuple[list[Path], dict[str, str]]:
     """The audio files ``paths`` name, or exit 3 with one line per problem if there are none."""
     from ..audio import find_audio
 
-    files, problems = find_audio(paths)
+    files, problems = find_audio(paths, on_warning=warning)
     if not files:
         for message in problems.values():
             error(message)
@@ -237,7 +263,14 @@ FeatureTableOpt = Annotated[
 
 
 def labelled_corpus(
-    labels: Path, audio: Path, cfg: Config, spec_path: str | None, jobs: int, cache: Any
+    labels: Path,
+    audio: Path,
+    cfg: Config,
+    spec_path: str | None,
+    jobs: int,
+    cache: Any,
+    *,
+    max_duration: float = MAX_DURATION_DEFAULT,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Any, dict[str, str]]:
     """Features and labels of a labelled corpus, with progress; returns ``(features, labels,
     spec, failed)``. Unreadable audio is an ``error:`` (``failed``: ``{path: message}``, for
@@ -255,6 +288,7 @@ def labelled_corpus(
             cache=cache is not None,
             cache_dir=cache,
             progress=step,
+            longest=longest(max_duration),
         )
     failed = table.attrs.get("errors", {})
     for message in problems:
@@ -287,6 +321,8 @@ def corpus_features(
     spec_path: str | None,
     jobs: int,
     cache: Path | None,
+    *,
+    max_duration: float = MAX_DURATION_DEFAULT,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """The feature table and labels of a corpus, from its audio (cached) or from a Parquet
     table written by ``va-mood extract`` (refused if made with other feature settings), and
@@ -295,7 +331,9 @@ def corpus_features(
         error("give either --audio DIR or --features PARQUET")
         raise typer.Exit(EXIT_USAGE)
     if audio is not None:
-        table, labelled, _, failed = labelled_corpus(labels, audio, cfg, spec_path, jobs, cache)
+        table, labelled, _, failed = labelled_corpus(
+            labels, audio, cfg, spec_path, jobs, cache, max_duration=max_duration
+        )
         return table, labelled, failed
     from ..feature_table import align_features, read_feature_table
     from ..labels import load_labels

@@ -11,10 +11,12 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    MAX_DURATION_DEFAULT,
     CacheOpt,
     ErrorsOpt,
     JobsOpt,
     LabelsSpecOpt,
+    MaxDurationOpt,
     ModelOpt,
     NoCacheOpt,
     PathsArg,
@@ -24,6 +26,7 @@ from .common import (
     fatal_errors,
     find_audio_or_exit,
     label_spec,
+    longest,
     one_line,
     progress_bar,
     report_errors,
@@ -50,6 +53,7 @@ def tag(
     jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Predict each file and write mood, valence and arousal into its own tags.
 
@@ -58,6 +62,7 @@ def tag(
     """
     with fatal_errors():
         from ..api import load_model
+        from ..quality import UNCERTAIN
         from ..tagging import model_version, precheck, write_tags
 
         bundle = load_model(model)
@@ -77,10 +82,20 @@ def tag(
         if todo:
             with progress_bar(len(todo), "predicting") as step:
                 table = bundle.predict_files(
-                    todo, jobs=jobs, cache=not no_cache, cache_dir=cache, progress=step
+                    todo,
+                    jobs=jobs,
+                    cache=not no_cache,
+                    cache_dir=cache,
+                    progress=step,
+                    longest=longest(max_duration),
                 )
             errors |= table.attrs["errors"]
+            for note in table.attrs.get("warnings", {}).values():
+                warning(note)
             for path, row in table.iterrows():
+                if row["mood"] == UNCERTAIN:  # silence: no mood to write
+                    errors[str(path)] = f"{path}: no mood to write (silent or nearly)"
+                    continue
                 result = write_tags(
                     path,
                     row,

@@ -13,12 +13,14 @@ from .common import (
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
+    MAX_DURATION_DEFAULT,
     CacheOpt,
     ConfigOpt,
     ErrorsOpt,
     Format,
     FormatOpt,
     JobsOpt,
+    MaxDurationOpt,
     NoCacheOpt,
     PathsArg,
     Scale,
@@ -28,8 +30,10 @@ from .common import (
     error,
     fatal_errors,
     find_audio_or_exit,
+    longest,
     progress_bar,
     report_errors,
+    warning,
     write_table,
 )
 
@@ -61,6 +65,7 @@ def predict(
     jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Predict valence, arousal (on --scale, default -1..1), quadrant and mood for each file.
 
@@ -89,8 +94,12 @@ def predict(
                 progress=step,
                 segment=segment,
                 hop=hop,
+                longest=longest(max_duration),
             )
         errors = problems | table.attrs["errors"]
+        notes = table.attrs.get("warnings", {})
+        for message in notes.values():
+            warning(message)
         table = table.reset_index()
         report_errors(errors, errors_file)
         if table.empty:
@@ -103,6 +112,7 @@ def predict(
             if summary is not None:
                 _write_summary(timeline, summary)
         extra["errors"] = [{"path": p, "error": m} for p, m in errors.items()]
+        extra["warnings"] = [{"path": p, "warning": m} for p, m in notes.items()]
         write_table(table, fmt, output, extra)
         if segment is not None and fmt is Format.table and output is None:
             typer.echo(_summary_text(timeline))
@@ -147,6 +157,7 @@ def extract(
         str | None,
         typer.Option(help="With --backend dask: the scheduler address (tcp://host:8786)."),
     ] = None,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Extract the named feature table (one row per file) to Parquet.
 
@@ -170,6 +181,7 @@ def extract(
                 progress=step,
                 backend=backend,
                 scheduler=scheduler,
+                longest=longest(max_duration),
             )
         errors = problems | errors
         report_errors(errors, errors_file)

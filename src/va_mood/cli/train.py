@@ -15,6 +15,7 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    MAX_DURATION_DEFAULT,
     AudioOpt,
     CacheOpt,
     ConfigOpt,
@@ -22,6 +23,7 @@ from .common import (
     JobsOpt,
     LabelsOpt,
     LabelsSpecOpt,
+    MaxDurationOpt,
     NoCacheOpt,
     OptionalAudioOpt,
     StorageOpt,
@@ -66,6 +68,7 @@ def evaluate(
     jobs: JobsOpt = 0,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Repeated k-fold cross-validation grouped by artist: accuracy, macro-F1, confusion, heads."""
     with fatal_errors():
@@ -74,7 +77,13 @@ def evaluate(
 
         cfg = config_or_default(config)
         features, table, _, failed = labelled_corpus(
-            labels, audio, cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+            labels,
+            audio,
+            cfg,
+            labels_spec,
+            jobs,
+            cache_dir(cache, no_cache),
+            max_duration=max_duration,
         )
         first_repeat: dict[int, Any] = {}
         with cv_progress(cfg) as step:
@@ -123,6 +132,7 @@ def train(
         Path | None,
         typer.Option(help="Markdown on the training data (sources, licence) for the model card."),
     ] = None,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
     with fatal_errors():
@@ -137,7 +147,14 @@ def train(
             cfg = tuned_config(cfg, storage, study_name)
             feature_cfg = extraction_config(feature_cfg, cfg.groups)  # reuse the cached features
         features, table, failed = corpus_features(
-            labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+            labels,
+            audio,
+            features,
+            feature_cfg,
+            labels_spec,
+            jobs,
+            cache_dir(cache, no_cache),
+            max_duration=max_duration,
         )
         spec = label_spec(labels_spec)
         metrics = {}

@@ -15,6 +15,7 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
+    MAX_DURATION_DEFAULT,
     CacheOpt,
     ConfigOpt,
     FeatureTableOpt,
@@ -22,6 +23,7 @@ from .common import (
     FormatOpt,
     LabelsOpt,
     LabelsSpecOpt,
+    MaxDurationOpt,
     NoCacheOpt,
     OptionalAudioOpt,
     StorageOpt,
@@ -104,6 +106,7 @@ def tune(
     ] = 1,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
 ) -> None:
     """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
     with fatal_errors():
@@ -117,7 +120,14 @@ def tune(
         candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
         feature_cfg = extraction_config(cfg, candidates)
         table, labelled, failed = corpus_features(
-            labels, audio, features, feature_cfg, labels_spec, jobs, cache_dir(cache, no_cache)
+            labels,
+            audio,
+            features,
+            feature_cfg,
+            labels_spec,
+            jobs,
+            cache_dir(cache, no_cache),
+            max_duration=max_duration,
         )
         interrupts = Interrupts()
         with interrupts.installed():

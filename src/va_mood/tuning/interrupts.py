@@ -15,16 +15,13 @@ __all__ = ["Interrupts"]
 
 
 class Interrupts:
-    """Turns SIGINT and SIGTERM into ``KeyboardInterrupt`` where optuna can take it.
+    """Turns SIGINT and SIGTERM into ``KeyboardInterrupt`` at safe points of a study.
 
-    While optuna keeps its own books (creating a trial, storing its result) an interrupt
-    raised there would leave a trial marked running, so the handler only remembers it
-    (:attr:`deferred`); inside the objective it raises, and optuna marks the trial in flight
-    failed. :attr:`received` is what stops :meth:`optimize` when the interrupt was deferred or
-    landed inside a library's C code (xgboost reading its data reports it as its own error; a
-    ctypes callback prints it and carries on): the study then stops like any other interrupt,
-    after the trial in flight at the latest. The signal never reaches native code as an
-    exception of its own.
+    Outside :meth:`optimize` the signal handler raises at once. Inside, it only remembers the
+    signal (:attr:`received`): the objective stops at its next :meth:`checkpoint` (between
+    two folds, in Python, so the signal never reaches xgboost's or optuna's native code or
+    bookkeeping as an exception) and optuna marks the trial in flight failed; a signal that
+    came while optuna kept its books stops the study after that trial (a trial callback).
     """
 
     def __init__(self) -> None:
@@ -32,7 +29,7 @@ class Interrupts:
         self.deferred = False
 
     def handle(self, signum: int, frame: Any) -> None:
-        """Signal handler: remember the interrupt and raise, unless deferred."""
+        """Signal handler: remember the interrupt; raise it at once outside :meth:`optimize`."""
         self.received = True
         if not self.deferred:
             raise KeyboardInterrupt(f"signal {signum}")
@@ -47,8 +44,14 @@ class Interrupts:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
+    def checkpoint(self) -> None:
+        """Raise KeyboardInterrupt if a signal came: call where stopping is safe."""
+        if self.received:
+            raise KeyboardInterrupt("interrupted")
+
     def _stop_if_received(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        """Trial callback: an interrupt that was deferred or swallowed still stops the study."""
+        """Trial callback: a signal that came after the trial's last checkpoint (or that a
+        library swallowed) stops the study once the trial is stored."""
         if self.received:
             raise KeyboardInterrupt("interrupted")
 
@@ -65,13 +68,8 @@ class Interrupts:
         it."""
 
         def interruptible(trial: optuna.Trial) -> float:
-            self.deferred = False  # inside the objective optuna marks an interrupted trial failed
-            try:
-                if self.received:  # deferred while optuna created this trial
-                    raise KeyboardInterrupt("interrupted")
-                return objective(trial)
-            finally:
-                self.deferred = True
+            self.checkpoint()  # came while optuna created this trial
+            return objective(trial)
 
         self.received = False  # an interrupt of an earlier run in this process is not this run's
         self.deferred = True

@@ -42,6 +42,7 @@ def make_objective(
     space: SearchSpace,
     *,
     seed: int,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The objective of one head's study: its grouped-CV figure on its own axis (maximise).
 
@@ -59,6 +60,9 @@ def make_objective(
     seed : int
         The seed of the CV splits (``seed + repeat``) and the estimators, as ``config.seed``
         is for ``evaluate``.
+    checkpoint : callable, optional
+        Called after each fold, where a trial may stop safely (it raises to stop it; see
+        :meth:`va_mood.tuning.Interrupts.checkpoint`).
 
     Returns
     -------
@@ -98,6 +102,8 @@ def make_objective(
         fold_scores: list[float] = []
 
         def on_fold(fold: int, predicted: pd.DataFrame) -> None:
+            if checkpoint is not None:
+                checkpoint()  # a signal stops the trial here, between folds
             fold_scores.append(score(predicted))
             trial.report(float(np.mean(fold_scores)), step=len(fold_scores) - 1)
             if trial.should_prune():

@@ -121,7 +121,13 @@ class _Run:
 
     def optimize(self, study: optuna.Study, n_trials: int | None, interrupts: Interrupts) -> None:
         objective = make_objective(
-            self.X, self.labels, self.config, self.head, self.space, seed=self.config.seed
+            self.X,
+            self.labels,
+            self.config,
+            self.head,
+            self.space,
+            seed=self.config.seed,
+            checkpoint=interrupts.checkpoint,
         )
         interrupts.optimize(study, objective, n_trials, self.timeout, self.callbacks)
 
