@@ -7,6 +7,7 @@ __all__ = [
     "LabelsError",
     "BundleError",
     "OutputError",
+    "VaMoodWarning",
 ]
 
 
@@ -32,3 +33,8 @@ class BundleError(VaMoodError):
 
 class OutputError(VaMoodError, OSError):
     """An output file cannot be written: no space, no permission, a folder in the way."""
+
+
+class VaMoodWarning(UserWarning):
+    """Something a user should know that did not stop the work (a cache that cannot be written).
+    The command line prints these as ``warning:`` lines."""

@@ -10,6 +10,8 @@ goes on from there; runs sharing a cache lose none of each other's rows.
 from __future__ import annotations
 
 import os
+import signal
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
@@ -24,7 +26,7 @@ from ._threads import one_thread
 from .analysis import AnalysisConfig, memoised_cqt_filters
 from .audio import MAX_DURATION, duration, load, native_samples
 from .cache import FeatureCache, file_key
-from .errors import ParameterError, VaMoodError
+from .errors import ParameterError, VaMoodError, VaMoodWarning
 from .feature_table import FINGERPRINT_KEY
 from .features import columns_for, extract_clip
 from .long_files import LONG_FILE_SAMPLES, LONG_FILE_SECONDS, extract_long, extract_long_windows
@@ -121,6 +123,8 @@ def _init_worker() -> None:
         os.environ[name] = "1"  # for libraries the worker has not loaded yet
     one_thread()  # for the worker's life: not entered, so never restored
     keep_freed_memory()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent alone decides, and stops us
     memoised_cqt_filters().__enter__()  # for the worker's life
 
 
@@ -244,11 +248,13 @@ def extract_files(
         results = _on_dask(scheduler, todo, config, windows, long_file, longest)
     else:
         results = _run_local(todo, config, windows, long_file, longest, n_jobs(jobs))
-    with closing(results):  # interrupted: the workers stop, the files not started are dropped
-        for done, result in enumerate(results, 1):
-            batch.record(result, done)
-    if cache is not None and todo:
-        cache.save()
+    try:
+        with closing(results):  # interrupted: the workers stop, the files not started are dropped
+            for done, result in enumerate(results, 1):
+                batch.record(result, done)
+    finally:  # interrupted too: every finished file is kept for the next run
+        if cache is not None and todo:
+            batch.save_cache()
     return batch.assemble(paths, windowed=windows is not None)
 
 
@@ -300,11 +306,28 @@ class _Batch:
             self.cache.put(self.keys[path], self.wanted[path], values)
             self.rows[path] = self.cache.lookup(self.keys[path], self.groups)[0]
             if done % self.checkpoint == 0:
-                self.cache.save()
+                self.save_cache()
         else:
             self.rows[path] = values
         if self.progress:
             self.progress(path, error)
+
+    def save_cache(self) -> None:
+        """Write the cache's new rows; a cache that cannot be written (a full disk) is a
+        warning (:class:`~va_mood.errors.VaMoodWarning`), never a reason to lose the results,
+        and the batch stops trying."""
+        if self.cache is None:
+            return
+        try:
+            self.cache.save()
+        except OSError as exc:
+            warnings.warn(
+                f"{self.cache.folder}: cannot write the feature cache "
+                f"({getattr(exc, 'strerror', None) or exc}); the results are kept, not cached",
+                VaMoodWarning,
+                stacklevel=2,
+            )
+            self.cache = None
 
     def assemble(self, paths: list[str], *, windowed: bool) -> tuple[pd.DataFrame, dict[str, str]]:
         """The feature table in the order of ``paths``, and the errors in that order too."""
@@ -351,6 +374,10 @@ def _run_local(
         try:
             for future in as_completed(futures):
                 yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        except BaseException:  # interrupted: stop the workers now, not after their files
+            # (the pool then fails the files not done; cancelling them first would make its
+            # manager thread fail on futures already cancelled)
+            for worker in list((getattr(pool, "_processes", None) or {}).values()):
+                worker.terminate()
+            pool.shutdown(wait=False)
+            raise

@@ -9,12 +9,16 @@ itself is wrong; 3 nothing could be done; 130 interrupted.
 
 from __future__ import annotations
 
-from typing import Annotated
+import signal
+import warnings
+from typing import Annotated, Any
 
 import typer
 
 from . import library, page, predict, train, tune
-from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL
+from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, warning
+
+_python_showwarning = warnings.showwarning
 
 __all__ = ["app", "EXIT_OK", "EXIT_PARTIAL", "EXIT_NOTHING"]
 
@@ -54,10 +58,36 @@ def _before_any_command(
         ),
     ] = False,
 ) -> None:
-    """Before any command: this process is va_mood's own, so it may keep freed memory."""
+    """Before any command: this process is va_mood's own, so it may keep freed memory; SIGTERM
+    stops it as Ctrl-C does (workers stopped, finished files kept, exit 130); the package's
+    warnings print as ``warning:`` lines."""
     from .._malloc import keep_freed_memory
 
     keep_freed_memory()
+    signal.signal(signal.SIGTERM, _terminate)
+    warnings.showwarning = _show_warning
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """The package's own warnings as ``warning:`` lines; other libraries' as Python prints
+    them."""
+    from ..errors import VaMoodWarning
+
+    if issubclass(category, VaMoodWarning):
+        warning(str(message))
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
 
 
 app = typer.Typer(

@@ -94,7 +94,7 @@ def fatal_errors() -> Iterator[None]:
         error(str(exc))
         raise typer.Exit(EXIT_NOTHING) from None
     except KeyboardInterrupt:
-        error("interrupted")
+        error("interrupted; what was finished is kept (run the same command again to resume)")
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
