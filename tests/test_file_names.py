@@ -31,3 +31,28 @@ def test_a_newline_in_a_name_keeps_each_message_on_one_line(tmp_path):
     assert pd.read_csv(out)["path"].tolist() == [str(good)]  # quoted in the CSV, read back
     table = _run("predict", good, "--no-cache")
     assert "new\\nline.mp3" in table.output
+
+
+def test_a_name_that_is_not_utf8_is_read_cached_and_written_as_its_own_bytes(tmp_path):
+    import json
+    import os
+
+    song = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.mp3"))
+    shutil.copy(CLIP, song)
+    cache, out = tmp_path / "cache", tmp_path / "moods.csv"
+    for _ in range(2):  # decoded, then from the cache
+        result = _run("predict", song, "-f", "csv", "-o", out, "--cache", cache)
+        assert result.exit_code == 0, result.output
+        assert b"/caf\xe9.mp3," in out.read_bytes()
+    result = _run("predict", song, "-f", "json", "--cache", cache)
+    assert json.loads(result.stdout)["predictions"][0]["path"] == str(song)
+    table = _run("predict", song, "--cache", cache)
+    assert "caf\\udce9.mp3" in table.output
+    playlist = tmp_path / "all.m3u8"
+    result = _run("playlist", out, "-o", playlist, "--absolute")
+    assert result.exit_code == 0, result.output
+    assert bytes(song) in playlist.read_bytes().splitlines()
+    result = _run("extract", song, "-o", tmp_path / "f.parquet", "--cache", cache)
+    assert result.exit_code == 0, result.output
+    result = _run("tag", song, "--dry-run", "--cache", cache)
+    assert result.exit_code == 0 and "would write TMOO=" in result.output

@@ -180,7 +180,7 @@ def load(
         max_duration = min(end - start, max_duration or np.inf)
     path = _checked(path)
     try:
-        with _quiet_stderr(), sf.SoundFile(path) as fh:
+        with _quiet_stderr(), sf.SoundFile(os.fsencode(path)) as fh:
             _check_header(path, fh, longest, max_duration)
             native_sr = fh.samplerate
             declared = max(0, fh.frames - int(start * native_sr))
@@ -298,7 +298,7 @@ def _declared(path: str) -> tuple[int, int]:
 
     try:
         with _quiet_stderr():
-            info = sf.info(str(path))
+            info = sf.info(os.fsencode(path))
     except Exception:  # noqa: BLE001 - decoding will name the problem
         return 0, 1
     if 0 < info.frames < _UNKNOWN_LENGTH and info.samplerate > 0:
@@ -328,7 +328,7 @@ def stream(
     path = _checked(path)
     try:
         with _quiet_stderr():
-            fh = sf.SoundFile(path)
+            fh = sf.SoundFile(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
     with fh:

@@ -334,13 +334,18 @@ class _Batch:
         columns = columns_for(self.groups)
         errors = {p: self.errors[p] for p in dict.fromkeys(paths) if p in self.errors}
         ordered = [p for p in paths if p in self.rows]
-        if not windowed:
-            index = pd.Index(ordered, name="path")
+        if not windowed:  # paths as Python objects: a name need not be UTF-8 (surrogates)
+            index = pd.Index(ordered, name="path", dtype=object)
             return pd.DataFrame(
                 [self.rows[p] for p in ordered], index=index, columns=columns
             ), errors
         tuples = [(p, a, b) for p in ordered for a, b in self.rows[p][1]]
-        index = pd.MultiIndex.from_tuples(tuples, names=["path", "start", "end"])
+        index = pd.MultiIndex.from_arrays(
+            [pd.Index([t[0] for t in tuples], dtype=object), *(
+                np.array([t[k] for t in tuples], dtype=float) for k in (1, 2)
+            )],
+            names=["path", "start", "end"],
+        )  # fmt: skip
         rows = [self.rows[p][0] for p in ordered]
         matrix = np.vstack(rows) if rows else np.empty((0, len(columns)))
         return pd.DataFrame(matrix, index=index, columns=columns), errors

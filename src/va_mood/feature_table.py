@@ -35,10 +35,17 @@ def write_feature_table(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrow = pa.Table.from_pandas(table.reset_index())
+    rows = table.reset_index(drop=True)
+    rows.insert(0, "path", [_utf8(p) for p in table.index])
+    arrow = pa.Table.from_pandas(rows)
     fingerprint = config.fingerprint(groups).encode()
     metadata = {**(arrow.schema.metadata or {}), FINGERPRINT_KEY: fingerprint}
     write_with(path, lambda tmp: pq.write_table(arrow.replace_schema_metadata(metadata), tmp))
+
+
+def _utf8(path: object) -> str:
+    """A path as Parquet can hold it: UTF-8, with bytes that are not UTF-8 as ``\\xNN``."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_feature_table(

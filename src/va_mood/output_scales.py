@@ -34,6 +34,7 @@ from .quadrant import axis_signs
 from .vocabulary import AXES, BINARY, MOODS, QUADRANTS
 
 __all__ = [
+    "as_rows",
     "SCALES",
     "Scale",
     "to_scale",
@@ -276,4 +277,18 @@ def present(
         table = table.join(quadrant_probabilities(table, modes))
     out = to_scale(table, s)
     out.attrs = {**attrs, "scale": s.name}
+    return out
+
+
+def as_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """A prediction table with its index (``path``; ``start``, ``end`` for windows) as the
+    leading columns, as ``va-mood predict`` writes it. Paths stay Python strings: a file name
+    need not be UTF-8 (on Linux it may hold any bytes, read as surrogates), which pandas'
+    own string type cannot hold."""
+    out = table.reset_index(drop=True)
+    for k, name in enumerate(table.index.names):
+        level = table.index.get_level_values(k)
+        column = pd.Series(level.to_numpy(dtype=object), dtype=object) if name == "path" else level
+        out.insert(k, name or "index", pd.Series(column, index=out.index))
+    out.attrs = dict(table.attrs)
     return out

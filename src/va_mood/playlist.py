@@ -63,7 +63,7 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise ParameterError(f"{path}: no such predictions file")
     scale = None
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")  # names need not be UTF-8
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -80,7 +80,9 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
         table = pd.DataFrame(data)
     else:
         try:
-            table = pd.read_csv(path, dtype={"path": str})
+            table = pd.read_csv(
+                path, dtype={"path": object}, encoding="utf-8", encoding_errors="surrogateescape"
+            )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ParameterError(f"{path}: not a readable CSV ({exc})") from None
     if "energy" in table.columns:
@@ -99,7 +101,7 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
         table["mood"] = table["quadrant"].map(MOODS)
     else:
         table["quadrant"] = [parse_quadrant(m) for m in table["mood"]]
-    table["path"] = table["path"].astype(str)
+    table["path"] = pd.Series([str(p) for p in table["path"]], index=table.index, dtype=object)
     if "start" not in table.columns:  # whole-file predictions: one row per file
         table = table.drop_duplicates("path", keep="first").reset_index(drop=True)
     table.attrs["scale"] = scale
@@ -248,5 +250,5 @@ def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = 
     """
     output = Path(output)
     lines = ["#EXTM3U", *m3u8_entries(paths, output.absolute().parent, absolute=absolute)]
-    write_text(output, "\n".join(lines) + "\n")
+    write_text(output, "\n".join(lines) + "\n", errors="surrogateescape")
     return output

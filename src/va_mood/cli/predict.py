@@ -79,6 +79,7 @@ def predict(
 
         bundle = load_model(model)
         files, problems = find_audio_or_exit(paths)
+        from ..output_scales import as_rows
         from ..segments import summarise_timeline
 
         if summary is not None and segment is None:
@@ -100,7 +101,7 @@ def predict(
         notes = table.attrs.get("warnings", {})
         for message in notes.values():
             warning(message)
-        table = table.reset_index()
+        table = as_rows(table)
         report_errors(errors, errors_file)
         if table.empty:
             error("no input could be predicted")
