@@ -499,7 +499,7 @@ def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):
     )
     deadline = time.monotonic() + 150
     finished = 0
-    while finished < 3 and time.monotonic() < deadline:
+    while finished < 3 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
         try:
             rows = study_summaries(storage)
@@ -508,7 +508,7 @@ def test_cli_sigterm_keeps_finished_trials_and_resumes(tmp_path, files):
         finished = sum(r["complete"] + r["pruned"] for r in rows)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
-    assert finished >= 3
+    assert finished >= 3, stderr
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "run the same command again to resume" in stderr
     (row,) = study_summaries(storage)

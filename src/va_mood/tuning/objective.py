@@ -42,7 +42,7 @@ def make_objective(
     space: SearchSpace,
     *,
     seed: int,
-    checkpoint: Callable[[], None] | None = None,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> Callable[[optuna.Trial], float]:
     """The objective of one head's study: its grouped-CV figure on its own axis (maximise).
 
@@ -61,8 +61,7 @@ def make_objective(
         The seed of the CV splits (``seed + repeat``) and the estimators, as ``config.seed``
         is for ``evaluate``.
     checkpoint : callable, optional
-        Called after each fold, where a trial may stop safely (it raises to stop it; see
-        :meth:`va_mood.tuning.Interrupts.checkpoint`).
+        Called after each fold, where a trial may stop safely (raising, as ``Interrupts``).
 
     Returns
     -------
@@ -79,12 +78,8 @@ def make_objective(
     import optuna
 
     base = config.head(head)
-    if head not in space.heads:
-        raise ParameterError(f"the search space has no [{head}] section")
-    if not X.index.equals(labels.index):
-        raise ParameterError("features and labels must have the same index (one row per clip)")
     config = replace(config, seed=seed)
-    grouped_folds(labels, config)  # refuses too few groups before any trial
+    _check_inputs(X, labels, config, head, space)
     n_repeats = space.n_repeats or config.evaluation.n_repeats
     threshold = config.thresholds[head]
     metric = f"{head}_{METRICS[base.mode]}"
@@ -102,8 +97,7 @@ def make_objective(
         fold_scores: list[float] = []
 
         def on_fold(fold: int, predicted: pd.DataFrame) -> None:
-            if checkpoint is not None:
-                checkpoint()  # a signal stops the trial here, between folds
+            checkpoint()  # a signal stops the trial here, between folds
             fold_scores.append(score(predicted))
             trial.report(float(np.mean(fold_scores)), step=len(fold_scores) - 1)
             if trial.should_prune():
@@ -120,6 +114,21 @@ def make_objective(
         return float(np.mean(repeat_scores))
 
     return objective
+
+
+def _check_inputs(
+    X: pd.DataFrame,  # noqa: N803
+    labels: pd.DataFrame,
+    config: Config,
+    head: str,
+    space: SearchSpace,
+) -> None:
+    """Refuse what no trial could run on, before the first trial."""
+    if head not in space.heads:
+        raise ParameterError(f"the search space has no [{head}] section")
+    if not X.index.equals(labels.index):
+        raise ParameterError("features and labels must have the same index (one row per clip)")
+    grouped_folds(labels, config)  # too few groups
 
 
 def _trial_config(config: Config, head: str, head_config: HeadConfig) -> Config:
