@@ -128,7 +128,7 @@ class FeatureCache:
         fresh = pd.DataFrame.from_dict(self.new, orient="index", dtype=np.float64)
         fresh = fresh[columns_for(_groups_of(fresh.columns))]
         self._write_segment(fresh)
-        table = fresh.combine_first(self.table) if len(self.table) else fresh
+        table = _overlay([self.table, fresh]) if len(self.table) else fresh
         self.new = {}
         self._use(table[columns_for(_groups_of(table.columns))])
 
@@ -174,17 +174,29 @@ def _read_segment(path: Path) -> pd.DataFrame | None:
 def _merge(paths: list[Path]) -> tuple[pd.DataFrame, list[Path]]:
     """The segments at ``paths`` merged (a later segment's values first), and the paths that
     were read."""
-    table = pd.DataFrame(dtype=np.float64)
-    read = []
-    for path in paths:
-        part = _read_segment(path)
-        if part is None:
-            continue
-        read.append(path)
-        table = part.combine_first(table) if len(table) else part
+    parts = {path: _read_segment(path) for path in paths}
+    read = [path for path, part in parts.items() if part is not None]
+    table = _overlay([parts[path] for path in read])
     if len(table.columns):
         table = table[columns_for(_groups_of(table.columns))]
     return table, read
+
+
+def _overlay(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``parts`` (oldest first) as one table: every key and column of any part, a later
+    part's values over an earlier one's where it has them (``combine_first``, in NumPy: the
+    cache of a large library is read at every start)."""
+    if not parts:
+        return pd.DataFrame(dtype=np.float64)
+    keys = pd.Index(list(dict.fromkeys(k for part in parts for k in part.index)), dtype=object)
+    columns = pd.Index(list(dict.fromkeys(c for part in parts for c in part.columns)))
+    values = np.full((len(keys), len(columns)), np.nan)
+    for part in parts:
+        rows, cols = keys.get_indexer(part.index), columns.get_indexer(part.columns)
+        block = part.to_numpy(dtype=np.float64)
+        current = values[np.ix_(rows, cols)]
+        values[np.ix_(rows, cols)] = np.where(np.isnan(block), current, block)
+    return pd.DataFrame(values, index=keys, columns=columns)
 
 
 def _groups_of(columns: Sequence[str]) -> list[str]:
