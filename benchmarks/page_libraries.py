@@ -22,19 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from va_mood.page import script_json
+from va_mood.page import HEADLESS_CHROMIUM_ARGS, script_json
 
 COLOURS = ["#e69f00", "#d55e00", "#0072b2", "#009e73"]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 READY = "requestAnimationFrame(() => { window.readyAt = performance.now(); });"
 
 
@@ -101,7 +91,7 @@ def time_to_ready(path: Path, runs: int, chromium: str) -> list[float]:
 
     times = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=list(HEADLESS_CHROMIUM_ARGS))
         for _ in range(runs):
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(path.as_uri())

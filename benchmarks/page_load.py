@@ -23,18 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from va_mood.page import write_page
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from va_mood.page import HEADLESS_CHROMIUM_ARGS, write_page
 
 
 def synthetic_table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -91,7 +80,9 @@ def main() -> None:
         size = page_path.stat().st_size
         ready, filters = [], []
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+            browser = p.chromium.launch(
+                executable_path=args.chromium, args=list(HEADLESS_CHROMIUM_ARGS)
+            )
             for _ in range(args.runs):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.goto(page_path.as_uri())

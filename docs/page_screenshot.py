@@ -16,24 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from va_mood.page import HEADLESS_CHROMIUM_ARGS, POINT_ON_SCREEN_JS
+
 REPO = Path(__file__).resolve().parents[1]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREEN_OF = """(i) => {
-  const view = Object.values(Bokeh.index).find((v) => v.model.name === 'plane');
-  const songs = Bokeh.documents[0].get_model_by_name('songs');
-  const box = view.canvas_view.el.getBoundingClientRect();
-  return [box.left + view.frame.x_scale.compute(songs.data.x[i]),
-          box.top + view.frame.y_scale.compute(songs.data.y[i])];
-}"""
 
 
 def main() -> None:
@@ -49,14 +34,17 @@ def main() -> None:
                    "--segment", "10", "-o", str(page_path)]  # fmt: skip
         subprocess.run(command, check=True, cwd=REPO)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+            browser = p.chromium.launch(
+                executable_path=args.chromium, args=list(HEADLESS_CHROMIUM_ARGS)
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(page_path.as_uri())
             page.wait_for_selector("body[data-ready=true]", state="attached")
             titles = page.evaluate("Bokeh.documents[0].get_model_by_name('songs').data.title")
-            page.mouse.click(*page.evaluate(SCREEN_OF, titles.index("Hustle")))
+            page.mouse.click(*page.evaluate(POINT_ON_SCREEN_JS, titles.index("Hustle")))
             (x0, y0), (x1, y1) = (
-                page.evaluate(SCREEN_OF, titles.index(t)) for t in ("DD Groove", "Slow Burn")
+                page.evaluate(POINT_ON_SCREEN_JS, titles.index(t))
+                for t in ("DD Groove", "Slow Burn")
             )
             page.mouse.move(min(x0, x1) - 20, max(y0, y1) + 20)
             page.mouse.down()

@@ -24,6 +24,8 @@ from va_mood.cli import app
 from va_mood.errors import ParameterError, VaMoodError
 from va_mood.output_scales import to_scale
 from va_mood.page import (
+    HEADLESS_CHROMIUM_ARGS,
+    POINT_ON_SCREEN_JS,
     build_page,
     read_page_table,
     read_segments,
@@ -319,23 +321,6 @@ def test_command_from_audio_predicts_first(tmp_path: Path) -> None:
 # ---- in a real browser ---------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREEN_OF = """(i) => {
-  const view = Object.values(Bokeh.index).find((v) => v.model.name === 'plane');
-  const songs = Bokeh.documents[0].get_model_by_name('songs');
-  const box = view.canvas_view.el.getBoundingClientRect();
-  return [box.left + view.frame.x_scale.compute(songs.data.x[i]),
-          box.top + view.frame.y_scale.compute(songs.data.y[i])];
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -346,7 +331,7 @@ def browser():
     if CHROMIUM is None:
         pytest.skip("no chromium on PATH (apt-get install chromium; .ci/run installs it)")
     with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=list(HEADLESS_CHROMIUM_ARGS))
         yield launched
         launched.close()
 
@@ -375,7 +360,7 @@ class Opened:
         self.page.wait_for_selector("body[data-ready=true]", state="attached", timeout=30_000)
 
     def at(self, row: int) -> tuple[float, float]:
-        return tuple(self.page.evaluate(SCREEN_OF, row))
+        return tuple(self.page.evaluate(POINT_ON_SCREEN_JS, row))
 
     def shown_rows(self) -> list[int]:
         return self.page.evaluate(

@@ -29,6 +29,8 @@ from .tag_formats import read_title_artist
 from .vocabulary import MOODS, QUADRANTS
 
 __all__ = [
+    "HEADLESS_CHROMIUM_ARGS",
+    "POINT_ON_SCREEN_JS",
     "MISSING_BOKEH",
     "require_bokeh",
     "script_json",
@@ -40,6 +42,28 @@ __all__ = [
     "build_page",
     "write_page",
 ]
+
+HEADLESS_CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+"""Flags for opening a page in headless Chromium offline (tests, benchmarks, the screenshot):
+without the networking ones Chromium keeps trying to reach the network, which is closed."""
+
+POINT_ON_SCREEN_JS = """(i) => {
+  const view = Object.values(Bokeh.index).find((v) => v.model.name === 'plane');
+  const songs = Bokeh.documents[0].get_model_by_name('songs');
+  const box = view.canvas_view.el.getBoundingClientRect();
+  return [box.left + view.frame.x_scale.compute(songs.data.x[i]),
+          box.top + view.frame.y_scale.compute(songs.data.y[i])];
+}"""
+"""JavaScript giving the screen position of song ``i``'s point on a page (for a browser driver)."""
 
 ASSETS = Path(__file__).parent / "page_assets"
 """The page's own script and style sheet, inlined into every page."""
