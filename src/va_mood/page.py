@@ -53,8 +53,7 @@ HEADLESS_CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-"""Flags for opening a page in headless Chromium offline (tests, benchmarks, the screenshot):
-without the networking ones Chromium keeps trying to reach the network, which is closed."""
+"""Flags for headless Chromium offline (tests, benchmarks): it must not try the network."""
 
 POINT_ON_SCREEN_JS = """(i) => {
   const view = Object.values(Bokeh.index).find((v) => v.model.name === 'plane');
