@@ -16,13 +16,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._atomic import write_text
 from .errors import ParameterError, VaMoodError
 from .output_scales import SCALES, Scale, unscale_values
-from .playlist import m3u8_entries, read_predictions
+from .playlist import m3u8_entries, predictions_scale, read_predictions
 from .plots import COLOURS
 from .quadrant import parse_quadrant
 from .tag_formats import read_title_artist
@@ -34,7 +33,6 @@ __all__ = [
     "MISSING_BOKEH",
     "require_bokeh",
     "script_json",
-    "predictions_scale",
     "read_page_table",
     "read_segments",
     "song_data",
@@ -104,20 +102,6 @@ def script_json(value: Any) -> str:
     for char, escape in _ESCAPES.items():
         text = text.replace(char, escape)
     return text
-
-
-def predictions_scale(table: pd.DataFrame) -> str:
-    """The scale predictions were written on: as the file says, else as the values show.
-
-    ``read_predictions`` renames ``energy`` (the unit scale) back to ``arousal`` and records
-    the scale when the file says it (JSON); a CSV on the plane or the 1..9 scale does not, and
-    only 1..9 has values beyond 1.
-    """
-    scale = table.attrs.get("scale")
-    if scale in SCALES:
-        return scale
-    values = table[["valence", "arousal"]].abs().to_numpy(dtype=float)
-    return "nine" if np.nanmax(values, initial=0.0) > 1 else "plane"
 
 
 def read_page_table(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:

@@ -26,6 +26,7 @@ from .quadrant import MOODS, parse_quadrant
 __all__ = [
     "SORT_KEYS",
     "read_predictions",
+    "predictions_scale",
     "read_on_plane",
     "make_playlist",
     "m3u8_entries",
@@ -119,19 +120,29 @@ def mood_confidence(predictions: pd.DataFrame) -> np.ndarray:
     )
 
 
+def predictions_scale(table: pd.DataFrame) -> str:
+    """The scale predictions were written on: as the file says, else as the values show.
+
+    :func:`read_predictions` renames ``energy`` (the unit scale) back to ``arousal`` and
+    records the scale when the file says it (JSON); a CSV on the plane or the 1..9 scale does
+    not, and only 1..9 has values beyond 1.
+    """
+    from .output_scales import SCALES
+
+    scale = table.attrs.get("scale")
+    if scale in SCALES:
+        return scale
+    values = table[["valence", "arousal"]].abs().to_numpy(dtype=float)
+    return "nine" if np.nanmax(values, initial=0.0) > 1 else "plane"
+
+
 def read_on_plane(path: str | os.PathLike) -> pd.DataFrame:
     """:func:`read_predictions`, with valence and arousal brought back onto the -1..1 plane
-    whatever ``--scale`` the file was written on.
-
-    JSON says its scale; in a CSV, ``energy`` marks the unit scale and values beyond 1 the
-    nine scale (whose values are never below 1).
-    """
+    whatever ``--scale`` the file was written on (:func:`predictions_scale`)."""
     from .output_scales import from_scale
 
     table = read_predictions(path)
-    scale = table.attrs.get("scale")
-    if scale is None:
-        scale = "nine" if table[["valence", "arousal"]].abs().max().max() > 1 else "plane"
+    scale = predictions_scale(table)
     return from_scale(table, scale) if scale != "plane" else table
 
 
