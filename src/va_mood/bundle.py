@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._digest import sha256_of
 from .bundle_schema import (
     check_head_mode,
     check_manifest,
     check_metadata,
     make_manifest,
-    sha256_of,
 )
 from .calibration import ConfidenceMap, CoordinateMap
 from .card import render_model_card

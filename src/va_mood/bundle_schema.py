@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ._digest import sha256_of
 from .errors import BundleError
 from .vocabulary import AXES, BINARY, HEAD_MODES, SIDES
 
 __all__ = [
     "METADATA_FILE",
     "HEAD_KINDS",
-    "sha256_of",
     "check_metadata",
     "make_manifest",
     "check_manifest",
@@ -54,15 +54,6 @@ _TOP_LEVEL = {
 """Every top-level key a bundle may hold, and its JSON type (the keys a bundle of an older
 format lacks may be absent)."""
 REQUIRED = ("format", "format_version", "config", "labels", "feature_fingerprint", "heads")
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read a megabyte at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _numbers(value: Any, where: str) -> Iterator[tuple[str, Any]]:

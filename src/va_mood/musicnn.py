@@ -17,12 +17,12 @@ spectrograms at 16 kHz in patches of 187 frames (3 s), as it was trained.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._digest import sha256_of
 from .errors import BundleError
 
 __all__ = [
@@ -69,11 +69,7 @@ EMBEDDING_DIMS = 200
 def _weights() -> dict[str, np.ndarray]:
     """The network's variables by TensorFlow name, loaded once per process (no pickle), from
     a file whose hash is :data:`WEIGHTS_SHA256`."""
-    digest = hashlib.sha256()
-    with open(WEIGHTS, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != WEIGHTS_SHA256:
+    if sha256_of(WEIGHTS) != WEIGHTS_SHA256:
         raise BundleError(
             f"{WEIGHTS}: contents differ from the hash va_mood ships with (edited or damaged); "
             "reinstall va_mood"
