@@ -1,9 +1,8 @@
 """Is it music the model can judge? Signal checks that travel with every prediction.
 
-The model was trained on 10-30 s excerpts of commercially recorded songs at 16-44.1 kHz.
-Asked about silence or about telephone-rate audio it still answers, and confidently: 30 s of
-silence came out Aggressive with confidence 0.80, an 8 kHz copy of a song flipped its valence.
-So every prediction also extracts :data:`QUALITY_GROUP` (cached like any feature group, never
+The model was trained on excerpts of commercially recorded songs; asked about silence or about
+telephone-rate audio it would still answer, and confidently (docs/failure_modes.md). So every
+prediction also extracts :data:`QUALITY_GROUP` (cached like any feature group, never
 fed to the model): each frame's level before loudness normalisation and its bandwidth. From
 them :func:`apply_checks`
 
