@@ -113,3 +113,17 @@ def test_parsed_trees_are_cached_by_content_and_a_bad_cache_is_ignored(tmp_path)
     readonly = tmp_path / "readonly"
     readonly.mkdir(mode=0o500)
     assert BoostedTrees.load(file, cache_dir=readonly / "sub").n_features == fresh.n_features
+
+
+def test_no_cache_writes_no_parsed_trees(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from va_mood.cli import app
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    args = ["predict", str(EXAMPLES / "macleod_hustle.mp3"), "--no-cache"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "cache").exists()
+    assert CliRunner().invoke(app, args[:-1]).exit_code == 0
+    assert list((tmp_path / "cache" / "va_mood" / "models").glob("*.npz"))

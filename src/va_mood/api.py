@@ -115,15 +115,14 @@ class Model(Bundle):
         return predict_files(self, paths, **options)
 
 
-def load_model(path: str | os.PathLike | None = None) -> Model:
+def load_model(path: str | os.PathLike | None = None, *, cache: bool = True) -> Model:
     """Load a model bundle; with no ``path``, the shipped default model.
 
     Its heads' parsed trees are kept in the user's cache folder (``models`` beside the feature
-    cache), so that the next load is quicker.
+    cache), so that the next load is quicker; ``cache=False`` neither reads nor writes them.
     """
-    bundle = load_bundle(
-        DEFAULT_MODEL if path is None else path, cache_dir=default_cache().parent / "models"
-    )
+    models = default_cache().parent / "models" if cache else None
+    bundle = load_bundle(DEFAULT_MODEL if path is None else path, cache_dir=models)
     return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle) if f.init})
 
 

@@ -65,7 +65,7 @@ def tag(
         from ..quality import UNCERTAIN
         from ..tagging import model_version, precheck, write_tags
 
-        bundle = load_model(model)
+        bundle = load_model(model, cache=not no_cache)
         version = model_version(bundle)
         files, problems = find_audio_or_exit(paths)
         errors = dict(problems)

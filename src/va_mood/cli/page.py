@@ -150,7 +150,7 @@ def _predict(
     """Predict audio inputs (whole files and, with ``segment``, windows) on ``scale``."""
     from ..api import load_model
 
-    bundle = load_model(model)
+    bundle = load_model(model, cache=cache[0])
     files, problems = find_audio_or_exit(inputs)
     options = {"scale": scale, "jobs": jobs, "cache": cache[0], "cache_dir": cache[1]}
     with progress_bar(len(files), "predicting") as step:

@@ -77,7 +77,7 @@ def predict(
     with fatal_errors():
         from ..api import load_model
 
-        bundle = load_model(model)
+        bundle = load_model(model, cache=not no_cache)
         files, problems = find_audio_or_exit(paths)
         from ..output_scales import as_rows
         from ..segments import summarise_timeline
