@@ -56,31 +56,29 @@ def predict_files(
     ``cache=False``: neither read nor written), so a second call on the same files only
     predicts.
 
-    Returns one row per file that could be read, indexed by path, with the columns
-    ``va-mood predict`` writes (``table.reset_index()`` is its CSV): valence and arousal on
-    ``scale`` (``"plane"`` -1..1, ``"unit"``, ``"nine"``, see :mod:`va_mood.output_scales`),
-    quadrant, mood, the confidences and, with two binary heads, ``p_*``. With ``segment``
-    (seconds), one row per window, indexed by (path, start, end), windows starting every
-    ``hop`` seconds (default: back to back). Inputs that could not be used are listed with
-    their reasons in ``result.attrs["errors"]`` (``{path: message}``); so are recordings
-    longer than ``longest`` seconds (None: no limit). Silence gets no mood (NaN coordinates
-    and confidences, mood ``"uncertain"``) and band-limited audio lowered confidences
-    (:func:`va_mood.quality.apply_checks`), each said in ``result.attrs["warnings"]``
-    (``{path: message}``), with what a folder search skipped.
+    Returns one row per file that could be read, indexed by path, with the columns ``va-mood
+    predict`` writes (:func:`va_mood.output_scales.as_rows` gives its CSV rows): valence and
+    arousal on ``scale`` (``"plane"`` -1..1, ``"unit"``, ``"nine"``, see
+    :mod:`va_mood.output_scales`), quadrant, mood, the confidences and, with two binary heads,
+    ``p_*``. With ``segment`` (seconds), one row per window, indexed by (path, start, end),
+    windows starting every ``hop`` seconds (default: back to back). Inputs that could not be
+    used are listed with their reasons in ``result.attrs["errors"]`` (``{path: message}``); so
+    are recordings longer than ``longest`` seconds (None: no limit). Silence gets no mood (NaN
+    coordinates and confidences, mood ``"uncertain"``) and band-limited audio lowered
+    confidences (:func:`va_mood.quality.apply_checks`), each said in
+    ``result.attrs["warnings"]`` (``{path: message}``), with what a folder search skipped.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     skipped: list[str] = []
     files, problems = find_audio(paths, on_warning=skipped.append)
-    if cache and cache_dir is None:
-        cache_dir = default_cache()
     groups = list(dict.fromkeys([*bundle.config.groups, QUALITY_GROUP]))
     features, errors = extract_files(
         files,
         config=bundle.config.analysis,
         groups=groups,
         jobs=jobs,
-        cache_dir=cache_dir if cache else None,
+        cache_dir=_cache_folder(cache, cache_dir),
         progress=progress,
         segment=segment,
         hop=hop,
@@ -96,6 +94,13 @@ def predict_files(
     table.attrs["errors"] = problems | errors
     table.attrs["warnings"] = {message: message for message in skipped} | warnings
     return table
+
+
+def _cache_folder(cache: bool, cache_dir: str | os.PathLike | None) -> str | os.PathLike | None:
+    """The feature cache to use: ``cache_dir``, the user's default one, or none."""
+    if not cache:
+        return None
+    return cache_dir if cache_dir is not None else default_cache()
 
 
 class Model(Bundle):
@@ -166,7 +171,7 @@ def load_corpus(
         config=config.analysis,
         groups=config.groups,
         jobs=jobs,
-        cache_dir=(cache_dir or default_cache()) if cache else None,
+        cache_dir=_cache_folder(cache, cache_dir),
         progress=progress,
         longest=longest,
     )
