@@ -56,3 +56,17 @@ def test_a_name_that_is_not_utf8_is_read_cached_and_written_as_its_own_bytes(tmp
     assert result.exit_code == 0, result.output
     result = _run("tag", song, "--dry-run", "--cache", cache)
     assert result.exit_code == 0 and "would write TMOO=" in result.output
+
+
+def test_the_page_takes_audio_whose_name_is_not_utf8(tmp_path):
+    import os
+
+    import pytest
+
+    pytest.importorskip("bokeh", reason="the page needs Bokeh (pip install '.[page]')")
+    song = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.mp3"))
+    shutil.copy(CLIP, song)
+    page = tmp_path / "moods.html"
+    result = _run("page", song, "-o", page, "--cache", tmp_path / "cache")
+    assert result.exit_code == 0, result.output
+    assert "caf" in page.read_text(encoding="utf-8")

@@ -149,6 +149,7 @@ def _predict(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Predict audio inputs (whole files and, with ``segment``, windows) on ``scale``."""
     from ..api import load_model
+    from ..output_scales import as_rows
 
     bundle = load_model(model, cache=cache[0])
     files, problems = find_audio_or_exit(inputs)
@@ -156,11 +157,11 @@ def _predict(
     with progress_bar(len(files), "predicting") as step:
         table = bundle.predict_files(files, progress=step, **options)
     errors = problems | table.attrs["errors"]
-    table = table.reset_index()
+    table = as_rows(table)
     windows = None
     if segment is not None and len(table):
         with progress_bar(len(table), "predicting windows") as step:
-            windows = bundle.predict_files(
-                list(table["path"]), progress=step, segment=segment, **options
-            ).reset_index()
+            windows = as_rows(
+                bundle.predict_files(list(table["path"]), progress=step, segment=segment, **options)
+            )
     return table, windows, errors
