@@ -45,6 +45,13 @@ def test_a_linear_fade_is_cut_where_it_is_6_lu_down():
     assert 11.0 <= stop <= 11.3
 
 
+def test_a_pause_shorter_than_half_a_second_is_not_a_fade():
+    y = np.concatenate([0.001 * _noise(0.4), _noise(8.0, 1), 0.001 * _noise(0.3, 2)])
+    assert _span(y) == (0.0, len(y) / SR)
+    y = np.concatenate([0.001 * _noise(0.6), _noise(8.0, 1), 0.001 * _noise(0.6, 2)])
+    assert _span(y) == (0.6, 8.6)
+
+
 def test_music_without_fades_is_kept_whole():
     y = _noise(7.3)
     assert _span(y) == (0.0, len(y) / SR)

@@ -48,6 +48,8 @@ RELATIVE_GATE = -10.0
 BLOCK_SECONDS = 0.4
 STEP_SECONDS = 0.1  # 75 % overlap: a block is four consecutive steps
 PER_BLOCK = round(BLOCK_SECONDS / STEP_SECONDS)
+FADE_MIN_SECONDS = 0.5
+"""A quiet edge shorter than this is not a fade: :meth:`LoudnessMeter.unfaded` keeps it."""
 
 
 def _biquad(kind: str, f0: float, q: float, gain_db: float, sr: int) -> np.ndarray:
@@ -146,8 +148,9 @@ class LoudnessMeter:
 
         A faded edge is the run of 100 ms steps at either end whose level lies more than
         ``gate`` LU below the integrated loudness (a fade in or out, a quiet lead-in), cut
-        at ``longest`` seconds and at a quarter of the signal per end. Everything is kept
-        for silence, and for a signal under a second.
+        at ``longest`` seconds and at a quarter of the signal per end, and kept when it is
+        shorter than :data:`FADE_MIN_SECONDS` (a pause between notes is not a fade).
+        Everything is kept for silence, and for a signal under a second.
         """
         steps = self._measured_steps()
         total = len(steps) * self._step + len(self._partial)
@@ -158,9 +161,10 @@ class LoudnessMeter:
             heard = np.flatnonzero(-0.691 + 10 * np.log10(steps) >= loudness - gate)
         limit = min(round(longest * self.sr), total // 4)
         start = min(int(heard[0]) * self._step, limit)
-        if heard[-1] == len(steps) - 1:  # the last step is heard: so is what follows it
-            return start, total
-        return start, max((int(heard[-1]) + 1) * self._step, total - limit)
+        after = (len(steps) - 1 - int(heard[-1])) * self._step  # quiet steps at the end
+        end = min(after + len(self._partial), limit) if after else 0
+        shortest = round(FADE_MIN_SECONDS * self.sr)
+        return (start if start >= shortest else 0), total - (end if end >= shortest else 0)
 
 
 def integrated_loudness(y: np.ndarray, sr: int) -> float:
