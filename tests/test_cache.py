@@ -112,3 +112,32 @@ def test_a_run_leaves_one_segment_however_many_checkpoints(tmp_path):
     assert cache.rows == 6
     for path, row in table.iterrows():
         np.testing.assert_array_equal(cache.lookup(file_key(path), ["arousal.rms"])[0], row)
+
+
+def test_a_cached_batch_is_reported_as_it_is_hashed_not_after_every_file(tmp_path, monkeypatch):
+    """A large cached library: progress moves while the files are hashed, a batch at a time."""
+    from va_mood import extract as extract_module
+
+    paths = []
+    for k in range(5):
+        path = tmp_path / f"song{k}.wav"
+        sf.write(path, np.random.default_rng(k).standard_normal(22050) * 0.1, 22050)
+        paths.append(str(path))
+    folder = tmp_path / "cache"
+    extract_files(paths, config=CONFIG, groups=["arousal.rms"], jobs=1, cache_dir=folder)
+    events = []
+    monkeypatch.setattr(extract_module, "PLAN_BATCH", 2)
+    monkeypatch.setattr(
+        extract_module, "file_key", lambda path: events.append(("hash", path)) or file_key(path)
+    )
+    extract_files(
+        paths,
+        config=CONFIG,
+        groups=["arousal.rms"],
+        jobs=1,
+        cache_dir=folder,
+        progress=lambda path, error: events.append(("done", path)),
+    )
+    kinds = "".join(kind[0] for kind, _ in events)
+    assert kinds == "hhddhhddhd"
+    assert [path for kind, path in events if kind == "done"] == paths

@@ -80,8 +80,8 @@ class FeatureCache:
     One row per file (keyed by :func:`file_key`), one column per feature column of every
     group extracted so far; a row holds NaN for the groups not yet extracted for its file
     (extracted values are always finite). ``keys`` names the files this run will look up:
-    only their rows are read; ``None`` reads every row. Reading merges the segments (see the
-    module docstring); :meth:`save` adds one.
+    only their rows are read (:meth:`read` adds more); ``None`` reads every row. Reading
+    merges the segments (see the module docstring); :meth:`save` adds one.
     """
 
     def __init__(
@@ -99,12 +99,23 @@ class FeatureCache:
         self._saved: set[str] = set()
         """The segments this run wrote and the keys they hold (merged into one by
         :meth:`close`)."""
+        self._use(_Rows.empty())
         segments = self._segments()
-        compact = len(segments) > MAX_SEGMENTS  # needs every row
-        merged, read = _merge(segments, None if keys is None or compact else set(keys))
-        self._use(merged)
-        if compact:
-            self._compact(read)
+        if keys is None or len(segments) > MAX_SEGMENTS:  # compacting needs every row
+            merged, read = _merge(segments, None)
+            self._use(merged)
+            if len(read) > MAX_SEGMENTS:
+                self._compact(read)
+        else:
+            self.read(keys)
+
+    def read(self, keys: Collection[str]) -> None:
+        """Read the rows of ``keys`` that are not read yet (a run names its files a batch at a
+        time, so that its progress moves while it hashes them)."""
+        wanted = set(keys) - self._row.keys()
+        if wanted:
+            merged, _ = _merge(self._segments(), wanted)
+            self._use(_in_registry_order(_overlay([self._table, merged])))
 
     def _segments(self) -> list[Path]:
         """Every segment, oldest first (the legacy file before all)."""

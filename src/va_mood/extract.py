@@ -45,6 +45,8 @@ __all__ = [
 
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
+PLAN_BATCH = 256
+"""Files hashed and looked up in the cache at a time before the run reports them."""
 
 Progress = Callable[[str, str | None], None]
 """Called once per file with its path and its error message (None when it succeeded)."""
@@ -243,7 +245,7 @@ def extract_files(
     batch = _Batch(list(groups), None, progress, checkpoint)
     paths = [str(p) for p in paths]
     if cache_dir is not None and windows is None:
-        batch.open_cache(cache_dir, config, paths)
+        batch.open_cache(cache_dir, config)
     cache = batch.cache
     todo = batch.plan(paths)
     if backend == "dask" and todo:
@@ -273,25 +275,28 @@ class _Batch:
     keys: dict[str, str] = field(default_factory=dict)
     wanted: dict[str, list[str]] = field(default_factory=dict)
 
-    def open_cache(
-        self, folder: str | os.PathLike, config: AnalysisConfig, paths: list[str]
-    ) -> None:
-        """Hash ``paths`` and read the rows of the cache at ``folder`` that they ask for."""
-        for path in paths:
-            with suppress(OSError):  # unreadable: decoding will name the problem
-                self.keys[path] = file_key(path)
-        self.cache = FeatureCache(folder, config, keys=set(self.keys.values()))
+    def open_cache(self, folder: str | os.PathLike, config: AnalysisConfig) -> None:
+        """Use the cache at ``folder``; :meth:`plan` reads the rows of the files it plans."""
+        self.cache = FeatureCache(folder, config, keys=())
 
     def plan(self, paths: list[str]) -> list[tuple[str, list[str]]]:
         """The ``(path, groups to extract)`` pairs the cache cannot answer; the files it can
-        answer are done (and reported to ``progress``) here."""
+        answer are done (and reported to ``progress``) here, :data:`PLAN_BATCH` at a time:
+        hashed, their rows read, reported."""
         todo = []
-        for path in paths:
-            missing = self._from_cache(path)
-            if missing:
-                todo.append((path, missing))
-            elif self.progress:
-                self.progress(path, None)
+        for start in range(0, len(paths), PLAN_BATCH):
+            batch = paths[start : start + PLAN_BATCH]
+            if self.cache is not None:
+                for path in batch:
+                    with suppress(OSError):  # unreadable: decoding will name the problem
+                        self.keys[path] = file_key(path)
+                self.cache.read([self.keys[p] for p in batch if p in self.keys])
+            for path in batch:
+                missing = self._from_cache(path)
+                if missing:
+                    todo.append((path, missing))
+                elif self.progress:
+                    self.progress(path, None)
         self.wanted = dict(todo)
         return todo
 
