@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,9 +49,15 @@ def test_a_signal_stops_the_workers_keeps_finished_files_and_exits_130(signum, t
     while time.monotonic() < deadline and len(workers) < 2:
         workers = _children(process.pid)
         time.sleep(0.2)
-    time.sleep(8)  # some files finish, fewer than a checkpoint's worth
+    seen = []
+    for line in process.stderr:  # a progress line every 10 s: wait until a file is finished
+        seen.append(line)
+        done = re.match(r"extracting: (\d+)/", line)
+        if done and int(done.group(1)) >= 1:  # fewer than a checkpoint's worth
+            break
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
+    _, rest = process.communicate(timeout=60)
+    stderr = "".join(seen) + rest
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted")

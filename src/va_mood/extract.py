@@ -14,7 +14,7 @@ import signal
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,8 @@ __all__ = [
 
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
+PLAN_BATCH = 256
+"""Files hashed and looked up in the cache at a time before the run reports them."""
 
 Progress = Callable[[str, str | None], None]
 """Called once per file with its path and its error message (None when it succeeded)."""
@@ -240,9 +242,11 @@ def extract_files(
     if backend == "dask" and scheduler is None:
         raise ParameterError("the dask backend needs a scheduler address")
     windows = None if segment is None else (segment, hop)
-    cache = FeatureCache(cache_dir, config) if cache_dir is not None and windows is None else None
-    batch = _Batch(list(groups), cache, progress, checkpoint)
+    batch = _Batch(list(groups), None, progress, checkpoint)
     paths = [str(p) for p in paths]
+    if cache_dir is not None and windows is None:
+        batch.open_cache(cache_dir, config)
+    cache = batch.cache
     todo = batch.plan(paths)
     if backend == "dask" and todo:
         results = _on_dask(scheduler, todo, config, windows, long_file, longest)
@@ -254,7 +258,7 @@ def extract_files(
                 batch.record(result, done)
     finally:  # interrupted too: every finished file is kept for the next run
         if cache is not None and todo:
-            batch.save_cache()
+            batch.save_cache(last=True)
     return batch.assemble(paths, windowed=windows is not None)
 
 
@@ -271,27 +275,35 @@ class _Batch:
     keys: dict[str, str] = field(default_factory=dict)
     wanted: dict[str, list[str]] = field(default_factory=dict)
 
+    def open_cache(self, folder: str | os.PathLike, config: AnalysisConfig) -> None:
+        """Use the cache at ``folder``; :meth:`plan` reads the rows of the files it plans."""
+        self.cache = FeatureCache(folder, config, keys=())
+
     def plan(self, paths: list[str]) -> list[tuple[str, list[str]]]:
         """The ``(path, groups to extract)`` pairs the cache cannot answer; the files it can
-        answer are done (and reported to ``progress``) here."""
+        answer are done (and reported to ``progress``) here, :data:`PLAN_BATCH` at a time:
+        hashed, their rows read, reported."""
         todo = []
-        for path in paths:
-            missing = self._from_cache(path)
-            if missing:
-                todo.append((path, missing))
-            elif self.progress:
-                self.progress(path, None)
+        for start in range(0, len(paths), PLAN_BATCH):
+            batch = paths[start : start + PLAN_BATCH]
+            if self.cache is not None:
+                for path in batch:
+                    with suppress(OSError):  # unreadable: decoding will name the problem
+                        self.keys[path] = file_key(path)
+                self.cache.read([self.keys[p] for p in batch if p in self.keys])
+            for path in batch:
+                missing = self._from_cache(path)
+                if missing:
+                    todo.append((path, missing))
+                elif self.progress:
+                    self.progress(path, None)
         self.wanted = dict(todo)
         return todo
 
     def _from_cache(self, path: str) -> list[str]:
         """The groups of ``path`` still to extract (none when the cache held them all)."""
-        if self.cache is None:
+        if self.cache is None or path not in self.keys:
             return self.groups
-        try:
-            self.keys[path] = file_key(path)
-        except OSError:
-            return self.groups  # decoding will name the problem
         values, missing = self.cache.lookup(self.keys[path], self.groups)
         if values is not None:
             self.rows[path] = values
@@ -312,14 +324,18 @@ class _Batch:
         if self.progress:
             self.progress(path, error)
 
-    def save_cache(self) -> None:
-        """Write the cache's new rows; a cache that cannot be written (a full disk) is a
-        warning (:class:`~va_mood.errors.VaMoodWarning`), never a reason to lose the results,
-        and the batch stops trying."""
+    def save_cache(self, *, last: bool = False) -> None:
+        """Write the cache's new rows (the ``last`` time, as one segment for the whole batch);
+        a cache that cannot be written (a full disk) is a warning
+        (:class:`~va_mood.errors.VaMoodWarning`), never a reason to lose the results, and the
+        batch stops trying."""
         if self.cache is None:
             return
         try:
-            self.cache.save()
+            if last:
+                self.cache.close()
+            else:
+                self.cache.save()
         except OSError as exc:
             warnings.warn(
                 f"{self.cache.folder}: cannot write the feature cache "
