@@ -459,7 +459,9 @@ def block_against_whole(folder: Path, minutes: float, config: AnalysisConfig) ->
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "compare.flac"
         recording(folder, minutes, path)
-        kwargs = {"config": shipped.analysis, "groups": groups, "jobs": 1}
+        # the block path keeps a recording's faded edges, a whole file's analysis may not
+        analysis = dataclasses.replace(shipped.analysis, fade_gate=None)
+        kwargs = {"config": analysis, "groups": groups, "jobs": 1}
         whole, _ = extract_files([path], long_file=None, **kwargs)
         blocks, _ = extract_files([path], long_file=1.0, **kwargs)
     columns = np.array(columns_for(groups))

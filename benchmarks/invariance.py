@@ -16,6 +16,7 @@ accuracy of the transformed copies against the labels.
 
     python benchmarks/invariance.py                 # 200 clips, the shipped model's config
     python benchmarks/invariance.py --n 540 --jobs 2 --config configs/default.toml
+    python benchmarks/invariance.py --only "middle 6 s" "middle 15 s"   # chosen transforms
 
 Needs ``../shared/data/4q``. Features are cached (``--cache``), so a second run only predicts.
 """
@@ -99,14 +100,20 @@ def subset(labels: pd.DataFrame, n: int, seed: int) -> list[str]:
     return sorted(picked.index)
 
 
-def make_copies(ids: list[str], folder: Path) -> dict[str, dict[str, str]]:
-    """``{transform: {id: path}}`` of the reference and every transformed copy."""
-    copies: dict[str, dict[str, str]] = {"reference": {}, **{t: {} for t in TRANSFORMS}}
+def make_copies(
+    ids: list[str], folder: Path, names: list[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """``{transform: {id: path}}`` of the reference and every transformed copy (or only the
+    transforms ``names``)."""
+    names = list(TRANSFORMS) if names is None else names
+    copies: dict[str, dict[str, str]] = {"reference": {}, **{t: {} for t in names}}
     for clip in ids:
         y, sr = sf.read(DATA / "audio" / f"{clip}.mp3", dtype="float32", always_2d=True)
         y = y.mean(axis=1)
         copies["reference"][clip] = str(_write(folder / f"{clip}.ref.wav", y, sr, "reference"))
         for k, (name, transform) in enumerate(TRANSFORMS.items()):
+            if name not in names:
+                continue
             out, rate = transform(y, sr)
             copies[name][clip] = str(_write(folder / f"{clip}.t{k}.wav", out, rate, name))
     return copies
@@ -169,6 +176,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=0, help="extraction processes (0: all)")
     parser.add_argument("--cache", type=Path, default=default_cache(), help="feature cache")
     parser.add_argument("--json", type=Path, help="also write the table here")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(TRANSFORMS),
+        metavar="TRANSFORM",
+        help=f"run only these transforms (default: all of {', '.join(TRANSFORMS)})",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"needs the 4Q clips in {DATA}")
@@ -179,7 +193,7 @@ def main() -> None:
     )
     ids = subset(labels, args.n, args.seed)
     with tempfile.TemporaryDirectory(prefix="va_mood_invariance.") as folder:
-        copies = make_copies(ids, Path(folder))
+        copies = make_copies(ids, Path(folder), args.only)
         predicted = predict_out_of_fold(
             copies, features, labels, config, jobs=args.jobs, cache=args.cache
         )

@@ -26,3 +26,11 @@ def test_card_credits_tagger_only_when_used():
     assert "`embedding.msd_tags` (3 columns)" in used
     plain = render_model_card(_meta(["valence.cqt"]), name="m")
     assert "musicnn" not in plain and "trained without cross-validation" in plain
+
+
+def test_card_says_faded_edges_are_left_out_only_when_they_are():
+    meta = _meta(["valence.cqt"])
+    assert "faded edges" not in render_model_card(meta, name="m")
+    meta["config"]["analysis"] = {"loudness": -14.0, "fade_gate": 6.0}
+    card = render_model_card(meta, name="m")
+    assert "faded edges (quieter than 6 LU below its loudness, at most 3 s" in card

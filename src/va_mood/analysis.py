@@ -8,6 +8,7 @@ onset envelope are computed once, however many features read them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .audio import MIN_DURATION
 from .errors import ParameterError
-from .loudness import TARGET_LUFS, integrated_loudness, normalising_gain
+from .loudness import FADE_SECONDS, TARGET_LUFS, LoudnessMeter, normalising_gain
 from .registry import feature_fingerprint
 
 __all__ = [
@@ -49,20 +50,40 @@ class AnalysisConfig:
     loudness: float | None = TARGET_LUFS
     """Integrated loudness (LUFS) every clip is brought to before analysis, so that no feature
     depends on the playback level (:mod:`va_mood.loudness`); ``None`` analyses it as decoded."""
+    fade_gate: float | None = None
+    """A whole clip's edges quieter than this many LU below its integrated loudness (a fade
+    in or out, at most :data:`va_mood.loudness.FADE_SECONDS` per end) are left out of its
+    analysis, so that a clip and an excerpt of its middle are summarised alike; ``None``
+    keeps them. Windows of a clip (``--segment``) and recordings analysed in blocks
+    (:mod:`va_mood.long_files`) keep them."""
 
     def fingerprint(self, groups: tuple[str, ...]) -> str:
-        """A short hash of these settings and the groups' versions (keys caches, checks models)."""
-        return feature_fingerprint(self, groups)
+        """A short hash of these settings and the groups' versions (keys caches, checks models).
+
+        A setting added later is left out at the value that means "as before"
+        (:data:`AS_BEFORE`), so the caches and models made before it stay valid.
+        """
+        settings = dataclasses.asdict(self)
+        for name, value in AS_BEFORE.items():
+            if settings[name] == value:
+                del settings[name]
+        return feature_fingerprint(settings, groups)
+
+
+AS_BEFORE = {"fade_gate": None}
+"""Analysis settings added after models were made, with the value that analyses as before."""
 
 
 MAX_AMPLITUDE = 1e3
 """Samples are clipped to ±this (decoded audio lies within ±1), so no power overflows."""
 
 
-def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig) -> Analysis:
+def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig, *, whole: bool = True) -> Analysis:
     """The shared :class:`Analysis` of a clip, after checking and sanitising its samples.
 
-    NaN and infinite samples become 0, the clip is brought to ``config.loudness`` (its
+    NaN and infinite samples become 0; a ``whole`` clip loses its faded edges
+    (``config.fade_gate``; windows of it are sliced from an analysis with ``whole=False``,
+    which keeps every sample in its place); the clip is brought to ``config.loudness`` (its
     integrated loudness as a whole, so segments keep their loudness relative to the clip) and
     samples are clipped to ±:data:`MAX_AMPLITUDE`; a clip shorter than
     :data:`va_mood.audio.MIN_DURATION` is refused.
@@ -73,9 +94,14 @@ def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig) -> Analysis:
             f"too short: {len(y)} samples ({len(y) / sr:.2f} s), minimum is {MIN_DURATION} s"
         )
     y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    meter = LoudnessMeter(sr)
+    meter.add(y)
+    if whole and config.fade_gate is not None:
+        start, stop = meter.unfaded(config.fade_gate, FADE_SECONDS)
+        y = y[start:stop]
     gain = 1.0
     if config.loudness is not None:
-        gain = normalising_gain(integrated_loudness(y, sr), config.loudness)
+        gain = normalising_gain(meter.integrated(), config.loudness)
         y = y * np.float32(gain)
     return Analysis(np.clip(y, -MAX_AMPLITUDE, MAX_AMPLITUDE), sr, config, gain)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .loudness import FADE_SECONDS
 from .vocabulary import AXES, MOODS, QUADRANTS
 
 __all__ = ["render_model_card"]
@@ -112,7 +113,8 @@ def render_model_card(meta: dict[str, Any], *, name: str, about: str = "") -> st
 def _meaning(config: dict[str, Any]) -> list[str]:
     """What the numbers are, as the configuration makes them."""
     calibrated = (config.get("calibration") or {}).get("folds", 0)
-    loudness = (config.get("analysis") or {}).get("loudness")
+    analysis = config.get("analysis") or {}
+    loudness, fade_gate = analysis.get("loudness"), analysis.get("fade_gate")
     lines = []
     if calibrated:
         lines.append(
@@ -131,6 +133,12 @@ def _meaning(config: dict[str, Any]) -> list[str]:
         lines.append(
             f"Every clip is brought to {loudness:g} LUFS (ITU-R BS.1770) before analysis, so "
             "the playback level does not change the answer."
+        )
+    if fade_gate is not None:
+        lines.append(
+            f"A whole clip's faded edges (quieter than {fade_gate:g} LU below its loudness, "
+            f"at most {FADE_SECONDS:g} s at either end) are left out of its analysis, so that "
+            "a fade in or out does not make a clip sound more dynamic than its middle."
         )
     return [" ".join(lines), ""]
 

@@ -27,6 +27,7 @@ __all__ = [
     "LoudnessMeter",
     "k_weighting",
     "integrated_loudness",
+    "FADE_SECONDS",
     "normalising_gain",
 ]
 
@@ -38,10 +39,17 @@ MAX_GAIN_DB = 60.0
 """The largest gain, up or down, normalisation applies (a near-silent file is not blown up
 without bound)."""
 
+FADE_SECONDS = 3.0
+"""The most of a fade in or out :meth:`LoudnessMeter.unfaded` cuts at either end: enough for
+the fades of the 30 s previews the shipped model learnt from (see docs/coordinates.md)."""
+
 ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
 BLOCK_SECONDS = 0.4
 STEP_SECONDS = 0.1  # 75 % overlap: a block is four consecutive steps
+PER_BLOCK = round(BLOCK_SECONDS / STEP_SECONDS)
+FADE_MIN_SECONDS = 0.5
+"""A quiet edge shorter than this is not a fade: :meth:`LoudnessMeter.unfaded` keeps it."""
 
 
 def _biquad(kind: str, f0: float, q: float, gain_db: float, sr: int) -> np.ndarray:
@@ -115,13 +123,16 @@ class LoudnessMeter:
             self._steps.append((samples[:whole] ** 2).reshape(-1, self._step).mean(axis=1))
         self._partial = samples[whole:]
 
+    def _measured_steps(self) -> np.ndarray:
+        """Mean square of each complete 100 ms step so far, K-weighted."""
+        return np.concatenate(self._steps) if self._steps else np.zeros(0)
+
     def integrated(self) -> float:
         """Integrated loudness in LUFS so far (``-inf`` for silence or under 400 ms)."""
-        steps = np.concatenate(self._steps) if self._steps else np.zeros(0)
-        per_block = round(BLOCK_SECONDS / STEP_SECONDS)
-        if len(steps) < per_block:
+        steps = self._measured_steps()
+        if len(steps) < PER_BLOCK:
             return float("-inf")
-        blocks = np.lib.stride_tricks.sliding_window_view(steps, per_block).mean(axis=1)
+        blocks = np.lib.stride_tricks.sliding_window_view(steps, PER_BLOCK).mean(axis=1)
         with np.errstate(divide="ignore"):
             loudness = -0.691 + 10 * np.log10(blocks)
         kept = blocks[loudness > ABSOLUTE_GATE]
@@ -131,6 +142,29 @@ class LoudnessMeter:
         with np.errstate(divide="ignore"):
             kept = kept[-0.691 + 10 * np.log10(kept) > relative]
         return float(-0.691 + 10 * np.log10(kept.mean()))
+
+    def unfaded(self, gate: float, longest: float) -> tuple[int, int]:
+        """The samples ``[start, stop)`` measured so far without their faded edges.
+
+        A faded edge is the run of 100 ms steps at either end whose level lies more than
+        ``gate`` LU below the integrated loudness (a fade in or out, a quiet lead-in), cut
+        at ``longest`` seconds and at a quarter of the signal per end, and kept when it is
+        shorter than :data:`FADE_MIN_SECONDS` (a pause between notes is not a fade).
+        Everything is kept for silence, and for a signal under a second.
+        """
+        steps = self._measured_steps()
+        total = len(steps) * self._step + len(self._partial)
+        loudness = self.integrated()
+        if not math.isfinite(loudness) or total < self.sr:
+            return 0, total
+        with np.errstate(divide="ignore"):
+            heard = np.flatnonzero(-0.691 + 10 * np.log10(steps) >= loudness - gate)
+        limit = min(round(longest * self.sr), total // 4)
+        start = min(int(heard[0]) * self._step, limit)
+        after = (len(steps) - 1 - int(heard[-1])) * self._step  # quiet steps at the end
+        end = min(after + len(self._partial), limit) if after else 0
+        shortest = round(FADE_MIN_SECONDS * self.sr)
+        return (start if start >= shortest else 0), total - (end if end >= shortest else 0)
 
 
 def integrated_loudness(y: np.ndarray, sr: int) -> float:

@@ -171,13 +171,13 @@ def columns_for(groups: Sequence[str]) -> list[str]:
 
 
 def feature_fingerprint(analysis: Any, groups: Sequence[str]) -> str:
-    """A short hash of the analysis settings (a dataclass) and the groups' extractor versions.
+    """A short hash of the analysis settings (a dataclass, or a dict of its fields) and the
+    groups' extractor versions.
 
     It keys the feature cache and ties a model to the features it was trained on.
     """
     check_groups(groups)
     versions = {g: REGISTRY[g].version for g in groups}
-    blob = json.dumps(
-        {"analysis": dataclasses.asdict(analysis), "groups": versions}, sort_keys=True
-    )
+    settings = analysis if isinstance(analysis, dict) else dataclasses.asdict(analysis)
+    blob = json.dumps({"analysis": settings, "groups": versions}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

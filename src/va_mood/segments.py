@@ -94,7 +94,7 @@ def extract_windows(
     bounds : list of (start, end) seconds
     """
     columns_for(groups)
-    analysis = analysis_of(y, sr, config)
+    analysis = analysis_of(y, sr, config, whole=False)
     bounds = window_bounds(len(y) / sr, segment=segment, hop=hop)
     frames_per_second = sr / config.hop_length
     rows = []
