@@ -87,18 +87,24 @@ def test_saved_rows_are_found_again_with_their_keys(tmp_path):
     )
 
 
+@pytest.fixture
+def paths(tmp_path) -> list[str]:
+    """Five one-second WAV files of noise."""
+    made = []
+    for k in range(5):
+        path = tmp_path / f"song{k}.wav"
+        sf.write(path, np.random.default_rng(k).standard_normal(22050) * 0.1, 22050)
+        made.append(str(path))
+    return made
+
+
 def _same(a, b) -> bool:
     (va, ma), (vb, mb) = a, b
     return ma == mb and (va is None and vb is None or np.array_equal(va, vb))
 
 
-def test_a_run_leaves_one_segment_however_many_checkpoints(tmp_path):
+def test_a_run_leaves_one_segment_however_many_checkpoints(paths, tmp_path):
     """Each checkpoint writes a segment; at its end a run merges its own into one."""
-    paths = []
-    for k in range(5):
-        path = tmp_path / f"song{k}.wav"
-        sf.write(path, np.random.default_rng(k).standard_normal(22050) * 0.1, 22050)
-        paths.append(str(path))
     folder = tmp_path / "cache"
     other = FeatureCache(folder, CONFIG)  # another run's segment, left alone
     other.put("elsewhere", ["arousal.rms"], np.zeros(len(columns_for(["arousal.rms"]))))
@@ -114,15 +120,12 @@ def test_a_run_leaves_one_segment_however_many_checkpoints(tmp_path):
         np.testing.assert_array_equal(cache.lookup(file_key(path), ["arousal.rms"])[0], row)
 
 
-def test_a_cached_batch_is_reported_as_it_is_hashed_not_after_every_file(tmp_path, monkeypatch):
+def test_a_cached_batch_is_reported_as_it_is_hashed_not_after_every_file(
+    paths, tmp_path, monkeypatch
+):
     """A large cached library: progress moves while the files are hashed, a batch at a time."""
     from va_mood import extract as extract_module
 
-    paths = []
-    for k in range(5):
-        path = tmp_path / f"song{k}.wav"
-        sf.write(path, np.random.default_rng(k).standard_normal(22050) * 0.1, 22050)
-        paths.append(str(path))
     folder = tmp_path / "cache"
     extract_files(paths, config=CONFIG, groups=["arousal.rms"], jobs=1, cache_dir=folder)
     events = []
