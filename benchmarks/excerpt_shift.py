@@ -23,7 +23,6 @@ Needs ``../shared/data/4q``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -33,14 +32,13 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from invariance import DATA, make_copies, subset  # noqa: E402
+from invariance import DATA, make_copies, subset, subset_parser  # noqa: E402
 
 from va_mood.api import load_corpus, load_model, train  # noqa: E402
 from va_mood.config import LabelSpec, load_config  # noqa: E402
 from va_mood.evaluate import grouped_folds  # noqa: E402
 from va_mood.extract import extract_files  # noqa: E402
 from va_mood.labels import load_labels, match_audio  # noqa: E402
-from va_mood.locations import default_cache  # noqa: E402
 from va_mood.registry import REGISTRY  # noqa: E402
 
 EXCERPTS = ("middle 6 s", "middle 15 s")
@@ -116,12 +114,7 @@ def flips(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=200, help="clips in the subset (default 200)")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the subset (default 42)")
-    parser.add_argument("--config", type=Path, help="model configuration (default: shipped)")
-    parser.add_argument("--jobs", type=int, default=0, help="extraction processes (0: all)")
-    parser.add_argument("--cache", type=Path, default=default_cache(), help="feature cache")
+    parser = subset_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--top", type=int, default=15, help="columns listed per excerpt")
     parser.add_argument("--no-models", action="store_true", help="feature shifts only")
     args = parser.parse_args()

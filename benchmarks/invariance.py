@@ -168,13 +168,19 @@ def summarise(predicted: dict[str, pd.DataFrame], labels: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows).set_index("transform")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def subset_parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark on a subset of the 4Q clips takes."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--n", type=int, default=200, help="clips in the subset (default 200)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the subset (default 42)")
     parser.add_argument("--config", type=Path, help="model configuration (default: shipped)")
     parser.add_argument("--jobs", type=int, default=0, help="extraction processes (0: all)")
     parser.add_argument("--cache", type=Path, default=default_cache(), help="feature cache")
+    return parser
+
+
+def main() -> None:
+    parser = subset_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the table here")
     parser.add_argument(
         "--only",
