@@ -94,15 +94,17 @@ def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig, *, whole: bool =
             f"too short: {len(y)} samples ({len(y) / sr:.2f} s), minimum is {MIN_DURATION} s"
         )
     y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
-    meter = LoudnessMeter(sr)
-    meter.add(y)
-    if whole and config.fade_gate is not None:
-        start, stop = meter.unfaded(config.fade_gate, FADE_SECONDS)
-        y = y[start:stop]
+    gate = config.fade_gate if whole else None
     gain = 1.0
-    if config.loudness is not None:
-        gain = normalising_gain(meter.integrated(), config.loudness)
-        y = y * np.float32(gain)
+    if gate is not None or config.loudness is not None:  # measured only when used
+        meter = LoudnessMeter(sr)
+        meter.add(y)
+        if gate is not None:
+            start, stop = meter.unfaded(gate, FADE_SECONDS)
+            y = y[start:stop]
+        if config.loudness is not None:
+            gain = normalising_gain(meter.integrated(), config.loudness)
+            y = y * np.float32(gain)
     return Analysis(np.clip(y, -MAX_AMPLITUDE, MAX_AMPLITUDE), sr, config, gain)
 
 
