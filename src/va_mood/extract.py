@@ -46,7 +46,8 @@ __all__ = [
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
 PLAN_BATCH = 256
-"""Files hashed and looked up in the cache at a time before the run reports them."""
+"""Files in the first batch hashed and looked up in the cache before the run reports them
+(each next batch twice as many)."""
 
 Progress = Callable[[str, str | None], None]
 """Called once per file with its path and its error message (None when it succeeded)."""
@@ -281,11 +282,14 @@ class _Batch:
 
     def plan(self, paths: list[str]) -> list[tuple[str, list[str]]]:
         """The ``(path, groups to extract)`` pairs the cache cannot answer; the files it can
-        answer are done (and reported to ``progress``) here, :data:`PLAN_BATCH` at a time:
-        hashed, their rows read, reported."""
+        answer are done (and reported to ``progress``) here a batch at a time: hashed, their
+        rows read, reported. Batches start at :data:`PLAN_BATCH` files and double, so the first
+        are reported at once and a whole library is read in a few passes over the cache."""
         todo = []
-        for start in range(0, len(paths), PLAN_BATCH):
-            batch = paths[start : start + PLAN_BATCH]
+        start, size = 0, PLAN_BATCH
+        while start < len(paths):
+            batch = paths[start : start + size]
+            start, size = start + size, size * 2
             if self.cache is not None:
                 for path in batch:
                     with suppress(OSError):  # unreadable: decoding will name the problem
