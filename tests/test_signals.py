@@ -37,7 +37,7 @@ def _alive(pid: int) -> bool:
 def test_a_signal_stops_the_workers_keeps_finished_files_and_exits_130(signum, tmp_path):
     music = tmp_path / "music"
     music.mkdir()
-    for i in range(8):
+    for i in range(24):  # enough that a fast machine is still busy after the first 10 s line
         for clip in sorted(EXAMPLES.glob("*.mp3")):
             shutil.copy(clip, music / f"{i}_{clip.name}")
     cache = tmp_path / "cache"
@@ -49,12 +49,13 @@ def test_a_signal_stops_the_workers_keeps_finished_files_and_exits_130(signum, t
     while time.monotonic() < deadline and len(workers) < 2:
         workers = _children(process.pid)
         time.sleep(0.2)
-    seen = []
+    seen, done = [], None
     for line in process.stderr:  # a progress line every 10 s: wait until a file is finished
         seen.append(line)
         done = re.match(r"extracting: (\d+)/", line)
         if done and int(done.group(1)) >= 1:  # fewer than a checkpoint's worth
             break
+    assert done, f"the batch ended before its first progress line: {''.join(seen)}"
     process.send_signal(signum)
     _, rest = process.communicate(timeout=60)
     stderr = "".join(seen) + rest
