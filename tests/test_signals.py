@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -43,7 +44,10 @@ def test_a_signal_stops_the_workers_keeps_finished_files_and_exits_130(signum, t
     cache = tmp_path / "cache"
     command = [sys.executable, "-m", "va_mood.cli", "extract", str(music), "-o",
                str(tmp_path / "f.parquet"), "--jobs", "2", "--cache", str(cache)]  # fmt: skip
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # a shell's background job inherits SIGINT ignored, and then Ctrl-C is meant to pass it by:
+    # the child gets SIGINT's default back, as in the terminal whose Ctrl-C this test plays
+    restore = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=restore)
     deadline = time.monotonic() + 120
     workers: set[int] = set()
     while time.monotonic() < deadline and len(workers) < 2:
