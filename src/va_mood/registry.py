@@ -13,11 +13,10 @@ their groups when they are imported, and :mod:`va_mood.features` imports them al
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,14 +169,12 @@ def columns_for(groups: Sequence[str]) -> list[str]:
     return [c for g in groups for c in REGISTRY[g].columns]
 
 
-def feature_fingerprint(analysis: Any, groups: Sequence[str]) -> str:
-    """A short hash of the analysis settings (a dataclass, or a dict of its fields) and the
-    groups' extractor versions.
+def feature_fingerprint(settings: Mapping[str, Any], groups: Sequence[str]) -> str:
+    """A short hash of the analysis settings (name: value) and the groups' extractor versions.
 
     It keys the feature cache and ties a model to the features it was trained on.
     """
     check_groups(groups)
     versions = {g: REGISTRY[g].version for g in groups}
-    settings = analysis if isinstance(analysis, dict) else dataclasses.asdict(analysis)
-    blob = json.dumps({"analysis": settings, "groups": versions}, sort_keys=True)
+    blob = json.dumps({"analysis": dict(settings), "groups": versions}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
