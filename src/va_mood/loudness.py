@@ -40,8 +40,8 @@ MAX_GAIN_DB = 60.0
 without bound)."""
 
 FADE_SECONDS = 3.0
-"""The most of a fade in or out :meth:`LoudnessMeter.unfaded` cuts at either end: enough for
-the fades of the 30 s previews the shipped model learnt from (see docs/coordinates.md)."""
+"""The most of a fade in or out :meth:`LoudnessMeter.unfaded` cuts at either end: longer than
+most fades of the 30 s previews the shipped model learnt from (see docs/coordinates.md)."""
 
 ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
