@@ -32,12 +32,17 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from invariance import DATA, make_copies, subset, subset_parser  # noqa: E402
+from invariance import (  # noqa: E402
+    DATA,
+    copy_features,
+    make_copies,
+    predict_out_of_fold,
+    subset,
+    subset_parser,
+)
 
-from va_mood.api import load_corpus, load_model, train  # noqa: E402
+from va_mood.api import load_corpus, load_model  # noqa: E402
 from va_mood.config import LabelSpec, load_config  # noqa: E402
-from va_mood.evaluate import grouped_folds  # noqa: E402
-from va_mood.extract import extract_files  # noqa: E402
 from va_mood.labels import load_labels, match_audio  # noqa: E402
 from va_mood.registry import REGISTRY  # noqa: E402
 
@@ -94,17 +99,10 @@ def flips(
 ) -> pd.DataFrame:
     """Share of clips whose quadrant, valence side or arousal side differs from the
     reference's, for each table of features (indexed by clip id), predicted out of fold."""
-    predicted: dict[str, list[pd.DataFrame]] = {name: [] for name in ["reference", *tables]}
-    for train_rows, test_rows in grouped_folds(labels, config):
-        bundle = train(features.iloc[train_rows], labels.iloc[train_rows], config)
-        held_out = reference.index.intersection(labels.index[test_rows])
-        for name, table in {"reference": reference, **tables}.items():
-            part = bundle.predict_features(table.loc[held_out])
-            predicted[name].append(part.set_axis(held_out))
-    ref = pd.concat(predicted.pop("reference")).sort_index()
+    predicted = predict_out_of_fold({"reference": reference, **tables}, features, labels, config)
+    ref = predicted.pop("reference")
     rows = {}
-    for name, parts in predicted.items():
-        got = pd.concat(parts).sort_index()
+    for name, got in predicted.items():
         rows[name] = {
             "quadrant": float((got["quadrant"] != ref["quadrant"]).mean()),
             "valence side": float((np.sign(got["valence"]) != np.sign(ref["valence"])).mean()),
@@ -127,20 +125,7 @@ def main() -> None:
     ids = subset(labels, args.n, args.seed)
     with tempfile.TemporaryDirectory(prefix="va_mood_excerpts.") as folder:
         copies = make_copies(ids, Path(folder), list(EXCERPTS))
-        paths = [p for by_id in copies.values() for p in by_id.values()]
-        table, errors = extract_files(
-            paths,
-            config=config.analysis,
-            groups=config.groups,
-            jobs=args.jobs,
-            cache_dir=args.cache,
-        )
-    for message in errors.values():
-        print(f"error: {message}", file=sys.stderr)
-    per = {
-        name: table.loc[[by_id[c] for c in ids]].set_axis(pd.Index(ids, name="id"))
-        for name, by_id in copies.items()
-    }
+        per = copy_features(copies, config, jobs=args.jobs, cache=args.cache)
     groups = column_groups(config.groups)
     show = {"display.float_format": "{:.3f}".format, "display.width": 140}
     print(f"{len(ids)} clips (subset seed {args.seed}); shifts in SD over the reference clips")

@@ -119,31 +119,37 @@ def make_copies(
     return copies
 
 
-def predict_out_of_fold(
-    copies: dict[str, dict[str, str]],
-    features: pd.DataFrame,
-    labels: pd.DataFrame,
-    config,
-    *,
-    jobs: int,
-    cache: Path,
+def copy_features(
+    copies: dict[str, dict[str, str]], config, *, jobs: int, cache: Path
 ) -> dict[str, pd.DataFrame]:
-    """Each copy predicted by the model of the fold that holds its clip's artist out."""
+    """The features of every copy, ``{transform: table indexed by clip id}`` (a copy that
+    failed to extract is reported and left out)."""
     paths = [p for by_id in copies.values() for p in by_id.values()]
     table, errors = extract_files(
         paths, config=config.analysis, groups=config.groups, jobs=jobs, cache_dir=cache
     )
     for message in errors.values():
         print(f"error: {message}", file=sys.stderr)
-    out: dict[str, list[pd.DataFrame]] = {name: [] for name in copies}
+    tables = {}
+    for name, by_id in copies.items():
+        done = {clip: p for clip, p in by_id.items() if p in table.index}
+        tables[name] = table.loc[list(done.values())].set_axis(pd.Index(list(done), name="id"))
+    return tables
+
+
+def predict_out_of_fold(
+    tables: dict[str, pd.DataFrame], features: pd.DataFrame, labels: pd.DataFrame, config
+) -> dict[str, pd.DataFrame]:
+    """Each table's clips (rows indexed by clip id) predicted by the model of the fold that
+    holds their artist out."""
+    out: dict[str, list[pd.DataFrame]] = {name: [] for name in tables}
     for train_rows, test_rows in grouped_folds(labels, config):
         bundle = train(features.iloc[train_rows], labels.iloc[train_rows], config)
-        held_out = set(labels.index[test_rows])
-        for name, by_id in copies.items():
-            rows = {clip: p for clip, p in by_id.items() if clip in held_out and p in table.index}
-            if rows:
-                part = bundle.predict_features(table.loc[list(rows.values())])
-                out[name].append(part.set_axis(pd.Index(list(rows), name="id")))
+        for name, table in tables.items():
+            held_out = table.index.intersection(labels.index[test_rows])
+            if len(held_out):
+                part = bundle.predict_features(table.loc[held_out])
+                out[name].append(part.set_axis(held_out))
     return {name: pd.concat(parts).sort_index() for name, parts in out.items()}
 
 
@@ -200,9 +206,8 @@ def main() -> None:
     ids = subset(labels, args.n, args.seed)
     with tempfile.TemporaryDirectory(prefix="va_mood_invariance.") as folder:
         copies = make_copies(ids, Path(folder), args.only)
-        predicted = predict_out_of_fold(
-            copies, features, labels, config, jobs=args.jobs, cache=args.cache
-        )
+        tables = copy_features(copies, config, jobs=args.jobs, cache=args.cache)
+    predicted = predict_out_of_fold(tables, features, labels, config)
     table = summarise(predicted, labels)
     print(
         f"{len(ids)} clips ({args.n // 4} per quadrant, subset seed {args.seed}); out of fold, "
