@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from va_mood.cache import FeatureCache
 from va_mood.config import AnalysisConfig, load_config
-from va_mood.registry import columns_for
+from va_mood.extraction.cache import FeatureCache
+from va_mood.features.registry import columns_for
 
 
 def seconds(folder: str, config: AnalysisConfig, keys: set[str] | None, repeats: int) -> float:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from va_mood.api import load_corpus
 from va_mood.config import CalibrationConfig, Config, load_config
-from va_mood.evaluate import cross_validate
+from va_mood.evaluation.cross_validation import cross_validate
 from va_mood.locations import default_cache
 
 ROOT = Path(__file__).resolve().parents[1]

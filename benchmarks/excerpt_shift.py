@@ -43,8 +43,8 @@ from invariance import (  # noqa: E402
 
 from va_mood.api import load_corpus, load_model  # noqa: E402
 from va_mood.config import LabelSpec, load_config  # noqa: E402
-from va_mood.labels import load_labels, match_audio  # noqa: E402
-from va_mood.registry import REGISTRY  # noqa: E402
+from va_mood.features.registry import REGISTRY  # noqa: E402
+from va_mood.labels.files import load_labels, match_audio  # noqa: E402
 
 EXCERPTS = ("middle 6 s", "middle 15 s")
 

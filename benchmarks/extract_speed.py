@@ -40,9 +40,10 @@ import numpy as np
 import soundfile as sf
 
 from va_mood.config import AnalysisConfig
-from va_mood.extract import extract_files, keep_freed_memory
-from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE
-from va_mood.registry import REGISTRY, columns_for
+from va_mood.extraction.batch import extract_files
+from va_mood.extraction.long_files import SAMPLED_PER_BLOCK, TOLERANCE
+from va_mood.features.registry import REGISTRY, columns_for
+from va_mood.util.memory import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = [
@@ -171,7 +172,9 @@ def speed(paths, config, args) -> None:
     )
     cores = os.cpu_count() or 1
     shipped = load_model().config
-    handcrafted = [g for g in shipped.groups if REGISTRY[g].func.__module__ != "va_mood.embedding"]
+    handcrafted = [
+        g for g in shipped.groups if REGISTRY[g].func.__module__ != "va_mood.features.embedding"
+    ]
     as_decoded = dataclasses.replace(shipped.analysis, loudness=None, fade_gate=None)
     # The reference runs in a worker of its own, forked (with one BLAS thread) before va_mood's
     # first CQT memoises librosa's filter banks in this process: stock librosa, timed in the
@@ -340,8 +343,8 @@ def transforms(paths: list[str], config: AnalysisConfig) -> None:
     work on top of them: where the time of the 10 groups goes, against 250x's budget."""
     from threadpoolctl import threadpool_limits
 
-    from va_mood.analysis import Analysis
-    from va_mood.audio import load
+    from va_mood.audio.decode import load
+    from va_mood.features.analysis import Analysis
 
     spent: dict[str, list[float]] = {k: [] for k in ("decode", *TRANSFORMS, "groups")}
     with threadpool_limits(1):
@@ -412,7 +415,8 @@ def recording(folder: Path, minutes: float, path: Path, sr: int = 44100) -> None
 MEMORY_RUN = """
 import resource, sys, time
 from va_mood.api import load_model
-from va_mood.extract import extract_files, keep_freed_memory
+from va_mood.extraction.batch import extract_files
+from va_mood.util.memory import keep_freed_memory
 keep_freed_memory()  # as the va-mood command and its workers do: the larger peak
 shipped = load_model().config
 segment = None if sys.argv[2] == "none" else float(sys.argv[2])

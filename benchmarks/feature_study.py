@@ -1,7 +1,8 @@
 """Compare feature assignments of the two heads under the evaluation protocol.
 
 Extracts every registered feature group once (cached), then runs the repeated, artist-grouped
-cross-validation of :func:`va_mood.evaluate.cross_validate` for: the article's split; the
+cross-validation of :func:`va_mood.evaluation.cross_validation.cross_validate` for: the article's
+split; the
 article's split plus the harmony groups on the valence head; each head given every handcrafted
 group; the default configuration (``configs/default.toml``) without the pre-trained tagger's
 groups, with them on the valence head only, without its valence head's sample weights and
@@ -27,12 +28,12 @@ from pathlib import Path
 import pandas as pd
 
 import va_mood
-from va_mood._atomic import write_text
 from va_mood.config import Config, load_config
-from va_mood.evaluate import cross_validate
-from va_mood.extract import extract_files
+from va_mood.evaluation.cross_validation import cross_validate
+from va_mood.extraction.batch import extract_files
 from va_mood.features import REGISTRY
-from va_mood.labels import load_labels, match_audio
+from va_mood.labels.files import load_labels, match_audio
+from va_mood.util.atomic import write_text
 
 FIGURES = (
     ("arousal_accuracy", "arousal acc."),
@@ -43,7 +44,8 @@ FIGURES = (
 
 
 def groups_of(module: str) -> list[str]:
-    """The groups registered by ``module`` (e.g. ``va_mood.harmony``), in registry order."""
+    """The groups registered by ``module`` (e.g. ``va_mood.features.harmony``), in registry
+    order."""
     return [k for k, g in REGISTRY.items() if g.func.__module__ == module]
 
 
@@ -64,7 +66,7 @@ def with_groups(
 
 def configurations(article: Config, default: Config) -> dict[str, Config]:
     """Name -> configuration of every row of the study, in table order."""
-    embedding = groups_of("va_mood.embedding")
+    embedding = groups_of("va_mood.features.embedding")
     handcrafted = without(list(REGISTRY), embedding)
     unweighted = dataclasses.replace(
         default, valence=dataclasses.replace(default.valence, weight_floor=None)
@@ -75,7 +77,7 @@ def configurations(article: Config, default: Config) -> dict[str, Config]:
     runs = {
         "article": article,
         "article + harmony (valence)": with_groups(
-            article, valence=[*article.valence.groups, *groups_of("va_mood.harmony")]
+            article, valence=[*article.valence.groups, *groups_of("va_mood.features.harmony")]
         ),
         "all handcrafted groups, both heads": with_groups(
             article, arousal=handcrafted, valence=handcrafted
@@ -169,7 +171,7 @@ def report(
         "",
         "Groups per head are counted in the second column; the article's split and the default "
         "are in `configs/article.toml` and `configs/default.toml`. Handcrafted groups are every "
-        "group but the pre-trained tagger's (`embedding.*`, `va_mood.embedding`). The "
+        "group but the pre-trained tagger's (`embedding.*`, `va_mood.features.embedding`). The "
         "default fits its valence head separately on high- and low-arousal clips "
         "(`by_arousal`) and weighs its training clips by how clearly their labels are positive "
         "or negative (`weight_floor`); the two rows before it take those away in turn. The "

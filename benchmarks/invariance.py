@@ -38,8 +38,8 @@ import soxr
 
 from va_mood.api import load_corpus, load_model, train
 from va_mood.config import load_config
-from va_mood.evaluate import grouped_folds
-from va_mood.extract import extract_files
+from va_mood.evaluation.cross_validation import grouped_folds
+from va_mood.extraction.batch import extract_files
 from va_mood.locations import default_cache
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ import pandas as pd
 
 import va_mood
 from va_mood.config import load_label_spec
-from va_mood.labels import load_labels, match_audio
-from va_mood.metrics import pearson
+from va_mood.evaluation.metrics import pearson
+from va_mood.labels.files import load_labels, match_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from va_mood.page import HEADLESS_CHROMIUM_ARGS, script_json
+from va_mood.outputs.page import HEADLESS_CHROMIUM_ARGS, script_json
 
 COLOURS = ["#e69f00", "#d55e00", "#0072b2", "#009e73"]
 READY = "requestAnimationFrame(() => { window.readyAt = performance.now(); });"

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from va_mood.page import HEADLESS_CHROMIUM_ARGS, write_page
+from va_mood.outputs.page import HEADLESS_CHROMIUM_ARGS, write_page
 
 
 def synthetic_table(n: int, seed: int = 0) -> pd.DataFrame:

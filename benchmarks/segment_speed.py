@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 import va_mood
-from va_mood.audio import load
+from va_mood.audio.decode import load
 
 
 def best_of(repeats: int, run) -> float:

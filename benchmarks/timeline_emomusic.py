@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 import va_mood
-from va_mood.labels import load_ratings
+from va_mood.labels.files import load_ratings
 
 
 def main() -> None:

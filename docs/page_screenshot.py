@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from va_mood.page import HEADLESS_CHROMIUM_ARGS, POINT_ON_SCREEN_JS
+from va_mood.outputs.page import HEADLESS_CHROMIUM_ARGS, POINT_ON_SCREEN_JS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -155,7 +155,7 @@ def corpus_data(corpus: SimpleNamespace) -> tuple:
 def trained_bundle(corpus_data: tuple, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle trained on the synthetic corpus with the test config, saved once per session."""
     from va_mood.api import train
-    from va_mood.bundle import save_bundle
+    from va_mood.model.bundle import save_bundle
 
     features, labels, config = corpus_data
     path = tmp_path_factory.mktemp("bundles") / "synthetic"
@@ -175,7 +175,7 @@ def shared_data() -> Path:
 @pytest.fixture()
 def scratch_registry():
     """Groups a test registers are forgotten after it."""
-    from va_mood.registry import REGISTRY
+    from va_mood.features.registry import REGISTRY
 
     saved = dict(REGISTRY)
     yield REGISTRY

@@ -6,9 +6,9 @@ import librosa
 import numpy as np
 import pytest
 
-from va_mood.analysis import Analysis, tempogram
 from va_mood.config import AnalysisConfig
 from va_mood.features import REGISTRY
+from va_mood.features.analysis import Analysis, tempogram
 
 SR = 22050
 

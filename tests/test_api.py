@@ -63,7 +63,7 @@ def test_the_same_table_as_the_command_line(model, music, scale, tmp_path):
 
 
 def test_the_cache_is_used_by_default(model, music, monkeypatch):
-    from va_mood import extract
+    from va_mood.extraction import batch as extract
     from va_mood.locations import default_cache
 
     first = model.predict_files(music)

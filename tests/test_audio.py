@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from va_mood.audio import MIN_DURATION, find_audio, load
+from va_mood.audio.decode import MIN_DURATION, load
+from va_mood.audio.discover import find_audio
 from va_mood.errors import AudioError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from va_mood.audio import duration, excerpt, load, split_excerpt
-from va_mood.augment import crops
-from va_mood.cache import file_key
+from va_mood.audio.decode import duration, excerpt, load, split_excerpt
 from va_mood.config import AugmentationConfig, config_from_dict
-from va_mood.evaluate import cross_validate, out_of_fold
-from va_mood.model import MoodModel
-from va_mood.registry import columns_for
+from va_mood.evaluation.cross_validation import cross_validate, out_of_fold
+from va_mood.extraction.cache import file_key
+from va_mood.features.registry import columns_for
+from va_mood.labels.augment import crops
+from va_mood.model.estimator import MoodModel
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "data" / "examples").glob("*.mp3"))
 

@@ -13,8 +13,8 @@ import soundfile as sf
 
 pytest.importorskip("beets", reason="beets is not installed (pip install 'va-mood[beets]')")
 
+from va_mood.outputs.tagging import read_tags  # noqa: E402
 from va_mood.quadrant import MOODS  # noqa: E402
-from va_mood.tagging import read_tags  # noqa: E402
 
 SR = 22050
 

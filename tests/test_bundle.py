@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from va_mood.bundle import FORMAT_VERSION, Bundle, load_bundle, save_bundle
-from va_mood.bundle_schema import make_manifest
 from va_mood.config import LabelSpec, config_from_dict
 from va_mood.errors import BundleError
 from va_mood.features import columns_for
-from va_mood.labels import targets
-from va_mood.model import model_from_config
+from va_mood.labels.files import targets
+from va_mood.model.bundle import FORMAT_VERSION, Bundle, load_bundle, save_bundle
+from va_mood.model.estimator import model_from_config
+from va_mood.model.schema import make_manifest
 
 AROUSAL_GROUPS = ["arousal.rms", "arousal.zcr"]
 VALENCE_GROUPS = ["valence.tonnetz"]
@@ -566,7 +566,7 @@ def test_cli_names_an_edited_bundle_in_one_line(xgb_copy, tmp_path):
 
 
 def test_musicnn_weights_are_hash_checked(tmp_path, monkeypatch):
-    from va_mood import musicnn
+    from va_mood.features import musicnn
 
     copy = tmp_path / "msd_musicnn.npz"
     copy.write_bytes(musicnn.WEIGHTS.read_bytes() + b"\0")

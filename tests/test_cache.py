@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from va_mood import cache as cache_module
-from va_mood.cache import ROW_GROUP, FeatureCache, file_key
 from va_mood.config import AnalysisConfig
-from va_mood.extract import extract_files
-from va_mood.registry import REGISTRY, columns_for
+from va_mood.extraction import cache as cache_module
+from va_mood.extraction.batch import extract_files
+from va_mood.extraction.cache import ROW_GROUP, FeatureCache, file_key
+from va_mood.features.registry import REGISTRY, columns_for
 
 CONFIG = AnalysisConfig()
 GROUPS = ["arousal.rms", "arousal.zcr"]
@@ -124,7 +124,7 @@ def test_a_cached_batch_is_reported_as_it_is_hashed_not_after_every_file(
     paths, tmp_path, monkeypatch
 ):
     """A large cached library: progress moves while the files are hashed, a batch at a time."""
-    from va_mood import extract as extract_module
+    from va_mood.extraction import batch as extract_module
 
     folder = tmp_path / "cache"
     extract_files(paths, config=CONFIG, groups=["arousal.rms"], jobs=1, cache_dir=folder)

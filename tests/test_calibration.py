@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from va_mood.calibration import MARGIN, ConfidenceMap, CoordinateMap, log_odds
-from va_mood.metrics import concordance, expected_calibration_error, share_extreme
-from va_mood.model import MoodModel
+from va_mood.evaluation.metrics import concordance, expected_calibration_error, share_extreme
+from va_mood.model.calibration import MARGIN, ConfidenceMap, CoordinateMap, log_odds
+from va_mood.model.estimator import MoodModel
 from va_mood.quadrant import quadrant_of
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from va_mood.card import render_model_card
+from va_mood.model.card import render_model_card
 
 
 def _meta(valence_groups: list[str]) -> dict:

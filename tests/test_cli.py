@@ -217,7 +217,7 @@ def test_predict_table_format(runner, corpus):
 
 def test_extract_parquet(runner, corpus, tmp_path):
     from va_mood.config import load_config
-    from va_mood.extract import FINGERPRINT_KEY
+    from va_mood.extraction.table import FINGERPRINT_KEY
     from va_mood.features import columns_for
 
     config = load_config(corpus.config)
@@ -268,7 +268,7 @@ def cli_trained(runner, corpus, tmp_path_factory) -> tuple:
 
 
 def test_train_writes_bundle(cli_trained):
-    from va_mood.bundle import load_bundle
+    from va_mood.model.bundle import load_bundle
 
     result, output = cli_trained
     assert result.exit_code == 0, result.output

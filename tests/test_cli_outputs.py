@@ -92,7 +92,7 @@ def written(tmp_path_factory) -> dict[tuple[str, str, bool], Path]:
 
 @pytest.mark.parametrize(("scale", "fmt"), SCALES_AND_FORMATS)
 def test_every_plot_reads_every_scale_and_format(written, scale, fmt, tmp_path):
-    from va_mood.playlist import read_on_plane
+    from va_mood.outputs.playlist import read_on_plane
 
     plane = read_on_plane(written["plane", "csv", False])
     table = read_on_plane(written[scale, fmt, False])
@@ -204,7 +204,7 @@ def test_the_plane_names_few_points_by_their_tags_and_svg_keeps_text(predictions
 
 
 def test_the_plane_names_no_point_when_there_are_many(tmp_path):
-    from va_mood.plots import plot_plane
+    from va_mood.outputs.plots import plot_plane
 
     rng = np.random.default_rng(0)
     table = pd.DataFrame(

@@ -122,7 +122,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_exit_3(
     import errno
     import os
 
-    from va_mood import _atomic
+    from va_mood.util import atomic as _atomic
 
     folder = tmp_path / "folder.png"  # a folder, with a name a plot would take
     folder.mkdir()

@@ -16,16 +16,16 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from va_mood import analysis
-from va_mood import extract as extract_module
-from va_mood.analysis import Analysis
-from va_mood.audio import load, stream
+from va_mood.audio.decode import load, stream
 from va_mood.cli import app
 from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
-from va_mood.extract import FeatureCache, extract_files, file_key, n_jobs
-from va_mood.features import REGISTRY, columns_for, extract_clip
-from va_mood.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
+from va_mood.extraction import batch as extract_module
+from va_mood.extraction.batch import extract_files, n_jobs
+from va_mood.extraction.cache import FeatureCache, file_key
+from va_mood.extraction.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
+from va_mood.features import REGISTRY, analysis, columns_for, extract_clip
+from va_mood.features.analysis import Analysis
 
 SR = 22050
 CONFIG = AnalysisConfig(sr=SR)
@@ -96,7 +96,7 @@ def test_workers_inherit_one_blas_thread_without_starting_any(clips, scratch_reg
     # for some 0.1 s each, on the cores the other workers need: a worker must inherit it.
     from threadpoolctl import threadpool_info
 
-    from va_mood.registry import feature
+    from va_mood.features.registry import feature
 
     @feature("arousal", "test_threads", stats=None, dims=("threads", "blas"))
     def threads(*, y: np.ndarray) -> np.ndarray:
@@ -183,7 +183,7 @@ def test_long_file_extracted_in_blocks(tmp_path, monkeypatch):
 KILLED_RUN = """
 import sys
 from va_mood.config import AnalysisConfig
-from va_mood.extract import extract_files
+from va_mood.extraction.batch import extract_files
 
 def progress(path, error):
     print("done", path, flush=True)
@@ -361,7 +361,7 @@ FAULTS_AFTER_FREE = """
 import resource, sys
 import numpy as np
 if sys.argv[1] == "keep":
-    from va_mood.extract import keep_freed_memory
+    from va_mood.util.memory import keep_freed_memory
     keep_freed_memory()
 for _ in range(3):  # a clip's arrays: allocated, written, freed, again for the next clip
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -390,7 +390,7 @@ CONCURRENT_RUN = """
 import sys, time
 from pathlib import Path
 from va_mood.config import AnalysisConfig
-from va_mood.extract import extract_files
+from va_mood.extraction.batch import extract_files
 
 while not Path(sys.argv[1]).exists():  # start together
     time.sleep(0.01)
@@ -420,7 +420,7 @@ def test_two_runs_sharing_a_cache_lose_no_rows(tmp_path):
 
 
 def test_many_segments_are_compacted_and_old_caches_read(tmp_path):
-    from va_mood.cache import MAX_SEGMENTS
+    from va_mood.extraction.cache import MAX_SEGMENTS
 
     cache_dir = tmp_path / "cache"
     columns = columns_for(["arousal.rms"])
@@ -448,7 +448,7 @@ def test_many_segments_are_compacted_and_old_caches_read(tmp_path):
 
 def test_segments_of_a_long_file_stream_through_blocks(tmp_path, monkeypatch):
     """--segment on a long file: the block analysis, window rows as the whole-clip windows."""
-    from va_mood import long_files
+    from va_mood.extraction import long_files
 
     path = tmp_path / "long.wav"
     sf.write(path, _music(23.0, seed=3), SR)

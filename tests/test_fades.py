@@ -8,11 +8,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from va_mood.analysis import AS_BEFORE, AnalysisConfig, analysis_of
+from va_mood.audio.loudness import FADE_SECONDS, LoudnessMeter
+from va_mood.extraction.segments import extract_windows
 from va_mood.features import extract_clip
-from va_mood.loudness import FADE_SECONDS, LoudnessMeter
-from va_mood.registry import REGISTRY, feature_fingerprint
-from va_mood.segments import extract_windows
+from va_mood.features.analysis import AS_BEFORE, AnalysisConfig, analysis_of
+from va_mood.features.registry import REGISTRY, feature_fingerprint
 
 SR = 22050
 

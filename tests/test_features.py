@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from va_mood.analysis import Analysis
 from va_mood.config import AnalysisConfig
 from va_mood.errors import ParameterError
 from va_mood.features import extract_clip
-from va_mood.registry import REGISTRY, STAT_FUNCTIONS, columns_for, feature, summarise
+from va_mood.features.analysis import Analysis
+from va_mood.features.registry import REGISTRY, STAT_FUNCTIONS, columns_for, feature, summarise
 
 SR = 22050
 CONFIG = AnalysisConfig(sr=SR)

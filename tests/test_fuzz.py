@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from va_mood.audio import load
+from va_mood.audio.decode import load
 from va_mood.config import AnalysisConfig
 from va_mood.errors import VaMoodError
 from va_mood.features import REGISTRY, columns_for, extract_clip

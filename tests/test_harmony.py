@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from va_mood import harmony
-from va_mood.analysis import Analysis
 from va_mood.config import AnalysisConfig
-from va_mood.features import REGISTRY, columns_for, extract_clip
+from va_mood.features import REGISTRY, columns_for, extract_clip, harmony
+from va_mood.features.analysis import Analysis
 
 SR = 22050
 CONFIG = AnalysisConfig()
-GROUPS = [k for k, g in REGISTRY.items() if g.func.__module__ == "va_mood.harmony"]
+GROUPS = [k for k, g in REGISTRY.items() if g.func.__module__ == "va_mood.features.harmony"]
 
 
 def midi_hz(note: float) -> float:

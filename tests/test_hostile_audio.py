@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from va_mood.analysis import AnalysisConfig
-from va_mood.audio import MAX_RATE, MIN_RATE, load, stream
+from va_mood.audio.decode import MAX_RATE, MIN_RATE, load, stream
 from va_mood.cli import EXIT_PARTIAL, app
 from va_mood.errors import AudioError
-from va_mood.extract import extract_files
+from va_mood.extraction.batch import extract_files
+from va_mood.features.analysis import AnalysisConfig
 
 SR = 8000
 CONFIG = AnalysisConfig(sr=SR, n_fft=512, hop_length=128, n_bins=48, tempogram_win_length=64)

@@ -9,7 +9,7 @@ import pytest
 
 from va_mood.config import LabelSpec, load_label_spec
 from va_mood.errors import LabelsError, ParameterError
-from va_mood.labels import from_plane, load_labels, match_audio, targets, to_plane
+from va_mood.labels.files import from_plane, load_labels, match_audio, targets, to_plane
 from va_mood.quadrant import MOODS, parse_quadrant, quadrant_of
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "labels"

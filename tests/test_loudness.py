@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from va_mood.analysis import AnalysisConfig, analysis_of
-from va_mood.features import extract_clip
-from va_mood.loudness import (
+from va_mood.audio.loudness import (
     MAX_GAIN_DB,
     TARGET_LUFS,
     LoudnessMeter,
     integrated_loudness,
     normalising_gain,
 )
-from va_mood.registry import REGISTRY
+from va_mood.features import extract_clip
+from va_mood.features.analysis import AnalysisConfig, analysis_of
+from va_mood.features.registry import REGISTRY
 
 SR = 22050
 
@@ -80,7 +80,7 @@ def test_analysis_brings_the_clip_to_the_target():
 
 GROUPS = [g for g in REGISTRY if not g.startswith(("embedding.", "quality."))]
 """The model's groups; the tagger's are checked end to end below, and the signal checks'
-level (va_mood.quality) is the level as decoded, on purpose."""
+level (va_mood.features.quality) is the level as decoded, on purpose."""
 
 
 @pytest.mark.parametrize("db", [-20.0, -12.0, 6.0])

@@ -148,7 +148,7 @@ def test_training_drops_bad_label_rows_and_says_so(corpus):
 
 def test_unreadable_file_reported_even_as_root(tmp_path, monkeypatch):
     """Root reads everything, so the refusal is simulated where the loader asks the OS."""
-    from va_mood import audio
+    from va_mood.audio import decode as audio
 
     song = Path(shutil.copy(EXAMPLE, tmp_path / "locked.mp3"))
     monkeypatch.setattr(audio.os, "access", lambda path, mode: False)

@@ -15,7 +15,7 @@ from sklearn.svm import SVC
 
 from va_mood.config import HeadConfig
 from va_mood.errors import ParameterError
-from va_mood.model import MoodModel, make_estimator
+from va_mood.model.estimator import MoodModel, make_estimator
 from va_mood.quadrant import MOODS, quadrant_of
 
 A_COLS = [f"a{i}" for i in range(4)]
@@ -345,7 +345,7 @@ def test_weight_floor_weighs_clear_examples_more():
 
 
 def test_binary_targets_carry_label_size():
-    from va_mood.labels import targets
+    from va_mood.labels.files import targets
 
     labels = pd.DataFrame(
         {

@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from va_mood import musicnn
-from va_mood.audio import load
+from va_mood.audio.decode import load
 from va_mood.config import AnalysisConfig
-from va_mood.features import REGISTRY, analysis_of, extract_clip
-from va_mood.segments import WindowView
+from va_mood.extraction.segments import WindowView
+from va_mood.features import REGISTRY, analysis_of, extract_clip, musicnn
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 SR = 22050

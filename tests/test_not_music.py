@@ -12,11 +12,11 @@ import soundfile as sf
 import soxr
 from typer.testing import CliRunner
 
-from va_mood.audio import load
+from va_mood.audio.decode import load
 from va_mood.cli import EXIT_OK, app
 from va_mood.config import AnalysisConfig
 from va_mood.features import extract_clip
-from va_mood.quality import NARROW_HZ, QUALITY_GROUP, SILENT_DB, UNCERTAIN, apply_checks
+from va_mood.features.quality import NARROW_HZ, QUALITY_GROUP, SILENT_DB, UNCERTAIN, apply_checks
 
 SR = 22050
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "macleod_hustle.mp3"

@@ -22,8 +22,7 @@ from typer.testing import CliRunner
 
 from va_mood.cli import app
 from va_mood.errors import ParameterError, VaMoodError
-from va_mood.output_scales import to_scale
-from va_mood.page import (
+from va_mood.outputs.page import (
     HEADLESS_CHROMIUM_ARGS,
     POINT_ON_SCREEN_JS,
     build_page,
@@ -35,7 +34,8 @@ from va_mood.page import (
     song_data,
     write_page,
 )
-from va_mood.playlist import m3u8_entries, make_playlist
+from va_mood.outputs.playlist import m3u8_entries, make_playlist
+from va_mood.outputs.scales import to_scale
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "data" / "examples"

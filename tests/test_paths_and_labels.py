@@ -11,11 +11,12 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from va_mood.audio import find_audio, load
+from va_mood.audio.decode import load
+from va_mood.audio.discover import find_audio
 from va_mood.cli import EXIT_NOTHING, app
 from va_mood.config import LabelSpec
 from va_mood.errors import AudioError, LabelsError
-from va_mood.labels import load_labels, match_audio
+from va_mood.labels.files import load_labels, match_audio
 
 SR = 22050
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from va_mood.errors import ParameterError
-from va_mood.output_scales import to_scale
-from va_mood.playlist import make_playlist, mood_confidence, read_predictions, write_m3u8
+from va_mood.outputs.playlist import make_playlist, mood_confidence, read_predictions, write_m3u8
+from va_mood.outputs.scales import to_scale
 
 PREDICTIONS = pd.DataFrame(
     {

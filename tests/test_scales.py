@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from va_mood.errors import ParameterError
-from va_mood.output_scales import (
+from va_mood.outputs.scales import (
     PROBABILITY_COLUMNS,
     SCALES,
     from_scale,

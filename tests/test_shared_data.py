@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from va_mood.config import load_config, load_label_spec
-from va_mood.extract import extract_files
+from va_mood.extraction.batch import extract_files
 from va_mood.features import columns_for
-from va_mood.labels import load_labels, match_audio
+from va_mood.labels.files import load_labels, match_audio
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = {"4q": "4q.toml", "emomusic10": "emomusic10.toml"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,7 +74,9 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_no_import_cycle_in_the_package():
     graph = import_graph(PACKAGE)
     assert len(graph) > 30
-    assert "va_mood.registry" in graph["va_mood.features"]  # the walk sees real imports
+    assert (
+        "va_mood.features.registry" in graph["va_mood.features.clip"]
+    )  # the walk sees real imports
     assert find_cycle(graph) is None
 
 
@@ -88,43 +92,131 @@ def test_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path):
     assert cycle is not None and set(cycle) >= {"pkg.a", "pkg.b", "pkg.sub.c"}
 
 
-STAGES = [  # README's layout, top to bottom: a module imports from its own stage or above
-    ["_atomic", "_digest", "_malloc", "_threads", "errors", "vocabulary", "quadrant"],
-    ["audio", "loudness"],
-    ["registry"],
-    ["analysis", "musicnn"],
-    ["energy", "pitch", "timbre", "harmony", "embedding", "quality", "features"],
-    ["config", "locations"],
-    ["extract", "cache", "feature_table", "long_files", "segments"],
-    ["labels", "augment"],
-    ["calibration", "trees", "fitted", "model"],
-    ["metrics", "evaluate", "tuning", "bundle_schema", "bundle", "card"],
-    ["output_scales", "api"],
-    ["tag_formats", "tagging", "playlist", "plots", "page", "cli"],
-]
+STAGES = {  # README's layout, top to bottom: a module imports from its own stage or above
+    "va_mood": [
+        ["util", "errors", "vocabulary", "quadrant"],
+        ["audio"],
+        ["features"],
+        ["config", "locations"],
+        ["extraction"],
+        ["labels"],
+        ["model"],
+        ["evaluation"],
+        ["tuning"],
+        ["outputs"],
+        ["api"],
+        ["cli"],
+    ],
+    "va_mood.util": [["atomic", "digest", "memory", "threads", "lazy", "moved"]],
+    "va_mood.audio": [["discover"], ["loudness", "decode"]],
+    "va_mood.features": [
+        ["registry"],
+        ["analysis", "musicnn"],
+        ["energy", "pitch", "timbre", "harmony", "embedding", "quality"],
+        ["clip"],
+    ],
+    "va_mood.extraction": [["segments", "table", "cache"], ["long_files"], ["batch"]],
+    "va_mood.labels": [["files"], ["augment"]],
+    "va_mood.model": [
+        ["calibration", "trees"],
+        ["heads"],
+        ["estimator"],
+        ["schema", "card"],
+        ["bundle"],
+    ],
+    "va_mood.evaluation": [["metrics"], ["cross_validation"]],
+    "va_mood.tuning": [["interrupts", "space"], ["objective"], ["studies"], ["results"]],
+    "va_mood.outputs": [["scales", "tag_formats"], ["tagging", "playlist", "plots"], ["page"]],
+    "va_mood.cli": [["progress"], ["common"], ["predict", "train", "tune", "library", "page"]],
+}
+"""Each package's stages: its modules (or subpackages), in the order data flows through them."""
 
 
-def _stage(module: str) -> int:
-    top = module.split(".")[1]
-    return next(k for k, names in enumerate(STAGES) if top in names)
+def _stage(module: str, package: str = "va_mood") -> int:
+    """The stage, within ``package``, of ``module`` or of the part of ``package`` that holds it."""
+    part = module.removeprefix(package + ".").split(".")[0]
+    return next(k for k, names in enumerate(STAGES[package]) if part in names)
+
+
+def _upward(name: str, target: str) -> bool:
+    """Whether ``name`` importing ``target`` goes against the flow, at the top or in a package."""
+    if target == "va_mood" or name == "va_mood":
+        return False  # the package itself: its lazy exports
+    if _stage(target) != _stage(name):
+        return _stage(target) > _stage(name)
+    package = name.rpartition(".")[0]
+    if package not in STAGES or not target.startswith(package + ".") or name.endswith("__main__"):
+        return False  # a stage's index (its __init__) offers what its modules do
+    return _stage(target, package) > _stage(name, package)
 
 
 def test_imports_flow_one_way_through_the_stages():
     graph = import_graph(PACKAGE)
-    upward = [
-        f"{name} -> {target}"
-        for name, targets in graph.items()
-        if name != "va_mood"
-        for target in targets - {"va_mood"}  # the package itself: its lazy exports
-        if _stage(target) > _stage(name)
-    ]
+    upward = [f"{n} -> {t}" for n, targets in graph.items() for t in targets if _upward(n, t)]
     assert upward == []
-    assert {m.split(".")[1] for m in graph if m != "va_mood"} == {n for s in STAGES for n in s}
+
+
+def test_every_module_has_a_stage():
+    graph = import_graph(PACKAGE)
+    for package, stages in STAGES.items():
+        inside = {
+            m.removeprefix(package + ".").split(".")[0]
+            for m in graph
+            if m.startswith(package + ".")
+        }
+        assert inside - {"__main__"} == {n for s in stages for n in s}, package
+
+
+def test_stage_checks_catch_an_upward_import():
+    assert _upward("va_mood.features.energy", "va_mood.model.heads")
+    assert _upward("va_mood.features.registry", "va_mood.features.clip")
+    assert not _upward("va_mood.features.clip", "va_mood.features.registry")
+    assert not _upward("va_mood.api", "va_mood.audio.decode")
+
+
+def test_the_top_level_holds_few_files():
+    assert len(list(PACKAGE.glob("*.py"))) <= 8
+
+
+def test_no_library_module_imports_test_or_benchmark_helpers():
+    forbidden = {"pytest", "hypothesis", "playwright", "tests", "benchmarks", "conftest"}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            assert not {n.split(".")[0] for n in names} & forbidden, path
+
+
+def test_importing_any_part_of_the_features_sees_every_group():
+    """The registry is complete however it is reached: the package's index registers the groups."""
+    code = (
+        "import va_mood.extraction.long_files as lf;"
+        "from va_mood.features.registry import REGISTRY;"
+        "print(len(REGISTRY), len(lf.SAMPLED_PER_BLOCK))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n_groups, n_sampled = map(int, out.stdout.split())
+    assert n_groups >= 20 and n_sampled == 2
+
+
+def test_old_module_paths_still_import_with_a_warning():
+    code = "import warnings; warnings.simplefilter('error');import va_mood.registry"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "va_mood.registry moved to va_mood.features.registry" in out.stderr
+    with pytest.warns(DeprecationWarning, match="va_mood.output_scales moved to va_mood.outputs"):
+        sys.modules.pop("va_mood.output_scales", None)
+        from va_mood.output_scales import as_rows
+    from va_mood.outputs.scales import as_rows as new
+
+    assert as_rows is new
 
 
 def test_the_registry_and_the_vocabulary_import_nothing_above_them():
     graph = import_graph(PACKAGE)
-    assert graph["va_mood.registry"] <= {"va_mood.errors"}
+    assert graph["va_mood.features.registry"] <= {"va_mood.errors"}
     assert graph["va_mood.vocabulary"] == set()
 
 

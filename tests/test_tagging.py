@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from va_mood import tag_formats, tagging
 from va_mood.errors import ParameterError
-from va_mood.tagging import (
+from va_mood.outputs import tag_formats, tagging
+from va_mood.outputs.tagging import (
     TagResult,
     already_tagged,
     model_version,
@@ -278,14 +278,14 @@ def test_tag_values_checks_the_row() -> None:
 def test_read_tags_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not audio at all")
-    with pytest.raises(tagging.TagError, match="notes.txt: not a recognised audio file"):
+    with pytest.raises(tag_formats.TagError, match="notes.txt: not a recognised audio file"):
         read_tags(text)
     fake = tmp_path / "notes.mp3"
     fake.write_text("not audio at all")
-    with pytest.raises(tagging.TagError, match=r"notes.mp3: cannot read its tags \(can't sync"):
+    with pytest.raises(tag_formats.TagError, match=r"notes.mp3: cannot read its tags \(can't sync"):
         read_tags(fake)
     assert not already_tagged(fake, VERSION)
-    with pytest.raises(tagging.TagError, match="is a folder, not an audio file"):
+    with pytest.raises(tag_formats.TagError, match="is a folder, not an audio file"):
         read_tags(tmp_path)
 
 

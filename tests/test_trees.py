@@ -13,7 +13,7 @@ import xgboost
 
 import va_mood
 from va_mood.errors import ParameterError
-from va_mood.trees import BoostedTrees, read_ubjson
+from va_mood.model.trees import BoostedTrees, read_ubjson
 
 DEFAULT = Path(va_mood.__file__).parent / "models" / "default"
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"

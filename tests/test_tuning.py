@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 from va_mood.cli import app
 from va_mood.config import config_from_dict, config_to_toml, load_config
 from va_mood.errors import ParameterError
-from va_mood.feature_table import write_feature_table
-from va_mood.registry import columns_for
+from va_mood.extraction.table import write_feature_table
+from va_mood.features.registry import columns_for
 from va_mood.tuning import (
     Interrupts,
     best_config,
@@ -148,7 +148,7 @@ def test_a_trial_of_the_configured_head_scores_what_evaluate_reports(
 ):
     # the objective fits the real MoodModel on evaluate's own folds: the configured head,
     # proposed as a trial, scores exactly evaluate's figure for that configuration
-    from va_mood.evaluate import cross_validate
+    from va_mood.evaluation.cross_validation import cross_validate
     from va_mood.tuning.space import start_params
 
     features, labels = corpus

@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from va_mood._atomic import write_text
-from va_mood.bundle import FORMAT_VERSION, load_bundle
-from va_mood.bundle_schema import METADATA_FILE, check_metadata, make_manifest
+from va_mood.model.bundle import FORMAT_VERSION, load_bundle
+from va_mood.model.schema import METADATA_FILE, check_metadata, make_manifest
+from va_mood.util.atomic import write_text
 
 
 def seal(folder: Path) -> None:

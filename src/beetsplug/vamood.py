@@ -99,7 +99,7 @@ class VaMoodPlugin(BeetsPlugin):
         if self._bundle is None:
             from va_mood.api import load_model
             from va_mood.errors import VaMoodError
-            from va_mood.tagging import model_version
+            from va_mood.outputs.tagging import model_version
 
             path = self.config["model"].as_str() or None
             try:
@@ -150,7 +150,7 @@ class VaMoodPlugin(BeetsPlugin):
 
     def _write(self, item: Item, row: Any = None) -> None:
         """Write the item's va_mood attributes into its file's tags (as ``va-mood tag``)."""
-        from va_mood.tagging import write_tags
+        from va_mood.outputs.tagging import write_tags
 
         if row is None:
             row = {

@@ -11,24 +11,27 @@ Examples
 from importlib import import_module
 from typing import Any
 
+from .util import moved
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_model": "api",
     "load_corpus": "api",
     "train": "api",
-    "Bundle": "bundle",
-    "load_bundle": "bundle",
-    "save_bundle": "bundle",
-    "MoodModel": "model",
+    "Bundle": "model.bundle",
+    "load_bundle": "model.bundle",
+    "save_bundle": "model.bundle",
+    "MoodModel": "model.estimator",
     "load_config": "config",
     "load_label_spec": "config",
-    "load_labels": "labels",
-    "cross_validate": "evaluate",
-    "extract_files": "extract",
+    "load_labels": "labels.files",
+    "cross_validate": "evaluation.cross_validation",
+    "extract_files": "extraction.batch",
     "VaMoodError": "errors",
 }
 __all__ = ["__version__", *_EXPORTS]
+moved.install(__name__)
 
 
 def __getattr__(name: str) -> Any:

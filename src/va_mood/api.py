@@ -16,23 +16,24 @@ from typing import Any
 
 import pandas as pd
 
-from .audio import MAX_DURATION, find_audio
-from .augment import crops
-from .bundle import Bundle, load_bundle
+from .audio.decode import MAX_DURATION
+from .audio.discover import find_audio
 from .config import Config, LabelSpec
 from .errors import LabelsError
-from .extract import Progress, extract_files
-from .labels import load_labels, match_audio, targets
+from .extraction.batch import Progress, extract_files
+from .features.quality import QUALITY_GROUP, apply_checks
+from .features.registry import columns_for
+from .labels.augment import crops
+from .labels.files import load_labels, match_audio, targets
 from .locations import DEFAULT_MODEL, default_cache
-from .output_scales import present
-from .quality import QUALITY_GROUP, apply_checks
-from .registry import columns_for
+from .model.bundle import Bundle, load_bundle
+from .outputs.scales import present
 from .vocabulary import AXES
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
 
 TABLE_COLUMNS = [*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES)]
-"""The columns of a prediction table, as :meth:`va_mood.fitted.FittedHeads.predict_table`."""
+"""The columns of a prediction table, as :meth:`va_mood.model.heads.FittedHeads.predict_table`."""
 
 
 def predict_files(
@@ -57,15 +58,15 @@ def predict_files(
     predicts.
 
     Returns one row per file that could be read, indexed by path, with the columns ``va-mood
-    predict`` writes (:func:`va_mood.output_scales.as_rows` gives its CSV rows): valence and
+    predict`` writes (:func:`va_mood.outputs.scales.as_rows` gives its CSV rows): valence and
     arousal on ``scale`` (``"plane"`` -1..1, ``"unit"``, ``"nine"``, see
-    :mod:`va_mood.output_scales`), quadrant, mood, the confidences and, with two binary heads,
+    :mod:`va_mood.outputs.scales`), quadrant, mood, the confidences and, with two binary heads,
     ``p_*``. With ``segment`` (seconds), one row per window, indexed by (path, start, end),
     windows starting every ``hop`` seconds (default: back to back). Inputs that could not be
     used are listed with their reasons in ``result.attrs["errors"]`` (``{path: message}``); so
     are recordings longer than ``longest`` seconds (None: no limit). Silence gets no mood (NaN
     coordinates and confidences, mood ``"uncertain"``) and band-limited audio lowered
-    confidences (:func:`va_mood.quality.apply_checks`), each said in
+    confidences (:func:`va_mood.features.quality.apply_checks`), each said in
     ``result.attrs["warnings"]`` (``{path: message}``), with what a folder search skipped.
     """
     if isinstance(paths, str | os.PathLike):
@@ -152,7 +153,7 @@ def load_corpus(
     ``labels.attrs["errors"]`` (``{path: message}``), as :func:`predict_files` reports them.
     With ``config.augmentation.crops``, each
     clip's random excerpts follow as rows of their own (``labels["augmented"]`` true; see
-    :mod:`va_mood.augment`), which evaluation trains on and never scores. Raises
+    :mod:`va_mood.labels.augment`), which evaluation trains on and never scores. Raises
     :class:`LabelsError` when nothing usable remains. ``progress`` is called with ``(path,
     error)`` per file; if it has a ``set_total`` method, that is first told the number of files.
     """
@@ -195,12 +196,14 @@ def train(
     spec: LabelSpec | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> Bundle:
-    """Fit a :class:`~va_mood.model.MoodModel` on the whole corpus and wrap it in a bundle.
+    """Fit a :class:`~va_mood.model.estimator.MoodModel` on the whole corpus and wrap it in a
+    bundle.
 
-    ``metrics`` (e.g. the report of :func:`va_mood.evaluate.cross_validate`) travels with the
+    ``metrics`` (e.g. the report of :func:`va_mood.evaluation.cross_validation.cross_validate`)
+    travels with the
     bundle so that anyone who loads it can see how well it did.
     """
-    from .model import model_from_config
+    from .model.estimator import model_from_config
 
     y = targets(labels, config.modes)
     model = model_from_config(config).fit(features, y, groups=labels["group"].to_numpy())

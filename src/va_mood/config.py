@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import features  # noqa: F401 - registers every built-in feature group
-from .analysis import AnalysisConfig
 from .errors import ParameterError
+from .features.analysis import AnalysisConfig
+from .features.registry import check_groups
 from .locations import resolve_file
-from .registry import check_groups
 from .vocabulary import AXES, HEAD_MODES
 
 __all__ = [
@@ -51,7 +51,7 @@ class HeadConfig:
     ``"sklearn.svm.SVC"``; ``scale`` puts a ``StandardScaler`` in front of it.
     ``by_arousal`` (valence head only) fits it separately on high- and low-arousal clips;
     ``weight_floor`` weighs each training clip of a binary head by its label's distance from
-    the neutral 0 plus this floor (see :class:`va_mood.model.MoodModel`).
+    the neutral 0 plus this floor (see :class:`va_mood.model.estimator.MoodModel`).
     """
 
     groups: tuple[str, ...]
@@ -74,7 +74,7 @@ class EvaluationConfig:
 @dataclass(frozen=True)
 class CalibrationConfig:
     """How each head's coordinate and confidence maps are learnt (see
-    :mod:`va_mood.calibration`): from out-of-fold scores of ``folds`` inner folds grouped by
+    :mod:`va_mood.model.calibration`): from out-of-fold scores of ``folds`` inner folds grouped by
     artist; ``0`` keeps the heads' own scale."""
 
     folds: int = 5
@@ -83,7 +83,7 @@ class CalibrationConfig:
 @dataclass(frozen=True)
 class AugmentationConfig:
     """Extra training rows: ``crops`` random excerpts of each clip, ``seconds`` (shortest,
-    longest) long (see :mod:`va_mood.augment`); ``0`` trains on the clips alone."""
+    longest) long (see :mod:`va_mood.labels.augment`); ``0`` trains on the clips alone."""
 
     crops: int = 0
     seconds: tuple[float, float] = (6.0, 15.0)

@@ -61,7 +61,7 @@ def _before_any_command(
     """Before any command: this process is va_mood's own, so it may keep freed memory; SIGTERM
     stops it as Ctrl-C does (workers stopped, finished files kept, exit 130); the package's
     warnings print as ``warning:`` lines."""
-    from .._malloc import keep_freed_memory
+    from ..util.memory import keep_freed_memory
 
     keep_freed_memory()
     signal.signal(signal.SIGTERM, _terminate)

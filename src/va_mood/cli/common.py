@@ -123,14 +123,14 @@ def report_errors(errors: dict[str, str], errors_file: Path | None) -> None:
     for message in errors.values():
         error(message)
     if errors_file is not None:
-        from .._atomic import write_text
+        from ..util.atomic import write_text
 
         rows = [{"path": p, "error": m} for p, m in errors.items()]
         write_text(errors_file, json.dumps(rows, indent=2) + "\n")
 
 
 def write_table(table: pd.DataFrame, fmt: Format, output: Path | None, extra: dict) -> None:
-    from .._atomic import write_text
+    from ..util.atomic import write_text
 
     if fmt is Format.csv:
         text = table.to_csv(index=False, float_format="%.4f")
@@ -224,7 +224,8 @@ MaxDurationOpt = Annotated[
     ),
 ]
 MAX_DURATION_DEFAULT = 3 * 3600.0
-"""``--max-duration``'s default, va_mood.audio.MAX_DURATION (not imported: the CLI starts fast)."""
+"""``--max-duration``'s default, va_mood.audio.decode.MAX_DURATION (not imported: the CLI starts
+fast)."""
 
 
 def longest(max_duration: float) -> float | None:
@@ -240,7 +241,7 @@ def cache_dir(cache: Path | None, no_cache: bool) -> Path | None:
 
 def find_audio_or_exit(paths: list[str]) -> tuple[list[Path], dict[str, str]]:
     """The audio files ``paths`` name, or exit 3 with one line per problem if there are none."""
-    from ..audio import find_audio
+    from ..audio.discover import find_audio
 
     files, problems = find_audio(paths, on_warning=warning)
     if not files:
@@ -335,8 +336,8 @@ def corpus_features(
             labels, audio, cfg, spec_path, jobs, cache, max_duration=max_duration
         )
         return table, labelled, failed
-    from ..feature_table import align_features, read_feature_table
-    from ..labels import load_labels
+    from ..extraction.table import align_features, read_feature_table
+    from ..labels.files import load_labels
 
     raw = read_feature_table(features, config=cfg.analysis, groups=cfg.groups)
     table, labelled, problems = align_features(raw, load_labels(labels, label_spec(spec_path)))

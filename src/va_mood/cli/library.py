@@ -62,8 +62,8 @@ def tag(
     """
     with fatal_errors():
         from ..api import load_model
-        from ..quality import UNCERTAIN
-        from ..tagging import model_version, precheck, write_tags
+        from ..features.quality import UNCERTAIN
+        from ..outputs.tagging import model_version, precheck, write_tags
 
         bundle = load_model(model, cache=not no_cache)
         version = model_version(bundle)
@@ -130,7 +130,7 @@ def _mood(value: str) -> str:
 
 def _sort_key(value: str) -> str:
     """``--sort``: a sort key, ``-`` in front for descending, else a usage error."""
-    from ..playlist import SORT_KEYS
+    from ..outputs.playlist import SORT_KEYS
 
     if value.removeprefix("-").lower() not in SORT_KEYS:
         raise typer.BadParameter(
@@ -178,7 +178,7 @@ def playlist(
 ) -> None:
     """Write an M3U8 playlist of the files of one mood, from `va-mood predict` output."""
     with fatal_errors():
-        from ..playlist import make_playlist, read_predictions, write_m3u8
+        from ..outputs.playlist import make_playlist, read_predictions, write_m3u8
 
         table = read_predictions(predictions)
         if "start" in table.columns:
@@ -220,9 +220,9 @@ def plot_plane_command(
     Up to 30 points are named (artist and title from the file's tags, else the file name).
     """
     with fatal_errors():
-        from ..labels import load_labels
-        from ..playlist import read_on_plane
-        from ..plots import plot_plane
+        from ..labels.files import load_labels
+        from ..outputs.playlist import read_on_plane
+        from ..outputs.plots import plot_plane
 
         table = read_on_plane(predictions)
         if "start" in table:
@@ -242,7 +242,7 @@ def plot_plane_command(
             table, truth = table[~unknown], truth[~unknown]
         names = None
         if len(table) <= PLANE_NAMES:
-            from ..tag_formats import display_name
+            from ..outputs.tag_formats import display_name
 
             names = [display_name(p) for p in table["path"]]
         plot_plane(table, output, truth=truth, names=names, max_labels=PLANE_NAMES)
@@ -265,9 +265,9 @@ def plot_timeline_command(
 ) -> None:
     """Valence and arousal of one file over time (`predict --segment` output), mood bands."""
     with fatal_errors():
-        from ..labels import load_ratings
-        from ..playlist import read_on_plane
-        from ..plots import plot_timeline
+        from ..labels.files import load_ratings
+        from ..outputs.playlist import read_on_plane
+        from ..outputs.plots import plot_timeline
 
         table = read_on_plane(predictions)
         if "start" not in table:

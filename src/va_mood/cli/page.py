@@ -81,7 +81,7 @@ def page(
     select, export M3U8 playlists. It works offline from disk (every script is inside).
     """
     with fatal_errors():
-        from ..page import require_bokeh, write_page
+        from ..outputs.page import require_bokeh, write_page
 
         require_bokeh()
         errors: dict[str, str] = {}
@@ -114,7 +114,7 @@ def page(
 
 def _read_table(path: str, segment: float | None) -> tuple[pd.DataFrame, str]:
     """Whole-file predictions from ``predict`` and their scale; exit on a segment table."""
-    from ..page import read_page_table
+    from ..outputs.page import read_page_table
 
     if segment is not None:
         error("--segment predicts audio inputs; give segment predictions as --segments")
@@ -128,7 +128,7 @@ def _read_table(path: str, segment: float | None) -> tuple[pd.DataFrame, str]:
 
 def _read_segments(path: Path, scale: str, table: pd.DataFrame) -> pd.DataFrame:
     """Segment predictions on ``scale``; says how many segmented files are not songs here."""
-    from ..page import read_segments, segment_data
+    from ..outputs.page import read_segments, segment_data
 
     windows = read_segments(path, scale)
     unmatched = segment_data(windows, list(table["path"]))[1]
@@ -149,7 +149,7 @@ def _predict(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Predict audio inputs (whole files and, with ``segment``, windows) on ``scale``."""
     from ..api import load_model
-    from ..output_scales import as_rows
+    from ..outputs.scales import as_rows
 
     bundle = load_model(model, cache=cache[0])
     files, problems = find_audio_or_exit(inputs)

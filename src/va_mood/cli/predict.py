@@ -79,8 +79,8 @@ def predict(
 
         bundle = load_model(model, cache=not no_cache)
         files, problems = find_audio_or_exit(paths)
-        from ..output_scales import as_rows
-        from ..segments import summarise_timeline
+        from ..extraction.segments import summarise_timeline
+        from ..outputs.scales import as_rows
 
         if summary is not None and segment is None:
             error("--summary needs --segment")
@@ -122,7 +122,7 @@ def predict(
 
 def _write_summary(timeline: pd.DataFrame, path: Path) -> None:
     """The per-file segment summary as JSON (``{"summary": [...]}``) or, otherwise, CSV."""
-    from .._atomic import write_text
+    from ..util.atomic import write_text
 
     if path.suffix.lower() == ".json":
         text = json.dumps({"summary": timeline.to_dict(orient="records")}, indent=2) + "\n"
@@ -167,8 +167,8 @@ def extract(
     output are written here.
     """
     with fatal_errors():
-        from ..extract import extract_files
-        from ..feature_table import write_feature_table
+        from ..extraction.batch import extract_files
+        from ..extraction.table import write_feature_table
 
         cfg = config_or_default(config)
         files, problems = find_audio_or_exit(paths)

@@ -72,8 +72,8 @@ def evaluate(
 ) -> None:
     """Repeated k-fold cross-validation grouped by artist: accuracy, macro-F1, confusion, heads."""
     with fatal_errors():
-        from .._atomic import write_text
-        from ..evaluate import cross_validate, format_report
+        from ..evaluation.cross_validation import cross_validate, format_report
+        from ..util.atomic import write_text
 
         cfg = config_or_default(config)
         features, table, _, failed = labelled_corpus(
@@ -99,7 +99,7 @@ def evaluate(
             write_text(report, json.dumps(result, indent=2) + "\n")
             typer.echo(f"wrote {report}", err=True)
         if plots is not None:
-            from ..plots import plot_evaluation
+            from ..outputs.plots import plot_evaluation
 
             for path in plot_evaluation(result, plots, predicted=first_repeat[0], labels=table):
                 typer.echo(f"wrote {path}", err=True)
@@ -138,9 +138,9 @@ def train(
     with fatal_errors():
         storage = storage_or_default(storage)
         from ..api import train as train_bundle
-        from ..bundle import save_bundle
         from ..config import extraction_config
-        from ..evaluate import cross_validate, format_report
+        from ..evaluation.cross_validation import cross_validate, format_report
+        from ..model.bundle import save_bundle
 
         cfg = feature_cfg = config_or_default(config)
         if params_from_study:

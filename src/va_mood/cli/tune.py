@@ -273,8 +273,8 @@ def studies_export(
     """Write the configuration with each tuned head's best trial as a TOML file."""
     with fatal_errors():
         storage = storage_or_default(storage)
-        from .._atomic import write_text
         from ..config import config_to_toml
+        from ..util.atomic import write_text
 
         tuned = tuned_config(config_or_default(config), storage, study_name)
         header = f"Tuned by `va-mood tune`: best trials of {study_name}-<head> in {storage}"

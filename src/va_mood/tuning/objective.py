@@ -1,12 +1,14 @@
 """The objective of one head's study: the real model's figure under the evaluation protocol.
 
 A trial's head configuration (:func:`va_mood.tuning.space.suggest_head`) replaces the
-configured head; the :class:`~va_mood.model.MoodModel` it makes is scored by the out-of-fold
-code of :mod:`va_mood.evaluate` (quadrant-stratified k-fold CV grouped by artist), fitting
+configured head; the :class:`~va_mood.model.estimator.MoodModel` it makes is scored by the
+out-of-fold
+code of :mod:`va_mood.evaluation.cross_validation` (quadrant-stratified k-fold CV grouped by
+artist), fitting
 that head alone (with the arousal head too, for a valence head split by arousal). The figure is
 **balanced accuracy** of the side of the axis for a binary head (what the quadrant decision
 uses, and robust to the classes' imbalance) and **R²** for a regression head, both maximised,
-exactly as :func:`va_mood.evaluate.score_axis` computes them for ``evaluate``.
+exactly as :func:`va_mood.evaluation.cross_validation.score_axis` computes them for ``evaluate``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 
 from ..config import CalibrationConfig, Config, HeadConfig
 from ..errors import ParameterError
-from ..evaluate import grouped_folds, out_of_fold, score_axis
+from ..evaluation.cross_validation import grouped_folds, out_of_fold, score_axis
 from ..vocabulary import BINARY, REGRESSION
 from .space import SearchSpace, head_to_dict, suggest_head
 
@@ -51,7 +53,7 @@ def make_objective(
     X : pd.DataFrame [shape=(n_clips, n_features)]
         Named features (extracted once, before the study), same index as ``labels``.
     labels : pd.DataFrame
-        From :func:`va_mood.labels.load_labels`: ``quadrant``, ``group``, ``valence``,
+        From :func:`va_mood.labels.files.load_labels`: ``quadrant``, ``group``, ``valence``,
         ``arousal``.
     config : Config
         The starting configuration: the other head, thresholds, evaluation folds.

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._atomic import write_with
 from ..config import Config, config_from_dict, config_to_dict
 from ..locations import DEFAULT_PREFIX
+from ..util.atomic import write_with
 from ..vocabulary import AXES
 from .studies import open_storage, storage_exists, study_name
 

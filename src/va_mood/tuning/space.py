@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..config import HeadConfig, read_toml
 from ..errors import ParameterError
+from ..features.registry import check_groups
 from ..locations import resolve_file
-from ..registry import check_groups
 from ..vocabulary import AXES, HEAD_MODES
 
 if TYPE_CHECKING:

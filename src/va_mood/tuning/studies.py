@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._threads import one_thread
 from ..config import Config
 from ..errors import ParameterError, VaMoodError
 from ..locations import DEFAULT_PREFIX, default_storage
+from ..util.threads import one_thread
 from .interrupts import Interrupts
 from .objective import METRICS, make_objective
 from .space import SearchSpace, start_params

@@ -1,0 +1,93 @@
+"""Which files to analyse: files, folders searched recursively, and glob patterns."""
+
+from __future__ import annotations
+
+import errno
+import glob
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+__all__ = ["AUDIO_EXTENSIONS", "find_audio", "broken_link"]
+
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".oga", ".flac")
+"""The file name endings a folder search takes for audio (compared without case)."""
+
+
+def find_audio(
+    paths: Iterable[str | os.PathLike], *, on_warning: Callable[[str], None] | None = None
+) -> tuple[list[Path], dict[str, str]]:
+    """Expand files, folders (recursively) and glob patterns into audio files.
+
+    Returns the files, sorted and without repeats, and ``{argument: message}`` for
+    each argument that named nothing usable (a folder without audio, a glob that matched
+    nothing).
+    Files named explicitly are kept whatever their extension, so that decoding can say
+    what is wrong with them. Folders are searched through symbolic links, each folder once;
+    what a search skips (a folder named like an audio file, a dangling link, a link loop, a
+    folder that cannot be listed) is reported to ``on_warning``, one line each.
+    """
+    warn = on_warning or (lambda message: None)
+    files: list[Path] = []
+    problems: dict[str, str] = {}
+    for raw in paths:
+        raw = str(raw)
+        path = Path(raw)
+        if path.is_dir():
+            found = _folder_audio(path, warn)
+            if not found:
+                problems[raw] = f"{path}: folder holds no audio files"
+            files.extend(found)
+        elif path.exists() or path.is_symlink() or not glob.has_magic(raw):
+            files.append(path)
+        else:
+            matched = sorted(Path(p) for p in glob.glob(raw, recursive=True) if Path(p).is_file())
+            if not matched:
+                problems[raw] = f"{raw}: pattern matched no files"
+            files.extend(matched)
+    return list(dict.fromkeys(files)), problems
+
+
+def _folder_audio(folder: Path, warn: Callable[[str], None]) -> list[Path]:
+    """The audio files under ``folder``, sorted; links followed, each folder searched once."""
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        st = current.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            warn(f"{current}: symbolic link loop (a folder inside itself), skipped")
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            warn(f"{current}: cannot list the folder ({exc.strerror}), skipped")
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            audio_name = path.suffix.lower() in AUDIO_EXTENSIONS
+            if entry.is_symlink() and not path.exists():
+                warn(f"{path}: {broken_link(path)}, skipped")
+            elif entry.is_dir():
+                if audio_name:
+                    warn(f"{path}: a folder named like an audio file; searched as a folder")
+                stack.append(path)
+            elif audio_name and entry.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def broken_link(path: Path) -> str:
+    """Why the symbolic link ``path`` leads nowhere: a loop, or a missing target."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return f"dangling symbolic link (to {target}, which does not exist)"

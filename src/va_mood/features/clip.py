@@ -1,0 +1,35 @@
+"""The feature row of one clip: the named groups it asks for, from one analysis of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .analysis import AnalysisConfig, analysis_of
+from .registry import REGISTRY, columns_for
+
+__all__ = ["extract_clip"]
+
+
+def extract_clip(
+    y: np.ndarray, sr: int, *, config: AnalysisConfig, groups: Sequence[str]
+) -> np.ndarray:
+    """Compute the named feature groups for one mono clip.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(columns_for(groups)),)]
+        Finite values in the order of :func:`columns_for`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from va_mood.config import AnalysisConfig
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
+    >>> extract_clip(y, 22050, config=AnalysisConfig(), groups=["arousal.rms"]).shape
+    (5,)
+    """
+    columns_for(groups)
+    analysis = analysis_of(y, sr, config)
+    return np.concatenate([REGISTRY[g].compute(analysis) for g in groups])

@@ -1,0 +1,265 @@
+"""Playlists by mood from the predictions ``va-mood predict`` wrote (CSV or JSON).
+
+A playlist is the files of one mood (or all), optionally only those predicted with at least a
+given confidence, optionally sorted by valence or energy, written as an M3U8 file.
+
+The *confidence* of a file's mood is ``valence_confidence * arousal_confidence``: the chance
+that both heads put it on the right side of their axis, treating the two heads as independent
+(for two binary heads it is the mood's own ``p_*`` column, see :mod:`va_mood.scales`).
+Sorting and confidence do not depend on the scale the predictions were written on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..quadrant import MOODS, parse_quadrant
+from ..util.atomic import write_text
+
+__all__ = [
+    "SORT_KEYS",
+    "read_predictions",
+    "predictions_scale",
+    "read_on_plane",
+    "make_playlist",
+    "m3u8_entries",
+    "write_m3u8",
+    "mood_confidence",
+]
+
+SORT_KEYS = ("valence", "energy", "arousal", "confidence")
+"""What a playlist can be sorted by; ``-`` in front sorts descending. ``energy`` and
+``arousal`` are the same axis (its name under the unit scale and the others)."""
+
+
+def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
+    """Read the CSV or JSON that ``va-mood predict --format csv|json`` wrote.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per file, columns as written (``path``, ``valence``, ``arousal`` or
+        ``energy``, ``quadrant``, ``mood``, the confidences, ``p_*``), with ``arousal`` and
+        ``arousal_confidence`` under those names whatever the scale; ``attrs["scale"]`` is
+        the scale when the file says it (JSON) or shows it (``energy`` is the unit scale).
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing, not CSV/JSON of predictions, or lacks ``path`` and a
+        ``mood`` or ``quadrant`` column.
+
+    Examples
+    --------
+    >>> table = read_predictions("predictions.csv")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such predictions file")
+    scale = None
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")  # names need not be UTF-8
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"{path}: not valid JSON ({exc})") from None
+        if isinstance(data, dict):
+            scale = data.get("scale")
+            data = data.get("predictions")
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise ParameterError(
+                f"{path}: expected the JSON of `va-mood predict --format json` "
+                '({"predictions": [{...}, ...]})'
+            )
+        table = pd.DataFrame(data)
+    else:
+        try:
+            table = pd.read_csv(
+                path, dtype={"path": object}, encoding="utf-8", encoding_errors="surrogateescape"
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ParameterError(f"{path}: not a readable CSV ({exc})") from None
+    if "energy" in table.columns:
+        scale = scale or "unit"
+        table = table.rename(
+            columns={"energy": "arousal", "energy_confidence": "arousal_confidence"}
+        )
+    missing = [c for c in ("path",) if c not in table.columns]
+    if missing or not {"mood", "quadrant"} & set(table.columns):
+        raise ParameterError(
+            f"{path}: predictions need a 'path' column and a 'mood' or 'quadrant' column; "
+            f"the file has {list(table.columns)}"
+        )
+    if "quadrant" in table.columns:
+        table["quadrant"] = [parse_quadrant(q) for q in table["quadrant"]]
+        table["mood"] = table["quadrant"].map(MOODS)
+    else:
+        table["quadrant"] = [parse_quadrant(m) for m in table["mood"]]
+    table["path"] = pd.Series([str(p) for p in table["path"]], index=table.index, dtype=object)
+    if "start" not in table.columns:  # whole-file predictions: one row per file
+        table = table.drop_duplicates("path", keep="first").reset_index(drop=True)
+    table.attrs["scale"] = scale
+    return table
+
+
+def mood_confidence(predictions: pd.DataFrame) -> np.ndarray:
+    """``valence_confidence * arousal_confidence`` per row (heads treated as independent)."""
+    columns = ("valence_confidence", "arousal_confidence")
+    missing = [c for c in columns if c not in predictions.columns]
+    if missing:
+        raise ParameterError(f"predictions lack {missing}; cannot filter by confidence")
+    return predictions[columns[0]].to_numpy(dtype=float) * predictions[columns[1]].to_numpy(
+        dtype=float
+    )
+
+
+def predictions_scale(table: pd.DataFrame) -> str:
+    """The scale predictions were written on: as the file says, else as the values show.
+
+    :func:`read_predictions` renames ``energy`` (the unit scale) back to ``arousal`` and
+    records the scale when the file says it (JSON); a CSV on the plane or the 1..9 scale does
+    not, and only 1..9 has values beyond 1.
+    """
+    from .scales import SCALES
+
+    scale = table.attrs.get("scale")
+    if scale in SCALES:
+        return scale
+    values = table[["valence", "arousal"]].abs().to_numpy(dtype=float)
+    return "nine" if np.nanmax(values, initial=0.0) > 1 else "plane"
+
+
+def read_on_plane(path: str | os.PathLike) -> pd.DataFrame:
+    """:func:`read_predictions`, with valence and arousal brought back onto the -1..1 plane
+    whatever ``--scale`` the file was written on (:func:`predictions_scale`)."""
+    from .scales import from_scale
+
+    table = read_predictions(path)
+    scale = predictions_scale(table)
+    return from_scale(table, scale) if scale != "plane" else table
+
+
+def make_playlist(
+    predictions: pd.DataFrame,
+    *,
+    mood: str | None = None,
+    min_confidence: float | None = None,
+    sort_by: str | None = None,
+) -> list[str]:
+    """The paths of a playlist chosen from predictions.
+
+    Parameters
+    ----------
+    predictions : pd.DataFrame
+        From :func:`read_predictions` (or ``predict_files(...).reset_index()``).
+    mood : str or None
+        A mood name (``Calm``) or quadrant (``Q4``), any case; ``None`` keeps every mood.
+    min_confidence : float or None
+        Keep files whose mood confidence (:func:`mood_confidence`) is at least this, 0..1.
+    sort_by : str or None
+        ``valence``, ``energy`` (= ``arousal``) or ``confidence``, ascending; prefix ``-`` for
+        descending (``-energy``: most energetic first). ``None`` keeps the file's order.
+        Ties keep the file's order.
+
+    Returns
+    -------
+    list of str
+        Paths as the predictions hold them.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"path": ["a.mp3", "b.mp3", "c.mp3"], "mood": ["Calm", "Calm",
+    ...     "Aggressive"], "valence": [0.2, 0.6, -0.5], "arousal": [-0.3, -0.1, 0.8]})
+    >>> make_playlist(table, mood="calm", sort_by="-valence")
+    ['b.mp3', 'a.mp3']
+    """
+    table = predictions
+    if "path" not in table.columns:
+        table = table.reset_index()
+        table = table.rename(columns={table.columns[0]: "path"})
+    if "energy" in table.columns:
+        table = table.rename(
+            columns={"energy": "arousal", "energy_confidence": "arousal_confidence"}
+        )
+    keep = np.ones(len(table), dtype=bool)
+    if mood is not None:
+        quadrant = parse_quadrant(mood)
+        if "quadrant" in table.columns:
+            keep &= (table["quadrant"] == quadrant).to_numpy()
+        else:
+            keep &= (table["mood"].str.lower() == MOODS[quadrant].lower()).to_numpy()
+    if min_confidence is not None:
+        if not 0.0 <= min_confidence <= 1.0:
+            raise ParameterError(f"min_confidence must be in 0..1, got {min_confidence}")
+        keep &= mood_confidence(table) >= min_confidence
+    chosen = table[keep]
+    if sort_by is not None:
+        descending = sort_by.startswith("-")
+        key = sort_by.removeprefix("-").lower()
+        if key not in SORT_KEYS:
+            raise ParameterError(
+                f"cannot sort by {sort_by!r}; allowed: {', '.join(SORT_KEYS)} (prefix - for "
+                "descending)"
+            )
+        if key == "confidence":
+            values = mood_confidence(chosen)
+        else:
+            column = "arousal" if key == "energy" else key
+            if column not in chosen.columns:
+                raise ParameterError(f"predictions have no {key!r} column to sort by")
+            values = chosen[column].to_numpy(dtype=float)
+        order = np.argsort(-values if descending else values, kind="stable")
+        chosen = chosen.iloc[order]
+    return [str(p) for p in chosen["path"]]
+
+
+def m3u8_entries(
+    paths: list[str], folder: str | os.PathLike, *, absolute: bool = False
+) -> list[str]:
+    """Each path as a line of a playlist kept in ``folder``: the path rule of :func:`write_m3u8`.
+
+    Relative paths are taken relative to the current folder and written relative to
+    ``folder``; ``absolute=True`` writes absolute paths instead. One rule for the
+    ``playlist`` command and the playlists the page (:mod:`va_mood.outputs.page`) exports.
+
+    Examples
+    --------
+    >>> m3u8_entries(["/music/a.mp3"], "/music")
+    ['a.mp3']
+    """
+    base = Path(folder).absolute()
+    lines = []
+    for raw in paths:
+        path = Path(raw).absolute()
+        if not absolute:
+            # on another drive (Windows) there is no relative path: keep the absolute one
+            with contextlib.suppress(ValueError):
+                path = Path(os.path.relpath(path, base))
+        lines.append(path.as_posix() if not path.is_absolute() else str(path))
+    return lines
+
+
+def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = False) -> Path:
+    """Write ``paths`` as an extended M3U playlist in UTF-8, atomically.
+
+    Relative paths are taken relative to the current folder (as ``va-mood predict`` wrote
+    them) and written relative to the playlist's folder, so that players find them and the
+    playlist moves with the music; ``absolute=True`` writes absolute paths instead
+    (:func:`m3u8_entries`).
+
+    Examples
+    --------
+    >>> write_m3u8(["music/a.mp3"], "calm.m3u8")  # doctest: +SKIP
+    PosixPath('calm.m3u8')
+    """
+    output = Path(output)
+    lines = ["#EXTM3U", *m3u8_entries(paths, output.absolute().parent, absolute=absolute)]
+    write_text(output, "\n".join(lines) + "\n", errors="surrogateescape")
+    return output
