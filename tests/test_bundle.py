@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from va_mood.api import Model, load_model
 from va_mood.config import LabelSpec, config_from_dict
 from va_mood.errors import BundleError
 from va_mood.features import columns_for
 from va_mood.labels.files import targets
-from va_mood.model.bundle import FORMAT_VERSION, Bundle, load_bundle, save_bundle
+from va_mood.model.bundle import FORMAT_VERSION, save_bundle
 from va_mood.model.estimator import model_from_config
 from va_mood.model.schema import make_manifest
 
@@ -77,16 +78,16 @@ def _features(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     return X, labels
 
 
-def _bundle(kind: str) -> Bundle:
+def _bundle(kind: str) -> Model:
     config = _config(kind)
     X, labels = _features()  # noqa: N806
     modes = {"valence": config.valence.mode, "arousal": config.arousal.mode}
     model = model_from_config(config).fit(X, targets(labels, modes))
-    return Bundle(model, config, LabelSpec(), metrics=METRICS)
+    return Model(model, config, LabelSpec(), metrics=METRICS)
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory) -> dict[str, tuple[Bundle, Path]]:
+def saved(tmp_path_factory) -> dict[str, tuple[Model, Path]]:
     root = tmp_path_factory.mktemp("saved")
     out = {}
     for kind in HEADS:
@@ -137,7 +138,7 @@ def _rehash(path: Path, axis: str) -> None:
 @pytest.mark.parametrize("kind", sorted(HEADS))
 def test_round_trip_identical_predictions(saved, kind):
     bundle, path = saved[kind]
-    loaded = load_bundle(path)
+    loaded = load_model(path, cache=False)
     X, _ = _features(n=25, seed=1)  # noqa: N806
     expected = bundle.predict_features(X)
     got = loaded.predict_features(X)
@@ -145,7 +146,7 @@ def test_round_trip_identical_predictions(saved, kind):
     assert loaded.config == bundle.config
     assert loaded.labels == bundle.labels
     assert loaded.metrics == METRICS
-    assert loaded.model.thresholds_ == (0.1, -0.1)
+    assert loaded.estimator.thresholds_ == (0.1, -0.1)
     assert loaded.fingerprint == bundle.fingerprint
 
 
@@ -164,9 +165,9 @@ def test_head_file_formats(saved, kind, files):
 
 def test_regression_bundle_keeps_sigma(saved):
     bundle, path = saved["regression"]
-    loaded = load_bundle(path)
-    assert loaded.model.sigma_ == pytest.approx(bundle.model.sigma_)
-    assert set(loaded.model.sigma_) == {"valence", "arousal"}
+    loaded = load_model(path, cache=False)
+    assert loaded.estimator.sigma_ == pytest.approx(bundle.estimator.sigma_)
+    assert set(loaded.estimator.sigma_) == {"valence", "arousal"}
 
 
 def test_save_replaces_existing(saved, tmp_path):
@@ -175,7 +176,7 @@ def test_save_replaces_existing(saved, tmp_path):
     save_bundle(saved["sklearn"][0], path)
     assert {h["kind"] for h in _meta(path)["heads"].values()} == {"skops"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
-    load_bundle(path)
+    load_model(path, cache=False)
 
 
 def test_default_model_loads():
@@ -183,7 +184,7 @@ def test_default_model_loads():
 
     bundle = load_model()
     assert (DEFAULT_MODEL / "bundle.json").is_file()
-    assert bundle.model.head_modes() == {"valence": "binary", "arousal": "binary"}
+    assert bundle.estimator.head_modes() == {"valence": "binary", "arousal": "binary"}
 
 
 # ---- refusals ----------------------------------------------------------------------------------
@@ -194,20 +195,20 @@ def test_refuses_newer_format_version(xgb_copy):
     meta["format_version"] = FORMAT_VERSION + 1
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match=rf"format version {FORMAT_VERSION + 1} is newer"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_refuses_missing_head_file(xgb_copy):
     (xgb_copy / "valence.ubj").unlink()
     with pytest.raises(BundleError, match=r"file valence\.ubj is missing"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_refuses_edited_head_file(xgb_copy):
     with (xgb_copy / "arousal.ubj").open("ab") as fh:
         fh.write(b"\0")
     with pytest.raises(BundleError, match=r"arousal\.ubj: contents differ from the"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_refuses_edited_groups(xgb_copy):
@@ -215,7 +216,7 @@ def test_refuses_edited_groups(xgb_copy):
     meta["config"]["arousal"]["groups"] = ["arousal.rms"]
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match="feature fingerprint does not match its configuration"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_refuses_edited_groups_and_fingerprint(xgb_copy):
@@ -228,7 +229,7 @@ def test_refuses_edited_groups_and_fingerprint(xgb_copy):
     meta["feature_fingerprint"] = config.analysis.fingerprint(config.groups)
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match="the arousal head's feature columns do not match"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_refuses_edited_analysis(xgb_copy):
@@ -236,7 +237,7 @@ def test_refuses_edited_analysis(xgb_copy):
     meta["config"]["analysis"]["hop_length"] = 256
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match="feature fingerprint does not match"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 @pytest.mark.parametrize(
@@ -256,20 +257,20 @@ def test_refuses_damaged_metadata(xgb_copy, edit, match):
     edit(meta)
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match=match):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_refuses_not_a_bundle(tmp_path):
     with pytest.raises(BundleError, match=r"not a model bundle \(no bundle\.json\)"):
-        load_bundle(tmp_path)
+        load_model(tmp_path, cache=False)
     with pytest.raises(BundleError, match="not a model bundle"):
-        load_bundle(tmp_path / "nowhere")
+        load_model(tmp_path / "nowhere", cache=False)
     (tmp_path / "bundle.json").write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
-        load_bundle(tmp_path)
+        load_model(tmp_path, cache=False)
     (tmp_path / "bundle.json").write_text("[1, 2]")
     with pytest.raises(BundleError, match="not a va_mood bundle"):
-        load_bundle(tmp_path)
+        load_model(tmp_path, cache=False)
 
 
 # ---- executable payloads -----------------------------------------------------------------------
@@ -371,7 +372,7 @@ def test_refuses_executable_head(xgb_copy, tmp_path, kind, file, make, match):
     _rehash(xgb_copy, "arousal")
     try:
         with pytest.raises(BundleError, match=match):
-            load_bundle(xgb_copy)
+            load_model(xgb_copy, cache=False)
     finally:
         ran = marker.exists()
         marker.unlink(missing_ok=True)
@@ -384,7 +385,7 @@ def test_skops_head_with_foreign_type_refused(sk_copy, tmp_path):
     (sk_copy / "valence.skops").write_bytes(_skops_custom_type(marker))
     _rehash(sk_copy, "valence")
     with pytest.raises(BundleError, match=r"valence\.skops: refuses to load types"):
-        load_bundle(sk_copy)
+        load_model(sk_copy, cache=False)
     assert not marker.exists()
 
 
@@ -395,7 +396,7 @@ def test_predict_features_missing_columns(saved):
     bundle, path = saved["xgboost"]
     X, _ = _features(n=5)  # noqa: N806
     with pytest.raises(BundleError, match=r"features do not match the model: .*arousal\.zcr"):
-        load_bundle(path).predict_features(X.drop(columns=["arousal.zcr.mean"]))
+        load_model(path, cache=False).predict_features(X.drop(columns=["arousal.zcr.mean"]))
 
 
 def test_predict_features_fingerprint_mismatch(saved):
@@ -427,7 +428,7 @@ def test_refuses_edited_side_file(saved, tmp_path):
     with open(path / side, "ab") as fh:
         fh.write(b"x")
     with pytest.raises(BundleError, match=r"valence\.low\.ubj: contents differ from the"):
-        load_bundle(path)
+        load_model(path, cache=False)
 
 
 def test_refuses_sides_that_do_not_match_the_config(saved, tmp_path):
@@ -438,7 +439,7 @@ def test_refuses_sides_that_do_not_match_the_config(saved, tmp_path):
     del meta["heads"]["valence"]["sides"]
     _write_meta(path, meta)
     with pytest.raises(BundleError, match="arousal sides do not match"):
-        load_bundle(path)
+        load_model(path, cache=False)
 
 
 # ---- calibration and integrity -----------------------------------------------------------------
@@ -446,12 +447,14 @@ def test_refuses_sides_that_do_not_match_the_config(saved, tmp_path):
 
 def test_calibration_survives_save_and_load(saved):
     bundle, path = saved["by_arousal"]
-    loaded = load_bundle(path)
-    assert set(bundle.model.coordinates_) == {"valence", "arousal"}
-    assert loaded.model.coordinates_ == bundle.model.coordinates_
-    assert loaded.model.confidence_ == bundle.model.confidence_
+    loaded = load_model(path, cache=False)
+    assert set(bundle.estimator.coordinates_) == {"valence", "arousal"}
+    assert loaded.estimator.coordinates_ == bundle.estimator.coordinates_
+    assert loaded.estimator.confidence_ == bundle.estimator.confidence_
     X, _ = _features(n=25, seed=2)  # noqa: N806
-    pd.testing.assert_frame_equal(loaded.model.predict_table(X), bundle.model.predict_table(X))
+    pd.testing.assert_frame_equal(
+        loaded.estimator.predict_table(X), bundle.estimator.predict_table(X)
+    )
 
 
 @pytest.mark.parametrize(
@@ -469,7 +472,7 @@ def test_refuses_edited_calibration_or_thresholds(xgb_copy, edit, match):
     edit(meta)
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match=match):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 # ---- the metadata's schema and the manifest (issue 18) -----------------------------------------
@@ -483,7 +486,7 @@ def test_shipped_model_has_a_manifest():
     assert set(meta["manifest"]["files"]) == {
         "MODEL_CARD.md", "arousal.ubj", "valence.ubj", "valence.high.ubj", "valence.low.ubj"
     }  # fmt: skip
-    load_bundle(DEFAULT_MODEL)
+    load_model(DEFAULT_MODEL, cache=False)
 
 
 @pytest.mark.parametrize(
@@ -498,10 +501,10 @@ def test_shipped_model_has_a_manifest():
 )
 def test_unsealed_edits_are_refused(xgb_copy, edit, match):
     """Any change to any file of the bundle, the metadata included, is refused."""
-    load_bundle(xgb_copy)
+    load_model(xgb_copy, cache=False)
     edit(xgb_copy)
     with pytest.raises(BundleError, match=match):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def _edit_json(path: Path, change) -> None:
@@ -537,7 +540,7 @@ def test_sealed_but_invalid_metadata_is_refused(xgb_copy, edit, match):
     edit(meta)
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match=match):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_regression_mode_on_a_classifier_file_is_refused(xgb_copy):
@@ -546,7 +549,7 @@ def test_regression_mode_on_a_classifier_file_is_refused(xgb_copy):
     meta["config"]["arousal"]["mode"] = "regression"
     _write_meta(xgb_copy, meta)
     with pytest.raises(BundleError, match=r"arousal\.ubj: holds .* cannot be a regression head"):
-        load_bundle(xgb_copy)
+        load_model(xgb_copy, cache=False)
 
 
 def test_cli_names_an_edited_bundle_in_one_line(xgb_copy, tmp_path):
@@ -584,4 +587,4 @@ def test_format_2_bundle_without_manifest_still_loads(xgb_copy):
     del meta["manifest"]
     meta["format_version"] = 2
     _write_meta(xgb_copy, meta)
-    assert load_bundle(xgb_copy).model.head_modes()["arousal"] == "binary"
+    assert load_model(xgb_copy, cache=False).estimator.head_modes()["arousal"] == "binary"

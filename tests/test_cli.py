@@ -268,12 +268,12 @@ def cli_trained(runner, corpus, tmp_path_factory) -> tuple:
 
 
 def test_train_writes_bundle(cli_trained):
-    from va_mood.model.bundle import load_bundle
+    from va_mood.api import load_model
 
     result, output = cli_trained
     assert result.exit_code == 0, result.output
     assert "quadrant_macro_f1" in result.output
-    bundle = load_bundle(output)
+    bundle = load_model(output, cache=False)
     assert bundle.config.evaluation.n_splits == 3
     assert bundle.metrics["n_clips"] == 24
     assert bundle.metrics["n_groups"] == 12

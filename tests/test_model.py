@@ -97,7 +97,7 @@ def test_fit_predict(data, kind):
     _check_table(table)
     # the signal is in a0 and v0: the training quadrants are mostly right
     truth = quadrant_of(y[:, 0], y[:, 1])
-    assert (model.predict_quadrant(X) == truth).mean() > 0.85
+    assert (model.predict_table(X)["quadrant"].to_numpy() == truth).mean() > 0.85
 
 
 def test_binary_head_maps_probability(data):

@@ -11,7 +11,7 @@ from va_mood.outputs.scales import (
     PROBABILITY_COLUMNS,
     SCALES,
     from_scale,
-    present,
+    on_scale,
     quadrant_probabilities,
     scale_values,
     to_scale,
@@ -175,10 +175,10 @@ def test_quadrant_probabilities_need_binary_heads_on_the_plane() -> None:
 def test_present_adds_probabilities_only_for_binary_heads() -> None:
     table = _table()
     table.attrs["errors"] = {"bad.mp3": "bad.mp3: cannot decode audio"}
-    shown = present(table, scale="unit", modes=BINARY)
+    shown = on_scale(table, scale="unit", modes=BINARY)
     assert list(shown.columns)[-4:] == list(PROBABILITY_COLUMNS.values())
     assert "energy" in shown.columns
     assert shown.attrs == {"errors": table.attrs["errors"], "scale": "unit"}
-    regression = present(table, scale="nine", modes={"valence": "regression", "arousal": "binary"})
+    regression = on_scale(table, scale="nine", modes={"valence": "regression", "arousal": "binary"})
     assert not any(c.startswith("p_") for c in regression.columns)
     assert regression["valence"].between(1, 9).all()

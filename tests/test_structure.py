@@ -127,7 +127,11 @@ STAGES = {  # README's layout, top to bottom: a module imports from its own stag
     "va_mood.evaluation": [["metrics"], ["cross_validation"]],
     "va_mood.tuning": [["interrupts", "space"], ["objective"], ["studies"], ["results"]],
     "va_mood.outputs": [["scales", "tag_formats"], ["tagging", "playlist", "plots"], ["page"]],
-    "va_mood.cli": [["progress"], ["common"], ["predict", "train", "tune", "library", "page"]],
+    "va_mood.cli": [
+        ["progress"],
+        ["common", "options"],
+        ["predict", "train", "tune", "library", "page"],
+    ],
 }
 """Each package's stages: its modules (or subpackages), in the order data flows through them."""
 

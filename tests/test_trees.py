@@ -45,8 +45,8 @@ def test_the_shipped_model_predicts_the_same_through_either(tmp_path):
         list(table.index), config=light.config.analysis, groups=light.config.groups,
         cache_dir=tmp_path,
     )[0]  # fmt: skip
-    full = light.model.predict_table(features)  # xgboost's own estimators
-    assert type(light.model.arousal_).__module__.startswith("xgboost")
+    full = light.estimator.predict_table(features)  # xgboost's own estimators
+    assert type(light.estimator.arousal_).__module__.startswith("xgboost")
     np.testing.assert_allclose(light.heads.predict_table(features)[["valence", "arousal"]],
                                full[["valence", "arousal"]], atol=1e-5)  # fmt: skip
     assert list(table["quadrant"]) == list(full["quadrant"])

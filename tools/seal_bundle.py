@@ -15,14 +15,14 @@ import json
 import sys
 from pathlib import Path
 
-from va_mood.model.bundle import FORMAT_VERSION, load_bundle
+from va_mood.model.bundle import FORMAT_VERSION, read_bundle
 from va_mood.model.schema import METADATA_FILE, check_metadata, make_manifest
 from va_mood.util.atomic import write_text
 
 
 def seal(folder: Path) -> None:
     """Add the manifest to the format-2 bundle in ``folder`` (refused if it is not one)."""
-    load_bundle(folder)  # every check a format-2 bundle passes, before anything changes
+    read_bundle(folder)  # every check a format-2 bundle passes, before anything changes
     meta_path = folder / METADATA_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta["format_version"] != 2 or FORMAT_VERSION != 3:
@@ -31,7 +31,7 @@ def seal(folder: Path) -> None:
     meta["format_version"] = 3
     meta["manifest"] = make_manifest(folder, meta)
     write_text(meta_path, json.dumps(meta, indent=2, allow_nan=False))
-    load_bundle(folder)
+    read_bundle(folder)
     print(f"{folder}: format 3, manifest of {len(meta['manifest']['files'])} file(s)")
 
 

@@ -1,5 +1,10 @@
 """The few calls an application needs: load a model, predict files, build a corpus, train.
 
+:class:`Model` is the one model object users hold: :func:`load_model` and :func:`train` return
+it; it predicts files and feature tables, and saves and loads itself. Every prediction takes
+one route (:func:`predict_files`): inputs expanded once, features extracted (cached), the
+heads predict, the signal checks apply, and the table is presented on its scale.
+
 Examples
 --------
 >>> import va_mood
@@ -9,9 +14,10 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,93 +25,146 @@ import pandas as pd
 from .audio.decode import MAX_DURATION
 from .audio.discover import find_audio
 from .config import Config, LabelSpec
-from .errors import LabelsError
+from .errors import BundleError, LabelsError, ParameterError
 from .extraction.batch import Progress, extract_files
 from .features.quality import QUALITY_GROUP, apply_checks
 from .features.registry import columns_for
 from .labels.augment import crops
 from .labels.files import load_labels, match_audio, targets
 from .locations import DEFAULT_MODEL, default_cache
-from .model.bundle import Bundle, load_bundle
-from .outputs.scales import present
+from .model.bundle import estimator_of, heads_of, read_bundle, save_bundle
+from .model.heads import TABLE_COLUMNS, FittedHeads
+from .outputs.scales import on_scale
 from .vocabulary import AXES
 
-__all__ = ["DEFAULT_MODEL", "Model", "load_model", "predict_files", "load_corpus", "train"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "Model",
+    "load_model",
+    "predict_files",
+    "load_corpus",
+    "train",
+    "save_bundle",
+]
 
-TABLE_COLUMNS = [*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES)]
-"""The columns of a prediction table, as :meth:`va_mood.model.heads.FittedHeads.predict_table`."""
 
+@dataclass(eq=False, repr=False)
+class Model:
+    """A trained model: two fitted heads, the configuration and label scale they were trained
+    with, and how well they did.
 
-def predict_files(
-    bundle: Bundle,
-    paths: str | os.PathLike | Iterable[str | os.PathLike],
-    *,
-    scale: str = "plane",
-    jobs: int | None = None,
-    cache: bool = True,
-    cache_dir: str | os.PathLike | None = None,
-    progress: Progress | None = None,
-    segment: float | None = None,
-    hop: float | None = None,
-    longest: float | None = MAX_DURATION,
-) -> pd.DataFrame:
-    """Predict valence, arousal, quadrant and mood for audio files with ``bundle``'s model.
+    What :func:`load_model` and :func:`train` return. It predicts audio files
+    (:meth:`predict_files`) and feature tables (:meth:`predict_features`), and saves itself as
+    a bundle folder (:meth:`save`, :meth:`load`).
 
-    ``paths`` is one path or several: files, folders (searched recursively for audio) and
-    glob patterns, as the command line takes them. Features are cached as ``va-mood predict``
-    caches them (``cache_dir``, default :func:`va_mood.locations.default_cache`;
-    ``cache=False``: neither read nor written), so a second call on the same files only
-    predicts.
+    Parameters
+    ----------
+    predictor : MoodModel or FittedHeads
+        What predicts: the fitted scikit-learn estimator of a model just trained, or the
+        fitted heads read from a bundle (no scikit-learn or xgboost needed to predict).
+    config : Config
+        The configuration the model was trained with (feature groups, heads, analysis).
+    labels : LabelSpec
+        The label scale of its training corpus, mapped onto the plane.
+    metrics : dict, optional
+        Its grouped cross-validation report (:func:`va_mood.cross_validate`).
+    metadata : dict, optional
+        A loaded bundle's whole ``bundle.json``.
+    about : str, optional
+        Markdown on the training data for the model card.
+    tuning : dict, optional
+        The optuna studies its heads came from (:func:`va_mood.tuning.tuning_record`).
 
-    Returns one row per file that could be read, indexed by path, with the columns ``va-mood
-    predict`` writes (:func:`va_mood.outputs.scales.as_rows` gives its CSV rows): valence and
-    arousal on ``scale`` (``"plane"`` -1..1, ``"unit"``, ``"nine"``, see
-    :mod:`va_mood.outputs.scales`), quadrant, mood, the confidences and, with two binary heads,
-    ``p_*``. With ``segment`` (seconds), one row per window, indexed by (path, start, end),
-    windows starting every ``hop`` seconds (default: back to back). Inputs that could not be
-    used are listed with their reasons in ``result.attrs["errors"]`` (``{path: message}``); so
-    are recordings longer than ``longest`` seconds (None: no limit). Silence gets no mood (NaN
-    coordinates and confidences, mood ``"uncertain"``) and band-limited audio lowered
-    confidences (:func:`va_mood.features.quality.apply_checks`), each said in
-    ``result.attrs["warnings"]`` (``{path: message}``), with what a folder search skipped.
+    See Also
+    --------
+    va_mood.MoodModel : the scikit-learn estimator that training fits.
+
+    Examples
+    --------
+    >>> import va_mood
+    >>> model = va_mood.load_model()  # doctest: +SKIP
+    >>> model  # doctest: +SKIP
+    Model(valence=binary xgboost on 18 groups, arousal=binary xgboost on 19 groups; created ...)
     """
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    skipped: list[str] = []
-    files, problems = find_audio(paths, on_warning=skipped.append)
-    groups = list(dict.fromkeys([*bundle.config.groups, QUALITY_GROUP]))
-    features, errors = extract_files(
-        files,
-        config=bundle.config.analysis,
-        groups=groups,
-        jobs=jobs,
-        cache_dir=_cache_folder(cache, cache_dir),
-        progress=progress,
-        segment=segment,
-        hop=hop,
-        longest=longest,
-    )
-    warnings: dict[str, str] = {}
-    if len(features):
-        table = bundle.predict_features(features[columns_for(bundle.config.groups)])
-        table, warnings = apply_checks(table, features[columns_for([QUALITY_GROUP])])
-    else:
-        table = pd.DataFrame(columns=TABLE_COLUMNS, index=pd.Index([], name="path"))
-    table = present(table, scale=scale, modes=bundle.heads.modes)
-    table.attrs["errors"] = problems | errors
-    table.attrs["warnings"] = {message: message for message in skipped} | warnings
-    return table
 
+    predictor: Any
+    config: Config
+    labels: LabelSpec
+    metrics: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    about: str = ""
+    tuning: dict[str, Any] = field(default_factory=dict)
+    _estimator: Any = field(default=None, init=False)
 
-def _cache_folder(cache: bool, cache_dir: str | os.PathLike | None) -> str | os.PathLike | None:
-    """The feature cache to use: ``cache_dir``, the user's default one, or none."""
-    if not cache:
-        return None
-    return cache_dir if cache_dir is not None else default_cache()
+    def __repr__(self) -> str:
+        heads = ", ".join(
+            f"{axis}={head.mode} {head.estimator} on {len(head.groups)} groups"
+            for axis, head in ((axis, self.config.head(axis)) for axis in AXES)
+        )
+        created = self.metadata.get("created", "not saved")
+        return f"Model({heads}; created {created})"
 
+    @property
+    def fingerprint(self) -> str:
+        """The feature fingerprint the model was trained on."""
+        return self.config.analysis.fingerprint(self.config.groups)
 
-class Model(Bundle):
-    """A loaded model bundle that predicts audio files (what :func:`load_model` returns)."""
+    @property
+    def heads(self) -> FittedHeads:
+        """What predicts: the fitted heads, their modes, columns, thresholds and maps."""
+        return heads_of(self.predictor)
+
+    @property
+    def estimator(self) -> Any:
+        """The scikit-learn :class:`~va_mood.MoodModel` (``clone``, ``set_params``); built on
+        first use for a loaded model."""
+        if self._estimator is None:
+            self._estimator = estimator_of(self.predictor, seed=self.config.seed)
+        return self._estimator
+
+    def predict_features(
+        self,
+        features: pd.DataFrame,
+        *,
+        fingerprint: str | None = None,
+        scale: str = "plane",
+    ) -> pd.DataFrame:
+        """Predict from a feature table (one row per clip, named feature columns).
+
+        Parameters
+        ----------
+        features : pd.DataFrame [shape=(n_clips, n_features)]
+            At least the columns of the model's feature groups.
+        fingerprint : str, optional
+            The fingerprint of the settings the table was extracted with; refused if it is
+            not the model's.
+        scale : {"plane", "unit", "nine"}
+            The scale of valence and arousal (:mod:`va_mood.outputs.scales`).
+
+        Returns
+        -------
+        pd.DataFrame
+            Valence, arousal, quadrant, mood, the confidences and, with two binary heads,
+            the ``p_*`` columns, indexed as ``features``.
+
+        Raises
+        ------
+        BundleError
+            When the features do not match the model.
+        """
+        if fingerprint is not None and fingerprint != self.fingerprint:
+            raise BundleError(
+                f"features were extracted with fingerprint {fingerprint}, but the model needs "
+                f"{self.fingerprint}; extract again with the model's configuration"
+            )
+        return on_scale(self._predict(features), scale=scale, modes=self.heads.modes)
+
+    def _predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The heads' table on the plane, before presentation."""
+        try:
+            return self.heads.predict_table(features)
+        except ParameterError as exc:
+            raise BundleError(f"features do not match the model: {exc}") from None
 
     def predict_files(
         self, paths: str | os.PathLike | Iterable[str | os.PathLike], **options: Any
@@ -120,16 +179,125 @@ class Model(Bundle):
         """
         return predict_files(self, paths, **options)
 
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model as a bundle folder (:func:`save_bundle`); returns the folder."""
+        return save_bundle(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, *, cache: bool = True) -> Model:
+        """Read a bundle folder; with no ``path``, the shipped default model.
+
+        Its heads' parsed trees are kept in the user's cache folder (``models`` beside the
+        feature cache), so that the next load is quicker; ``cache=False`` neither reads nor
+        writes them.
+
+        Raises
+        ------
+        BundleError
+            Naming the bundle and what is wrong with it.
+        """
+        models = default_cache().parent / "models" if cache else None
+        return cls(**read_bundle(DEFAULT_MODEL if path is None else path, cache_dir=models))
+
 
 def load_model(path: str | os.PathLike | None = None, *, cache: bool = True) -> Model:
-    """Load a model bundle; with no ``path``, the shipped default model.
+    """Load a model bundle; with no ``path``, the shipped default model (:meth:`Model.load`).
 
-    Its heads' parsed trees are kept in the user's cache folder (``models`` beside the feature
-    cache), so that the next load is quicker; ``cache=False`` neither reads nor writes them.
+    Examples
+    --------
+    >>> import va_mood
+    >>> va_mood.load_model().predict_files(["song.mp3"])  # doctest: +SKIP
     """
-    models = default_cache().parent / "models" if cache else None
-    bundle = load_bundle(DEFAULT_MODEL if path is None else path, cache_dir=models)
-    return Model(**{f.name: getattr(bundle, f.name) for f in dataclasses.fields(Bundle) if f.init})
+    return Model.load(path, cache=cache)
+
+
+def predict_files(
+    model: Model,
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    scale: str = "plane",
+    jobs: int | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    segment: float | None = None,
+    hop: float | None = None,
+    longest: float | None = MAX_DURATION,
+) -> pd.DataFrame:
+    """Predict valence, arousal, quadrant and mood for audio files: the one route of a clip.
+
+    ``paths`` are expanded once (files, folders searched recursively, glob patterns, as the
+    command line takes them); features are extracted, cached as ``va-mood predict`` caches
+    them; the heads predict; the signal checks apply
+    (:func:`va_mood.features.quality.apply_checks`); the table is presented on ``scale``.
+
+    Parameters
+    ----------
+    model : Model
+        The model to predict with.
+    paths : path or iterable of paths
+        Files, folders and glob patterns.
+    scale : {"plane", "unit", "nine"}
+        The scale of valence and arousal: -1..1, 0..1 or 1..9 (:mod:`va_mood.outputs.scales`).
+    jobs : int, optional
+        Worker processes for extraction (None or 0: one per core).
+    cache, cache_dir : bool, path
+        Whether to read and write the feature cache, and its folder (default
+        :func:`va_mood.locations.default_cache`).
+    progress : callable, optional
+        Called with ``(path, error)`` per file; if it has ``set_total``, that is first told
+        the number of files found.
+    segment, hop : float, optional
+        With ``segment`` (seconds), one row per window, indexed by (path, start, end), windows
+        starting every ``hop`` seconds (default: back to back).
+    longest : float, optional
+        Recordings longer than this many seconds are refused (None: no limit).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per file that could be read, indexed by path, with the columns ``va-mood
+        predict`` writes (:func:`va_mood.outputs.scales.as_rows` gives its CSV rows). Silence
+        gets no mood (NaN coordinates and confidences, mood ``"uncertain"``). ``attrs`` holds
+        ``errors`` (``{path: message}`` for inputs that could not be used), ``warnings``
+        (``{path: message}``: what a folder search skipped, quality warnings), ``scale`` and
+        ``files`` (how many audio files the inputs named).
+    """
+    skipped: list[str] = []
+    single = isinstance(paths, str | os.PathLike)
+    files, problems = find_audio([paths] if single else paths, on_warning=skipped.append)
+    if hasattr(progress, "set_total"):
+        progress.set_total(len(files))
+    groups = list(dict.fromkeys([*model.config.groups, QUALITY_GROUP]))
+    features, errors = extract_files(
+        files,
+        config=model.config.analysis,
+        groups=groups,
+        jobs=jobs,
+        cache_dir=_cache_folder(cache, cache_dir),
+        progress=progress,
+        segment=segment,
+        hop=hop,
+        longest=longest,
+    )
+    warnings: dict[str, str] = {}
+    if len(features):
+        table = model._predict(features[columns_for(model.config.groups)])
+        table, warnings = apply_checks(table, features[columns_for([QUALITY_GROUP])])
+    else:
+        table = pd.DataFrame(columns=list(TABLE_COLUMNS), index=pd.Index([], name="path"))
+    table = on_scale(table, scale=scale, modes=model.heads.modes)
+    table.attrs["errors"] = problems | errors
+    table.attrs["warnings"] = {message: message for message in skipped} | warnings
+    table.attrs["files"] = len(files)
+    return table
+
+
+def _cache_folder(cache: bool, cache_dir: str | os.PathLike | None) -> str | os.PathLike | None:
+    """The feature cache to use: ``cache_dir``, the user's default one, or none."""
+    if not cache:
+        return None
+    return cache_dir if cache_dir is not None else default_cache()
 
 
 def load_corpus(
@@ -195,16 +363,30 @@ def train(
     *,
     spec: LabelSpec | None = None,
     metrics: dict[str, Any] | None = None,
-) -> Bundle:
-    """Fit a :class:`~va_mood.model.estimator.MoodModel` on the whole corpus and wrap it in a
-    bundle.
+) -> Model:
+    """Fit a :class:`~va_mood.MoodModel` on a whole corpus.
 
-    ``metrics`` (e.g. the report of :func:`va_mood.evaluation.cross_validation.cross_validate`)
-    travels with the
-    bundle so that anyone who loads it can see how well it did.
+    Parameters
+    ----------
+    features : pd.DataFrame [shape=(n_clips, n_features)]
+        The corpus' feature table (:func:`load_corpus`).
+    labels : pd.DataFrame
+        Its labels, aligned with ``features`` (``group`` is each clip's CV group).
+    config : Config
+        Which groups each head hears, the heads' estimators and modes, the seed.
+    spec : LabelSpec, optional
+        The labels' scale (default: the 4Q dataset's).
+    metrics : dict, optional
+        How well the configuration did (e.g. :func:`va_mood.cross_validate`'s report); it
+        travels with the model so that anyone who loads it can see.
+
+    Returns
+    -------
+    Model
+        The trained model; :meth:`Model.save` writes it.
     """
     from .model.estimator import model_from_config
 
     y = targets(labels, config.modes)
-    model = model_from_config(config).fit(features, y, groups=labels["group"].to_numpy())
-    return Bundle(model, config, spec or LabelSpec(), metrics or {})
+    estimator = model_from_config(config).fit(features, y, groups=labels["group"].to_numpy())
+    return Model(estimator, config, spec or LabelSpec(), metrics or {})

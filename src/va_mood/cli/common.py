@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..config import Config
+    from .options import Work
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 3, 2, 130
 """0 every input succeeded; 1 some inputs failed (the good results are still written);
@@ -31,7 +32,7 @@ class Format(StrEnum):
     json = "json"
 
 
-class Scale(StrEnum):
+class ScaleName(StrEnum):
     plane = "plane"
     unit = "unit"
     nine = "nine"
@@ -74,9 +75,9 @@ FormatOpt = Annotated[
     typer.Option("--format", "-f", parser=choice(Format, Format), help="Output format."),
 ]
 ScaleOpt = Annotated[
-    Scale,
+    ScaleName,
     typer.Option(
-        parser=choice(Scale, Scale),
+        parser=choice(ScaleName, ScaleName),
         help="Scale of the numbers: plane (-1..1), unit (0..1, valence/energy as Spotify's) "
         "or nine (1..9 as the emotion datasets'); the same quadrants on every scale.",
     ),
@@ -186,14 +187,6 @@ def _human_table(table: pd.DataFrame, *, signed: bool = True) -> str:
 
 
 PathsArg = Annotated[list[str], typer.Argument(help="Audio files, folders (recursive) or globs.")]
-JobsOpt = Annotated[
-    int,
-    typer.Option("--jobs", "-j", help="Worker processes for extraction (0: one per CPU core)."),
-]
-CacheOpt = Annotated[
-    Path | None, typer.Option(help="Feature cache folder (default: ~/.cache/va_mood/features).")
-]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 ConfigOpt = Annotated[
     str | None,
     typer.Option(
@@ -214,29 +207,34 @@ ErrorsOpt = Annotated[
 ]
 
 
-MaxDurationOpt = Annotated[
-    float,
-    typer.Option(
-        "--max-duration",
-        min=0,
-        help="Refuse recordings longer than this many seconds, from their header before "
-        "decoding (0: no limit).",
-    ),
-]
-MAX_DURATION_DEFAULT = 3 * 3600.0
-"""``--max-duration``'s default, va_mood.audio.decode.MAX_DURATION (not imported: the CLI starts
-fast)."""
+def predicted_or_exit(
+    table: pd.DataFrame, errors_file: Path | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """What :func:`va_mood.predict_files` said about the inputs, printed one line each.
+
+    Returns ``(errors, warnings)``; exits 3 when the inputs named no audio file or none could
+    be predicted, after writing ``errors_file`` in the second case.
+    """
+    errors, notes = said_or_exit(table)
+    report_errors(errors, errors_file)
+    if table.empty:
+        error("no input could be predicted")
+        raise typer.Exit(EXIT_NOTHING)
+    return errors, notes
 
 
-def longest(max_duration: float) -> float | None:
-    """The library's ``longest`` for ``--max-duration`` (0: no limit)."""
-    return max_duration or None
-
-
-def cache_dir(cache: Path | None, no_cache: bool) -> Path | None:
-    from ..locations import default_cache
-
-    return None if no_cache else (cache or default_cache())
+def said_or_exit(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
+    """A prediction table's ``(errors, warnings)``, its warnings printed; exit 3 with one line
+    per problem when the inputs named no audio file."""
+    errors, notes = table.attrs["errors"], table.attrs.get("warnings", {})
+    for message in notes.values():
+        warning(message)
+    if not table.attrs.get("files"):
+        for message in errors.values():
+            error(message)
+        error("no audio files to work on")
+        raise typer.Exit(EXIT_NOTHING)
+    return errors, notes
 
 
 def find_audio_or_exit(paths: list[str]) -> tuple[list[Path], dict[str, str]]:
@@ -268,10 +266,7 @@ def labelled_corpus(
     audio: Path,
     cfg: Config,
     spec_path: str | None,
-    jobs: int,
-    cache: Any,
-    *,
-    max_duration: float = MAX_DURATION_DEFAULT,
+    work: Work,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Any, dict[str, str]]:
     """Features and labels of a labelled corpus, with progress; returns ``(features, labels,
     spec, failed)``. Unreadable audio is an ``error:`` (``failed``: ``{path: message}``, for
@@ -285,11 +280,11 @@ def labelled_corpus(
             audio,
             config=cfg,
             spec=spec,
-            jobs=jobs,
-            cache=cache is not None,
-            cache_dir=cache,
+            jobs=work.jobs,
+            cache=work.cache_dir is not None,
+            cache_dir=work.cache_dir,
             progress=step,
-            longest=longest(max_duration),
+            longest=work.longest,
         )
     failed = table.attrs.get("errors", {})
     for message in problems:
@@ -320,10 +315,7 @@ def corpus_features(
     features: Path | None,
     cfg: Config,
     spec_path: str | None,
-    jobs: int,
-    cache: Path | None,
-    *,
-    max_duration: float = MAX_DURATION_DEFAULT,
+    work: Work,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """The feature table and labels of a corpus, from its audio (cached) or from a Parquet
     table written by ``va-mood extract`` (refused if made with other feature settings), and
@@ -332,9 +324,7 @@ def corpus_features(
         error("give either --audio DIR or --features PARQUET")
         raise typer.Exit(EXIT_USAGE)
     if audio is not None:
-        table, labelled, _, failed = labelled_corpus(
-            labels, audio, cfg, spec_path, jobs, cache, max_duration=max_duration
-        )
+        table, labelled, _, failed = labelled_corpus(labels, audio, cfg, spec_path, work)
         return table, labelled, failed
     from ..extraction.table import align_features, read_feature_table
     from ..labels.files import load_labels
@@ -344,3 +334,17 @@ def corpus_features(
     for message in problems:
         warning(message)
     return table, labelled, {}
+
+
+def tuned_config_or_exit(cfg: Config, storage: str, prefix: str) -> Config:
+    """``cfg`` with the tuned heads of the studies ``<prefix>-<head>``, saying which trials
+    were used; exit 3 when there is no finished study."""
+    from ..tuning import best_config, tuned_trials
+
+    trials = tuned_trials(storage, prefix)
+    if not trials:
+        error(f"no finished study {prefix}-arousal or {prefix}-valence in {storage}")
+        raise typer.Exit(EXIT_NOTHING)
+    for head, trial in trials.items():
+        typer.echo(f"{head}: trial {trial.number} of {prefix}-{head} ({trial.value:.4f})", err=True)
+    return best_config(cfg, storage, prefix)

@@ -11,33 +11,29 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
-    MAX_DURATION_DEFAULT,
-    CacheOpt,
     ErrorsOpt,
-    JobsOpt,
     LabelsSpecOpt,
-    MaxDurationOpt,
     ModelOpt,
-    NoCacheOpt,
     PathsArg,
-    Scale,
+    ScaleName,
     ScaleOpt,
     error,
     fatal_errors,
     find_audio_or_exit,
     label_spec,
-    longest,
     one_line,
     progress_bar,
     report_errors,
     warning,
 )
+from .options import Work, work_options
 
 
+@work_options()
 def tag(
     paths: PathsArg,
     model: ModelOpt = None,
-    scale: ScaleOpt = Scale.plane,
+    scale: ScaleOpt = ScaleName.plane,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; change no file.")
     ] = False,
@@ -50,10 +46,8 @@ def tag(
         ),
     ] = False,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 0,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
-    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
+    *,
+    work: Work,
 ) -> None:
     """Predict each file and write mood, valence and arousal into its own tags.
 
@@ -65,8 +59,8 @@ def tag(
         from ..features.quality import UNCERTAIN
         from ..outputs.tagging import model_version, precheck, write_tags
 
-        bundle = load_model(model, cache=not no_cache)
-        version = model_version(bundle)
+        loaded = load_model(model, cache=not work.no_cache)
+        version = model_version(loaded)
         files, problems = find_audio_or_exit(paths)
         errors = dict(problems)
         todo, done = [], 0
@@ -81,14 +75,7 @@ def tag(
                 errors[str(path)] = f"{path}: {early.message}"
         if todo:
             with progress_bar(len(todo), "predicting") as step:
-                table = bundle.predict_files(
-                    todo,
-                    jobs=jobs,
-                    cache=not no_cache,
-                    cache_dir=cache,
-                    progress=step,
-                    longest=longest(max_duration),
-                )
+                table = loaded.predict_files(todo, progress=step, **work.predict_options())
             errors |= table.attrs["errors"]
             for note in table.attrs.get("warnings", {}).values():
                 warning(note)

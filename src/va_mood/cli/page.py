@@ -12,21 +12,19 @@ from .common import (
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
-    CacheOpt,
     ErrorsOpt,
-    JobsOpt,
     ModelOpt,
-    NoCacheOpt,
-    Scale,
+    ScaleName,
     choice,
     error,
     fatal_errors,
-    find_audio_or_exit,
     one_line,
     progress_bar,
     report_errors,
+    said_or_exit,
     warning,
 )
+from .options import Work, work_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
 TABLE_SUFFIXES = (".csv", ".json")
 
 
+@work_options()
 def page(
     inputs: Annotated[
         list[str],
@@ -52,13 +51,13 @@ def page(
         typer.Option(min=0.5, help="With audio inputs: also predict windows of this many seconds."),
     ] = None,
     scale: Annotated[
-        Scale,
+        ScaleName,
         typer.Option(
-            parser=choice(Scale, Scale),
+            parser=choice(ScaleName, ScaleName),
             help="With audio inputs: the scale to show, plane, unit or nine (a table keeps "
             "its own).",
         ),
-    ] = Scale.plane,
+    ] = ScaleName.plane,
     title: Annotated[str, typer.Option(help="Heading of the page.")] = "Songs on the mood plane",
     relative: Annotated[
         bool,
@@ -73,9 +72,8 @@ def page(
     ] = False,
     model: ModelOpt = None,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 0,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
+    *,
+    work: Work,
 ) -> None:
     """Write one self-contained HTML page: songs on the plane, hover, click to play, filter,
     select, export M3U8 playlists. It works offline from disk (every script is inside).
@@ -90,9 +88,7 @@ def page(
             table, shown_scale = _read_table(inputs[0], segment)
         else:
             shown_scale = scale.value
-            table, windows, errors = _predict(
-                inputs, model, shown_scale, segment, jobs, (not no_cache, cache)
-            )
+            table, windows, errors = _predict(inputs, model, shown_scale, segment, work)
         if segments is not None:
             windows = _read_segments(segments, shown_scale, table)
         report_errors(errors, errors_file)
@@ -144,24 +140,22 @@ def _predict(
     model: Path | None,
     scale: str,
     segment: float | None,
-    jobs: int,
-    cache: tuple[bool, Path | None],
+    work: Work,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Predict audio inputs (whole files and, with ``segment``, windows) on ``scale``."""
     from ..api import load_model
     from ..outputs.scales import as_rows
 
-    bundle = load_model(model, cache=cache[0])
-    files, problems = find_audio_or_exit(inputs)
-    options = {"scale": scale, "jobs": jobs, "cache": cache[0], "cache_dir": cache[1]}
-    with progress_bar(len(files), "predicting") as step:
-        table = bundle.predict_files(files, progress=step, **options)
-    errors = problems | table.attrs["errors"]
+    loaded = load_model(model, cache=not work.no_cache)
+    options = {"scale": scale, **work.predict_options()}
+    with progress_bar(None, "predicting") as step:
+        table = loaded.predict_files(inputs, progress=step, **options)
+    errors, _ = said_or_exit(table)
     table = as_rows(table)
     windows = None
     if segment is not None and len(table):
         with progress_bar(len(table), "predicting windows") as step:
             windows = as_rows(
-                bundle.predict_files(list(table["path"]), progress=step, segment=segment, **options)
+                loaded.predict_files(list(table["path"]), progress=step, segment=segment, **options)
             )
     return table, windows, errors

@@ -13,42 +13,36 @@ from .common import (
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
-    MAX_DURATION_DEFAULT,
-    CacheOpt,
     ConfigOpt,
     ErrorsOpt,
     Format,
     FormatOpt,
-    JobsOpt,
-    MaxDurationOpt,
-    NoCacheOpt,
+    ModelOpt,
     PathsArg,
-    Scale,
+    ScaleName,
     ScaleOpt,
-    cache_dir,
     config_or_default,
     error,
     fatal_errors,
     find_audio_or_exit,
-    longest,
+    predicted_or_exit,
     progress_bar,
     report_errors,
-    warning,
     write_table,
 )
+from .options import Work, work_options
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
+@work_options()
 def predict(
     paths: PathsArg,
-    model: Annotated[
-        Path | None, typer.Option(help="Model bundle folder (default: the shipped model).")
-    ] = None,
+    model: ModelOpt = None,
     fmt: FormatOpt = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
-    scale: ScaleOpt = Scale.plane,
+    scale: ScaleOpt = ScaleName.plane,
     segment: Annotated[
         float | None,
         typer.Option(min=0.5, help="Predict each window of this many seconds (start, end)."),
@@ -62,10 +56,8 @@ def predict(
         typer.Option(help="With --segment: write the per-file summary here (.csv or .json)."),
     ] = None,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 0,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
-    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
+    *,
+    work: Work,
 ) -> None:
     """Predict valence, arousal (on --scale, default -1..1), quadrant and mood for each file.
 
@@ -76,36 +68,24 @@ def predict(
     """
     with fatal_errors():
         from ..api import load_model
-
-        bundle = load_model(model, cache=not no_cache)
-        files, problems = find_audio_or_exit(paths)
         from ..extraction.segments import summarise_timeline
         from ..outputs.scales import as_rows
 
         if summary is not None and segment is None:
             error("--summary needs --segment")
             raise typer.Exit(EXIT_USAGE)
-        with progress_bar(len(files), "predicting") as step:
-            table = bundle.predict_files(
-                files,
+        loaded = load_model(model, cache=not work.no_cache)
+        with progress_bar(None, "predicting") as step:
+            table = loaded.predict_files(
+                paths,
                 scale=scale.value,
-                jobs=jobs,
-                cache=not no_cache,
-                cache_dir=cache,
                 progress=step,
                 segment=segment,
                 hop=hop,
-                longest=longest(max_duration),
+                **work.predict_options(),
             )
-        errors = problems | table.attrs["errors"]
-        notes = table.attrs.get("warnings", {})
-        for message in notes.values():
-            warning(message)
+        errors, notes = predicted_or_exit(table, errors_file)
         table = as_rows(table)
-        report_errors(errors, errors_file)
-        if table.empty:
-            error("no input could be predicted")
-            raise typer.Exit(EXIT_NOTHING)
         extra: dict[str, Any] = {"model": str(model or "default"), "scale": scale.value}
         if segment is not None:
             timeline = summarise_timeline(table)
@@ -143,14 +123,12 @@ def _summary_text(timeline: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+@work_options()
 def extract(
     paths: PathsArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Feature table (.parquet).")],
     config: ConfigOpt = None,
     errors_file: ErrorsOpt = None,
-    jobs: JobsOpt = 0,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
     backend: Annotated[
         str, typer.Option(help="Where to extract: 'process' (local pool) or 'dask' (a cluster).")
     ] = "process",
@@ -158,7 +136,8 @@ def extract(
         str | None,
         typer.Option(help="With --backend dask: the scheduler address (tcp://host:8786)."),
     ] = None,
-    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
+    *,
+    work: Work,
 ) -> None:
     """Extract the named feature table (one row per file) to Parquet.
 
@@ -177,12 +156,12 @@ def extract(
                 files,
                 config=cfg.analysis,
                 groups=cfg.groups,
-                jobs=jobs,
-                cache_dir=cache_dir(cache, no_cache),
+                jobs=work.jobs,
+                cache_dir=work.cache_dir,
                 progress=step,
                 backend=backend,
                 scheduler=scheduler,
-                longest=longest(max_duration),
+                longest=work.longest,
             )
         errors = problems | errors
         report_errors(errors, errors_file)

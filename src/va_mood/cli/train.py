@@ -15,20 +15,14 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
-    MAX_DURATION_DEFAULT,
     AudioOpt,
-    CacheOpt,
     ConfigOpt,
     FeatureTableOpt,
-    JobsOpt,
     LabelsOpt,
     LabelsSpecOpt,
-    MaxDurationOpt,
-    NoCacheOpt,
     OptionalAudioOpt,
     StorageOpt,
     StudyNameOpt,
-    cache_dir,
     config_or_default,
     corpus_features,
     error,
@@ -36,9 +30,10 @@ from .common import (
     label_spec,
     labelled_corpus,
     storage_or_default,
+    tuned_config_or_exit,
 )
+from .options import Work, work_options
 from .progress import Step, progress_bar, status
-from .tune import tuned_config
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -52,6 +47,7 @@ def cv_progress(cfg: Config) -> Iterator[Step]:
         yield step
 
 
+@work_options()
 def evaluate(
     labels: LabelsOpt,
     audio: AudioOpt,
@@ -65,10 +61,8 @@ def evaluate(
             "and predicted vs true for regression heads."
         ),
     ] = None,
-    jobs: JobsOpt = 0,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
-    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
+    *,
+    work: Work,
 ) -> None:
     """Repeated k-fold cross-validation grouped by artist: accuracy, macro-F1, confusion, heads."""
     with fatal_errors():
@@ -76,15 +70,7 @@ def evaluate(
         from ..util.atomic import write_text
 
         cfg = config_or_default(config)
-        features, table, _, failed = labelled_corpus(
-            labels,
-            audio,
-            cfg,
-            labels_spec,
-            jobs,
-            cache_dir(cache, no_cache),
-            max_duration=max_duration,
-        )
+        features, table, _, failed = labelled_corpus(labels, audio, cfg, labels_spec, work)
         first_repeat: dict[int, Any] = {}
         with cv_progress(cfg) as step:
             result = cross_validate(
@@ -106,6 +92,7 @@ def evaluate(
         raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 
 
+@work_options()
 def train(
     labels: LabelsOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="Model bundle folder to write.")],
@@ -116,9 +103,6 @@ def train(
     cv: Annotated[
         bool, typer.Option(help="Evaluate by grouped CV first and store the figures in the bundle.")
     ] = True,
-    jobs: JobsOpt = 0,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
     params_from_study: Annotated[
         bool,
         typer.Option(
@@ -132,29 +116,22 @@ def train(
         Path | None,
         typer.Option(help="Markdown on the training data (sources, licence) for the model card."),
     ] = None,
-    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
+    *,
+    work: Work,
 ) -> None:
     """Train a model on a labelled corpus and write it as a bundle (with its model card)."""
     with fatal_errors():
         storage = storage_or_default(storage)
-        from ..api import train as train_bundle
+        from ..api import train as train_model
         from ..config import extraction_config
         from ..evaluation.cross_validation import cross_validate, format_report
-        from ..model.bundle import save_bundle
 
         cfg = feature_cfg = config_or_default(config)
         if params_from_study:
-            cfg = tuned_config(cfg, storage, study_name)
+            cfg = tuned_config_or_exit(cfg, storage, study_name)
             feature_cfg = extraction_config(feature_cfg, cfg.groups)  # reuse the cached features
         features, table, failed = corpus_features(
-            labels,
-            audio,
-            features,
-            feature_cfg,
-            labels_spec,
-            jobs,
-            cache_dir(cache, no_cache),
-            max_duration=max_duration,
+            labels, audio, features, feature_cfg, labels_spec, work
         )
         spec = label_spec(labels_spec)
         metrics = {}
@@ -163,17 +140,17 @@ def train(
                 metrics = cross_validate(features, table, cfg, on_fold=lambda repeat, fold: step())
             typer.echo(format_report(metrics))
         with status(f"training on {len(table)} clips"):
-            bundle = train_bundle(features, table, cfg, spec=spec, metrics=metrics)
+            trained = train_model(features, table, cfg, spec=spec, metrics=metrics)
         if about is not None:
             try:
-                bundle.about = about.read_text(encoding="utf-8")
+                trained.about = about.read_text(encoding="utf-8")
             except OSError as exc:
                 error(f"{about}: cannot read ({exc.strerror})")
                 raise typer.Exit(EXIT_NOTHING) from None
         if params_from_study:
             from ..tuning import tuning_record
 
-            bundle.tuning = tuning_record(storage, study_name)
-        save_bundle(bundle, output)
+            trained.tuning = tuning_record(storage, study_name)
+        trained.save(output)
         typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)
         raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)

@@ -15,27 +15,24 @@ from .common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
-    MAX_DURATION_DEFAULT,
-    CacheOpt,
     ConfigOpt,
     FeatureTableOpt,
     Format,
     FormatOpt,
     LabelsOpt,
     LabelsSpecOpt,
-    MaxDurationOpt,
-    NoCacheOpt,
     OptionalAudioOpt,
     StorageOpt,
     StudyNameOpt,
-    cache_dir,
     choice,
     config_or_default,
     corpus_features,
     error,
     fatal_errors,
     storage_or_default,
+    tuned_config_or_exit,
 )
+from .options import Work, work_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,19 +44,6 @@ class TuneHead(StrEnum):
     arousal = "arousal"
     valence = "valence"
     both = "both"
-
-
-def tuned_config(cfg: Config, storage: str, prefix: str) -> Config:
-    """``cfg`` with the tuned heads of the studies ``<prefix>-<head>``; says which were used."""
-    from ..tuning import best_config, tuned_trials
-
-    trials = tuned_trials(storage, prefix)
-    if not trials:
-        error(f"no finished study {prefix}-arousal or {prefix}-valence in {storage}")
-        raise typer.Exit(EXIT_NOTHING)
-    for head, trial in trials.items():
-        typer.echo(f"{head}: trial {trial.number} of {prefix}-{head} ({trial.value:.4f})", err=True)
-    return best_config(cfg, storage, prefix)
 
 
 def _trial_line(study: Any, trial: Any) -> None:
@@ -75,6 +59,7 @@ def _trial_line(study: Any, trial: Any) -> None:
     )
 
 
+@work_options(jobs_default=1, jobs_help="Worker processes (trials and extraction).")
 def tune(
     labels: LabelsOpt,
     head: Annotated[
@@ -101,12 +86,8 @@ def tune(
     ] = None,
     storage: StorageOpt = None,
     study_name: StudyNameOpt = DEFAULT_PREFIX,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes (trials and extraction).")
-    ] = 1,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
-    max_duration: MaxDurationOpt = MAX_DURATION_DEFAULT,
+    *,
+    work: Work,
 ) -> None:
     """Tune each head in its own optuna study (resumed if it exists) by grouped CV."""
     with fatal_errors():
@@ -120,26 +101,19 @@ def tune(
         candidates = [g for h in heads if h in space.heads for g in space.heads[h].groups or ()]
         feature_cfg = extraction_config(cfg, candidates)
         table, labelled, failed = corpus_features(
-            labels,
-            audio,
-            features,
-            feature_cfg,
-            labels_spec,
-            jobs,
-            cache_dir(cache, no_cache),
-            max_duration=max_duration,
+            labels, audio, features, feature_cfg, labels_spec, work
         )
         interrupts = Interrupts()
         with interrupts.installed():
             for current in heads:
                 typer.echo(
-                    f"tuning the {current} head: {trials} trial(s), {jobs} worker(s), "
+                    f"tuning the {current} head: {trials} trial(s), {work.jobs} worker(s), "
                     f"{len(labelled)} clips, storage {storage}",
                     err=True,
                 )
                 try:
                     _tune_one(table, labelled, cfg, current, space, storage, study_name,
-                              trials, timeout, jobs, interrupts)  # fmt: skip
+                              trials, timeout, work.jobs, interrupts)  # fmt: skip
                 except KeyboardInterrupt:
                     _say_interrupted(current, storage, study_name)
                     raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -276,7 +250,7 @@ def studies_export(
         from ..config import config_to_toml
         from ..util.atomic import write_text
 
-        tuned = tuned_config(config_or_default(config), storage, study_name)
+        tuned = tuned_config_or_exit(config_or_default(config), storage, study_name)
         header = f"Tuned by `va-mood tune`: best trials of {study_name}-<head> in {storage}"
         write_text(output, config_to_toml(tuned, header))
         typer.echo(f"wrote {output}", err=True)

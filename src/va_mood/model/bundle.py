@@ -24,14 +24,13 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from ..config import Config, LabelSpec, config_from_dict, config_to_dict, label_spec_from_dict
+from ..config import config_from_dict, config_to_dict, label_spec_from_dict
 from ..errors import BundleError, ParameterError
 from ..features.registry import columns_for
 from ..util.digest import sha256_of
@@ -50,7 +49,7 @@ from .trees import BoostedTrees
 if TYPE_CHECKING:
     from .estimator import MoodModel
 
-__all__ = ["FORMAT_VERSION", "Bundle", "save_bundle", "load_bundle"]
+__all__ = ["FORMAT_VERSION", "heads_of", "estimator_of", "save_bundle", "read_bundle"]
 
 FORMAT = "va_mood-bundle"
 FORMAT_VERSION = 3
@@ -62,75 +61,33 @@ TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray"})
 """Types outside scikit-learn that a head file may need beyond what skops trusts by default."""
 
 
-@dataclass
-class Bundle:
-    """A fitted model with everything needed to use it safely.
+def heads_of(predictor: Any) -> FittedHeads:
+    """What predicts: ``predictor`` itself if it is fitted heads, else a fitted
+    :class:`~va_mood.model.estimator.MoodModel`'s :meth:`~MoodModel.fitted_heads`."""
+    return predictor if isinstance(predictor, FittedHeads) else predictor.fitted_heads()
 
-    ``predictor`` predicts: the fitted :class:`~va_mood.model.estimator.MoodModel` of a bundle just
-    trained, or, for a loaded bundle, its :class:`~va_mood.model.heads.FittedHeads` (xgboost heads
-    read by :class:`~va_mood.model.trees.BoostedTrees`, so predicting imports neither xgboost nor
-    scikit-learn). :attr:`model` is the scikit-learn ``MoodModel`` either way, built on
-    first use for a loaded bundle.
+
+def estimator_of(predictor: Any, *, seed: int) -> MoodModel:
+    """The scikit-learn :class:`~va_mood.model.estimator.MoodModel` behind ``predictor``.
+
+    A model trained in this process is its own estimator; for loaded heads one is built from
+    them (xgboost heads as xgboost's own estimators), so that ``clone`` and ``set_params`` work.
     """
+    if not isinstance(predictor, FittedHeads):
+        return predictor
+    from .estimator import MoodModel
 
-    predictor: Any
-    config: Config
-    labels: LabelSpec
-    metrics: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    about: str = ""
-    """Markdown on the training data (sources, citations, licence) for the model card."""
-    tuning: dict[str, Any] = field(default_factory=dict)
-    """The optuna studies the heads came from (see :func:`va_mood.tuning.tuning_record`)."""
-    _model: Any = field(default=None, init=False, repr=False, compare=False)
-
-    @property
-    def fingerprint(self) -> str:
-        """Feature fingerprint the model was trained on."""
-        return self.config.analysis.fingerprint(self.config.groups)
-
-    @property
-    def heads(self) -> FittedHeads:
-        """What predicts: the fitted heads, their modes, columns, thresholds and maps."""
-        if isinstance(self.predictor, FittedHeads):
-            return self.predictor
-        return self.predictor.fitted_heads()
-
-    @property
-    def model(self) -> MoodModel:
-        """The scikit-learn :class:`~va_mood.model.estimator.MoodModel` (``clone``,
-        ``set_params``)."""
-        if not isinstance(self.predictor, FittedHeads):
-            return self.predictor
-        if self._model is None:
-            from .estimator import MoodModel
-
-            h = self.predictor
-            self._model = MoodModel.from_fitted(
-                {axis: _sklearn_estimator(h.estimators[axis]) for axis in AXES},
-                h.columns,
-                thresholds=h.thresholds,
-                valence_sides={k: _sklearn_estimator(v) for k, v in h.valence_sides.items()},
-                sigma=h.sigma,
-                coordinates=h.coordinates,
-                confidence=h.confidence,
-                random_state=self.config.seed,
-            )
-        return self._model
-
-    def predict_features(
-        self, features: pd.DataFrame, *, fingerprint: str | None = None
-    ) -> pd.DataFrame:
-        """Predict from a feature table; refuse one extracted with other settings."""
-        if fingerprint is not None and fingerprint != self.fingerprint:
-            raise BundleError(
-                f"features were extracted with fingerprint {fingerprint}, but the model needs "
-                f"{self.fingerprint}; extract again with the model's configuration"
-            )
-        try:
-            return self.heads.predict_table(features)
-        except ParameterError as exc:
-            raise BundleError(f"features do not match the model: {exc}") from None
+    h = predictor
+    return MoodModel.from_fitted(
+        {axis: _sklearn_estimator(h.estimators[axis]) for axis in AXES},
+        h.columns,
+        thresholds=h.thresholds,
+        valence_sides={k: _sklearn_estimator(v) for k, v in h.valence_sides.items()},
+        sigma=h.sigma,
+        coordinates=h.coordinates,
+        confidence=h.confidence,
+        random_state=seed,
+    )
 
 
 def _sklearn_estimator(head: Any) -> Any:
@@ -150,8 +107,23 @@ def _library_versions() -> dict[str, str]:
     return out
 
 
-def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
-    """Write ``bundle`` to the folder ``path``, replacing it atomically if it exists."""
+def save_bundle(model: Any, path: str | os.PathLike) -> Path:
+    """Write a trained model to the folder ``path``, replacing it atomically if it exists.
+
+    Parameters
+    ----------
+    model : va_mood.Model
+        What :func:`va_mood.train` or :func:`va_mood.load_model` returns (anything with its
+        ``estimator``, ``config``, ``labels``, ``fingerprint``, ``metrics``, ``tuning`` and
+        ``about``).
+    path : str or os.PathLike
+        The bundle's folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -161,24 +133,24 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike) -> Path:
     try:
         heads = {}
         for axis in AXES:
-            heads[axis] = _save_head(bundle.model, axis, tmp)
+            heads[axis] = _save_head(model.estimator, axis, tmp)
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "versions": _library_versions(),
-            "config": config_to_dict(bundle.config),
-            "labels": asdict(bundle.labels),
-            "feature_fingerprint": bundle.fingerprint,
-            "thresholds": dict(zip(AXES, bundle.model.thresholds_, strict=True)),
+            "config": config_to_dict(model.config),
+            "labels": asdict(model.labels),
+            "feature_fingerprint": model.fingerprint,
+            "thresholds": dict(zip(AXES, model.estimator.thresholds_, strict=True)),
             "heads": heads,
-            "metrics": bundle.metrics,
-            "tuning": bundle.tuning,
-            "about": bundle.about,
+            "metrics": model.metrics,
+            "tuning": model.tuning,
+            "about": model.about,
         }
         meta = json.loads(json.dumps(meta, default=_json_default))  # plain JSON values only
         meta["integrity"] = _integrity(meta)
-        card = render_model_card(meta, name=path.name, about=bundle.about)
+        card = render_model_card(meta, name=path.name, about=model.about)
         (tmp / "MODEL_CARD.md").write_text(card)
         meta["manifest"] = make_manifest(tmp, meta)
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, allow_nan=False))
@@ -236,11 +208,24 @@ def _save_estimator(estimator: Any, folder: Path, stem: str) -> dict[str, str]:
     return {"kind": kind, "file": file.name, "sha256": sha256_of(file)}
 
 
-def load_bundle(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None) -> Bundle:
-    """Load a bundle folder, checking its format, files and configuration.
+def read_bundle(
+    path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
+) -> dict[str, Any]:
+    """Read a bundle folder, checking its format, files and configuration.
 
-    With ``cache_dir``, the xgboost heads' parsed trees are kept there for the next load
-    (:meth:`va_mood.model.trees.BoostedTrees.load`).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The bundle's folder.
+    cache_dir : str or os.PathLike, optional
+        Where the xgboost heads' parsed trees are kept for the next load
+        (:meth:`va_mood.model.trees.BoostedTrees.load`); None: not kept.
+
+    Returns
+    -------
+    dict
+        The parts of a :class:`va_mood.Model`: ``predictor`` (the fitted heads), ``config``,
+        ``labels``, ``metrics``, ``metadata`` (all of ``bundle.json``), ``about``, ``tuning``.
 
     Raises
     ------
@@ -311,8 +296,15 @@ def load_bundle(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None 
         sigma={a: float(h["sigma"]) for a, h in heads.items() if h.get("sigma") is not None},
         **calibration,
     )
-    about, tuning = meta.get("about", ""), meta.get("tuning") or {}
-    return Bundle(fitted, config, labels, meta.get("metrics", {}), meta, about, tuning)
+    return {
+        "predictor": fitted,
+        "config": config,
+        "labels": labels,
+        "metrics": meta.get("metrics", {}),
+        "metadata": meta,
+        "about": meta.get("about", ""),
+        "tuning": meta.get("tuning") or {},
+    }
 
 
 def _integrity(meta: dict[str, Any]) -> str:

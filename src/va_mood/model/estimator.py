@@ -24,7 +24,6 @@ from sklearn.utils.validation import check_is_fitted
 from ..config import Config, HeadConfig
 from ..errors import ParameterError
 from ..features.registry import columns_for
-from ..quadrant import quadrant_of
 from ..vocabulary import AXES, BINARY, REGRESSION, SIDES
 from .calibration import ConfidenceMap, CoordinateMap
 from .heads import FittedHeads, check_frame, head_columns
@@ -367,11 +366,6 @@ class MoodModel(BaseEstimator):
         """One axis' values on [-1, 1] and the confidence in the side each lies on
         (:meth:`FittedHeads.predict_axis`)."""
         return self.fitted_heads().predict_axis(axis, X)
-
-    def predict_quadrant(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        """Quadrant labels ``Q1``..``Q4`` [shape=(n_clips,)]."""
-        va = self.predict(X)
-        return quadrant_of(va[:, 0], va[:, 1], thresholds=self.thresholds_)
 
     def predict_table(self, X: pd.DataFrame, *, axes: tuple[str, ...] = AXES) -> pd.DataFrame:  # noqa: N803
         """Everything a user reads about each clip (:meth:`FittedHeads.predict_table`): valence,

@@ -21,9 +21,13 @@ from ..quadrant import quadrant_of
 from ..vocabulary import AXES, BINARY, MOODS, SIDES
 from .calibration import ConfidenceMap, CoordinateMap
 
-__all__ = ["FittedHeads", "check_frame", "head_columns"]
+__all__ = ["TABLE_COLUMNS", "FittedHeads", "check_frame", "head_columns"]
 
 _normal_cdf = np.frompyfunc(lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))), 1, 1)
+
+
+TABLE_COLUMNS = (*AXES, "quadrant", "mood", *(f"{axis}_confidence" for axis in AXES))
+"""The columns of :meth:`FittedHeads.predict_table` for both axes, in order."""
 
 
 def check_frame(X: Any) -> pd.DataFrame:  # noqa: N803

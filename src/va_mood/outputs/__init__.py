@@ -42,7 +42,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "scale_values": "scales",
         "unscale_values": "scales",
         "quadrant_probabilities": "scales",
-        "present": "scales",
+        "on_scale": "scales",
         "PROBABILITY_COLUMNS": "scales",
         "PREFIX": "tag_formats",
         "MP4_MEAN": "tag_formats",

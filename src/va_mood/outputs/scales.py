@@ -42,7 +42,7 @@ __all__ = [
     "scale_values",
     "unscale_values",
     "quadrant_probabilities",
-    "present",
+    "on_scale",
     "PROBABILITY_COLUMNS",
 ]
 
@@ -55,7 +55,6 @@ class Scale:
     low: float
     high: float
     arousal_name: str
-    description: str
 
     @property
     def centre(self) -> float:
@@ -69,9 +68,9 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "plane": Scale("plane", -1.0, 1.0, "arousal", "the package's plane, -1..1, 0 neutral"),
-    "unit": Scale("unit", 0.0, 1.0, "energy", "0..1, 0.5 neutral, as Spotify's valence/energy"),
-    "nine": Scale("nine", 1.0, 9.0, "arousal", "1..9, 5 neutral, as the emotion datasets' SAM"),
+    "plane": Scale("plane", -1.0, 1.0, "arousal"),  # the package's plane, 0 neutral
+    "unit": Scale("unit", 0.0, 1.0, "energy"),  # 0.5 neutral, as Spotify's valence/energy
+    "nine": Scale("nine", 1.0, 9.0, "arousal"),  # 5 neutral, as the emotion datasets' SAM
 }
 """The output scales by name; see the module docstring for the table."""
 
@@ -137,7 +136,7 @@ def to_scale(table: pd.DataFrame, scale: str | Scale = "plane") -> pd.DataFrame:
     Parameters
     ----------
     table : pd.DataFrame
-        As :meth:`va_mood.Bundle.predict_files` returns it: ``valence`` and ``arousal`` on the
+        As :meth:`va_mood.Model.predict_files` returns it: ``valence`` and ``arousal`` on the
         plane (-1..1); other columns (quadrant, mood, confidences, ``p_*``) are kept as they are.
     scale : {"plane", "unit", "nine"}
         See :data:`SCALES`. Under ``"unit"``, ``arousal`` and ``arousal_confidence`` are renamed
@@ -256,10 +255,13 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
     )
 
 
-def present(
+def on_scale(
     table: pd.DataFrame, *, scale: str | Scale = "plane", modes: dict[str, str] | None = None
 ) -> pd.DataFrame:
-    """A prediction table as a user reads it: ``p_*`` columns where they apply, then the scale.
+    """A prediction table as users read it: ``p_*`` columns where they apply, on ``scale``.
+
+    The one place where a prediction is presented: :func:`va_mood.predict_files` and
+    :meth:`va_mood.Model.predict_features` (and so the command line) call it.
 
     Adds :func:`quadrant_probabilities` when ``modes`` says both heads are binary (and leaves
     them out otherwise), then maps valence and arousal with :func:`to_scale`.
@@ -267,9 +269,9 @@ def present(
     Examples
     --------
     >>> import va_mood  # doctest: +SKIP
-    >>> bundle = va_mood.load_model()  # doctest: +SKIP
-    >>> table = bundle.predict_files(["song.mp3"])  # doctest: +SKIP
-    >>> present(table, scale="unit", modes=bundle.heads.modes)  # doctest: +SKIP
+    >>> model = va_mood.load_model()  # doctest: +SKIP
+    >>> table = model.heads.predict_table(features)  # doctest: +SKIP
+    >>> on_scale(table, scale="unit", modes=model.heads.modes)  # doctest: +SKIP
     """
     s = _scale(scale)
     attrs = dict(table.attrs)

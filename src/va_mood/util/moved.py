@@ -1,7 +1,7 @@
 """Old import paths of modules that moved into stage folders: still importable, with a warning.
 
-Version 0.2 moved the flat modules of ``va_mood`` into one folder per stage (``va_mood.registry``
-is now ``va_mood.features.registry``). Until the next release the old paths import the moved
+The flat modules of ``va_mood`` 0.1.0 moved into one folder per stage (``va_mood.registry`` is
+now ``va_mood.features.registry``). Until the next release the old paths import the moved
 module itself (so ``va_mood.registry.REGISTRY`` is the registry), with a
 :class:`DeprecationWarning` that names the new path.
 """
