@@ -1,4 +1,10 @@
-"""Decode audio files (mp3, wav, ogg, flac) to mono float32 at one configured rate."""
+"""Decode audio files (mp3, wav, ogg, flac) to mono float32 at one configured rate.
+
+Every feature is computed at one sample rate from one channel, so each file is downmixed and
+resampled here. Files come from users' libraries, so a broken, truncated or hostile file is
+refused with an :class:`~va_mood.errors.AudioError` that says what is wrong, and a header that
+claims an implausible rate, channel count or length is refused before anything is decoded.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ MAX_DURATION = 3 * 3600.0
 a header that claims more is refused before decoding."""
 MAX_COMPRESSION = 20_000
 """The most a compressed file's declared 16-bit samples may outnumber its bytes; real codecs
-stay far below (digital silence in FLAC comes nearest, near 1,000)."""
+stay far below (digital silence in FLAC comes nearest)."""
 CHUNK_SAMPLES = 1 << 22
 """Samples (frames x channels) decoded at a time, so a file of many channels at a high rate
 never needs more than one chunk of memory beyond its mono signal."""
@@ -113,15 +119,54 @@ _EXCERPT = re.compile(r"^(?P<path>.+)#t=(?P<start>\d+(?:\.\d+)?),(?P<end>\d+(?:\
 
 
 def excerpt(path: str | os.PathLike, start: float, end: float) -> str:
-    """The name of seconds ``start`` to ``end`` of ``path``, as a Media Fragments URI writes a
-    time range (``song.mp3#t=12.000,18.000``): :func:`load` decodes only that stretch, and the
-    feature cache keys it by the file's content and the range."""
+    """Name seconds ``start`` to ``end`` of ``path`` as one path-like string.
+
+    The name is written as a Media Fragments URI writes a time range
+    (``song.mp3#t=12.000,18.000``): :func:`load` decodes only that stretch, and the feature
+    cache keys it by the file's content and the range, so an excerpt goes wherever a file
+    does.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+    start, end : float
+        The excerpt's bounds, in seconds from the start of the file.
+
+    Returns
+    -------
+    str
+        ``f"{path}#t={start:.3f},{end:.3f}"``.
+
+    See Also
+    --------
+    split_excerpt
+
+    References
+    ----------
+    .. [1] W3C, "Media Fragments URI 1.0 (basic)", Recommendation, 2012.
+    """
     return f"{path}#t={start:.3f},{end:.3f}"
 
 
 def split_excerpt(path: str | os.PathLike) -> tuple[str, float, float | None]:
-    """``(file, start, end)`` of a name made by :func:`excerpt`; ``(path, 0.0, None)`` for a
-    plain path (or a file whose own name happens to look like an excerpt)."""
+    """Split a name made by :func:`excerpt` into its file and time range.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An excerpt's name, or a plain path.
+
+    Returns
+    -------
+    file : str
+        The audio file.
+    start : float
+        Seconds from the start of the file (0.0 for a plain path).
+    end : float or None
+        Seconds from the start of the file; None for a plain path, or for an existing file
+        whose own name happens to look like an excerpt.
+    """
     text = str(path)
     match = _EXCERPT.match(text)
     if match is None or os.path.exists(text):
@@ -138,23 +183,28 @@ def load(
 ) -> tuple[np.ndarray, int]:
     """Decode ``path`` to a mono signal at ``sr`` Hz.
 
+    The channels are averaged and the signal resampled with soxr (high quality) when the
+    file's rate differs from ``sr``.
+
     Parameters
     ----------
-    path : str or Path
+    path : str or os.PathLike
         An mp3, wav, ogg or flac file of any sample rate and channel count, or an excerpt of
         one (:func:`excerpt`).
     sr : int
-        Target sample rate; the file is resampled with soxr when it differs.
+        Target sample rate.
     max_duration : float or None
-        Read at most this many seconds from the start.
+        Read at most this many seconds from the start (of the excerpt, for an excerpt).
     longest : float or None
         Refuse a recording longer than this many seconds (None: no limit), from its header
         before decoding where the header says.
 
     Returns
     -------
-    y : np.ndarray [shape=(n,), dtype=float32]
+    y : np.ndarray [shape=(n_samples,), dtype=float32]
+        The mono signal.
     sr : int
+        Its sample rate, as requested.
 
     Raises
     ------
@@ -211,6 +261,7 @@ def _length(seconds: float) -> str:
 
 
 def _too_long(path: Path, seconds: float, longest: float) -> AudioError:
+    """The error for a recording of ``seconds`` over the limit of ``longest``."""
     return AudioError(
         f"{path}: {_length(seconds)} long, over the limit of {_length(longest)} "
         "(--max-duration raises it)"
@@ -218,12 +269,8 @@ def _too_long(path: Path, seconds: float, longest: float) -> AudioError:
 
 
 def _check_header(path: Path, fh: Any, longest: float | None, reading: float | None = None) -> None:
-    """Refuse, before decoding, a header whose sample rate, channel count or length is
-    implausible, or whose length the file's size cannot hold.
-
-    ``reading`` is the seconds that will be read when fewer than the whole file; ``longest``
-    the longest recording allowed (None: no limit).
-    """
+    """Refuse, before decoding, a header whose rate, channels or length is implausible, more
+    than the file's size holds, or (of the ``reading`` seconds read) longer than ``longest``."""
     rate, channels, frames = fh.samplerate, fh.channels, fh.frames
     if not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(
@@ -250,9 +297,8 @@ def _check_header(path: Path, fh: Any, longest: float | None, reading: float | N
 
 
 def _read_mono(path: Path, fh: Any, frames: int, longest: float | None) -> np.ndarray:
-    """Up to ``frames`` frames (-1: to the end) of the open file ``fh``, decoded and downmixed
-    a chunk of :data:`CHUNK_SAMPLES` at a time, so that memory holds the mono signal and one
-    chunk, whatever the channel count; a file of unknown length stops at ``longest``."""
+    """Up to ``frames`` frames (-1: all) of ``fh``, downmixed a chunk of :data:`CHUNK_SAMPLES`
+    at a time so memory holds the mono signal and one chunk; refused past ``longest``."""
     step = max(1, CHUNK_SAMPLES // fh.channels)
     limit = None if longest is None else int(longest * fh.samplerate) + 1
     parts: list[np.ndarray] = []
@@ -271,8 +317,23 @@ def _read_mono(path: Path, fh: Any, frames: int, longest: float | None) -> np.nd
 
 
 def duration(path: str | os.PathLike) -> float:
-    """Seconds of audio the header of ``path`` declares (an excerpt's length); 0.0 when it
-    cannot be read."""
+    """Seconds of audio the header of ``path`` declares, without decoding it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file, or an excerpt of one (:func:`excerpt`).
+
+    Returns
+    -------
+    float
+        The declared length (an excerpt's own length); 0.0 when the header cannot be read or
+        does not say.
+
+    See Also
+    --------
+    native_samples
+    """
     path, start, end = split_excerpt(path)
     if end is not None:
         return end - start
@@ -281,8 +342,25 @@ def duration(path: str | os.PathLike) -> float:
 
 
 def native_samples(path: str | os.PathLike) -> int:
-    """Samples per channel, at the file's own rate, that the header of ``path`` declares (0
-    when unknown): what decoding it whole holds in memory, as float32."""
+    """Samples per channel, at the file's own rate, that the header of ``path`` declares.
+
+    What decoding the file whole would hold in memory, as float32, before resampling: a
+    high-rate file can be short and still too large to decode at once.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file, or an excerpt of one (:func:`excerpt`).
+
+    Returns
+    -------
+    int
+        The declared count (an excerpt's share of it); 0 when unknown.
+
+    See Also
+    --------
+    duration
+    """
     path, start, end = split_excerpt(path)
     frames, rate = _declared(path)
     return frames if end is None else min(frames, int((end - start) * rate))
@@ -312,11 +390,21 @@ def stream(
 ) -> Iterator[np.ndarray]:
     """Decode ``path`` piece by piece to mono float32 chunks at ``sr`` Hz.
 
-    The streaming counterpart of :func:`load` for long recordings: memory holds one chunk of
-    the file at a time (soundfile reads, soxr resamples as a stream; a chunk holds at most
-    :data:`CHUNK_SAMPLES` samples of all channels). The concatenated chunks equal
-    :func:`load`'s signal up to the resampler's rounding; the same problems raise the same
-    :class:`AudioError` (a truncated file only once its end is reached).
+    The streaming counterpart of :func:`load` for long recordings: memory holds one chunk at
+    a time, of at most :data:`CHUNK_SAMPLES` samples of all channels. The chunks joined equal
+    :func:`load`'s signal up to the stream resampler's rounding, and the same problems raise
+    the same :class:`AudioError` (a truncated file only once its end is reached).
+
+    Parameters
+    ----------
+    path, sr, max_duration, longest
+        As for :func:`load`; ``path`` names a file, not an excerpt.
+    chunk_seconds : float
+        Seconds of the file decoded at a time, at most.
+
+    Yields
+    ------
+    np.ndarray [shape=(n_samples,), dtype=float32]
     """
     import soundfile as sf
     import soxr

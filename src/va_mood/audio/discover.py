@@ -1,4 +1,9 @@
-"""Which files to analyse: files, folders searched recursively, and glob patterns."""
+"""Which files to analyse: files, folders searched recursively, and glob patterns.
+
+The command line takes whatever a user types (a song, a music library, ``*.flac``); this
+module turns it into one sorted list of files, and says which arguments named nothing usable
+instead of failing on them.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +24,26 @@ def find_audio(
 ) -> tuple[list[Path], dict[str, str]]:
     """Expand files, folders (recursively) and glob patterns into audio files.
 
-    Returns the files, sorted and without repeats, and ``{argument: message}`` for
-    each argument that named nothing usable (a folder without audio, a glob that matched
-    nothing).
-    Files named explicitly are kept whatever their extension, so that decoding can say
-    what is wrong with them. Folders are searched through symbolic links, each folder once;
-    what a search skips (a folder named like an audio file, a dangling link, a link loop, a
-    folder that cannot be listed) is reported to ``on_warning``, one line each.
+    Files named explicitly are kept whatever their extension, so that decoding can say what
+    is wrong with them; a folder search takes the files ending in :data:`AUDIO_EXTENSIONS`.
+    Folders are searched through symbolic links, each folder once.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Files, folders and glob patterns (``**`` matches folders recursively).
+    on_warning : callable, optional
+        Called with one line for each thing a folder search skips: a folder named like an
+        audio file, a dangling link, a link loop, a folder that cannot be listed.
+
+    Returns
+    -------
+    files : list of Path
+        The audio files, in the order of ``paths``, each folder's and pattern's sorted, each
+        file once.
+    problems : dict
+        ``{argument: message}`` for each argument that named nothing usable (a folder
+        without audio, a pattern that matched nothing).
     """
     warn = on_warning or (lambda message: None)
     files: list[Path] = []
@@ -80,7 +98,19 @@ def _folder_audio(folder: Path, warn: Callable[[str], None]) -> list[Path]:
 
 
 def broken_link(path: Path) -> str:
-    """Why the symbolic link ``path`` leads nowhere: a loop, or a missing target."""
+    """Why the symbolic link ``path`` leads nowhere: a loop, or a missing target.
+
+    Parameters
+    ----------
+    path : Path
+        A symbolic link whose target does not exist.
+
+    Returns
+    -------
+    str
+        ``"symbolic link loop"``, or ``"dangling symbolic link (to <target>, which does not
+        exist)"``.
+    """
     try:
         path.stat()
     except OSError as exc:

@@ -2,18 +2,9 @@
 
 The same music played louder or softer is the same music: before a clip is analysed its
 decoded signal is brought to one integrated loudness (:data:`TARGET_LUFS` by default, see
-:class:`va_mood.features.analysis.AnalysisConfig`), so no feature depends on the playback level or
-the
-mastering gain, while everything relative within the clip (dynamics, crest factor, loudness
-changes) is kept.
-
-The measure is BS.1770-4's: the signal through the K-weighting filter (a high shelf of +4 dB
-above about 1.5 kHz, then a high pass at 38 Hz), mean square power over 400 ms blocks
-overlapping by 75 %, blocks below -70 LUFS gated out, then blocks more than 10 LU below the
-mean of the rest; ``-0.691 + 10 log10`` of the mean power of the blocks kept. The filters are
-the RBJ audio-EQ biquads with BS.1770's corner frequencies and Q, designed for any sample rate.
-:class:`LoudnessMeter` measures a signal given in consecutive chunks (a long recording,
-decoded as a stream) exactly as a whole one.
+:class:`va_mood.features.analysis.AnalysisConfig`), so no feature depends on the playback level
+or the mastering gain, while everything relative within the clip (dynamics, crest factor,
+loudness changes) is kept.
 """
 
 from __future__ import annotations
@@ -54,7 +45,8 @@ FADE_MIN_SECONDS = 0.5
 
 
 def _biquad(kind: str, f0: float, q: float, gain_db: float, sr: int) -> np.ndarray:
-    """One RBJ audio-EQ biquad as a second-order section ``[b0, b1, b2, 1, a1, a2]``."""
+    """One RBJ audio-EQ-cookbook biquad (high shelf or high pass) as a second-order section
+    ``[b0, b1, b2, 1, a1, a2]``."""
     big_a = 10 ** (gain_db / 40)
     w0 = 2 * math.pi * f0 / sr
     alpha = math.sin(w0) / (2 * q)
@@ -78,7 +70,27 @@ def _biquad(kind: str, f0: float, q: float, gain_db: float, sr: int) -> np.ndarr
 
 
 def k_weighting(sr: int) -> np.ndarray:
-    """BS.1770's K-weighting filter at ``sr`` as second-order sections [shape=(2, 6)]."""
+    """BS.1770's K-weighting filter, designed for any sample rate.
+
+    A high shelf of +4 dB above about 1.5 kHz (the head's acoustic effect), then a high pass
+    at 38 Hz, each an RBJ audio-EQ biquad with BS.1770's corner frequency and Q.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate of the signal to filter.
+
+    Returns
+    -------
+    np.ndarray [shape=(2, 6)]
+        Second-order sections, as :func:`scipy.signal.sosfilt` takes them.
+
+    References
+    ----------
+    .. [1] ITU-R BS.1770-4, "Algorithms to measure audio programme loudness and true-peak
+           audio level", 2015.
+    .. [2] R. Bristow-Johnson, "Cookbook formulae for audio EQ biquad filter coefficients".
+    """
     return np.stack(
         [
             _biquad("high_shelf", 1500.0, 1 / math.sqrt(2), 4.0, sr),
@@ -89,6 +101,27 @@ def k_weighting(sr: int) -> np.ndarray:
 
 class LoudnessMeter:
     """BS.1770-4 integrated loudness of a mono signal fed in consecutive chunks.
+
+    The signal goes through the K-weighting filter (:func:`k_weighting`); its mean square
+    power is taken over 400 ms blocks overlapping by 75 %; blocks below -70 LUFS are gated
+    out, then blocks more than 10 LU below the mean of the rest; the loudness is
+    ``-0.691 + 10 log10`` of the mean power of the blocks kept. A signal fed in chunks (a long
+    recording, decoded as a stream) is measured exactly as a whole one, in memory of one
+    value per 100 ms step.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate of the signal.
+
+    See Also
+    --------
+    integrated_loudness : the same for a whole signal.
+
+    References
+    ----------
+    .. [1] ITU-R BS.1770-4, "Algorithms to measure audio programme loudness and true-peak
+           audio level", 2015.
 
     Examples
     --------
@@ -112,7 +145,13 @@ class LoudnessMeter:
         self._steps: list[np.ndarray] = []  # mean square of each complete step
 
     def add(self, y: np.ndarray) -> None:
-        """Measure the next chunk of the signal."""
+        """Measure the next chunk of the signal.
+
+        Parameters
+        ----------
+        y : np.ndarray [shape=(n_samples,)]
+            The samples that follow those measured so far (any length, also empty).
+        """
         import scipy.signal
 
         filtered, self._state = scipy.signal.sosfilt(
@@ -129,7 +168,13 @@ class LoudnessMeter:
         return np.concatenate(self._steps) if self._steps else np.zeros(0)
 
     def integrated(self) -> float:
-        """Integrated loudness in LUFS so far (``-inf`` for silence or under 400 ms)."""
+        """Integrated loudness of the signal measured so far.
+
+        Returns
+        -------
+        float
+            LUFS; ``-inf`` for silence or a signal shorter than one 400 ms block.
+        """
         steps = self._measured_steps()
         if len(steps) < PER_BLOCK:
             return float("-inf")
@@ -145,13 +190,26 @@ class LoudnessMeter:
         return float(-0.691 + 10 * np.log10(kept.mean()))
 
     def unfaded(self, gate: float, longest: float) -> tuple[int, int]:
-        """The samples ``[start, stop)`` measured so far without their faded edges.
+        """The samples measured so far without their faded edges.
 
         A faded edge is the run of 100 ms steps at either end whose level lies more than
-        ``gate`` LU below the integrated loudness (a fade in or out, a quiet lead-in), cut
-        at ``longest`` seconds and at a quarter of the signal per end, and kept when it is
-        shorter than :data:`FADE_MIN_SECONDS` (a pause between notes is not a fade).
-        Everything is kept for silence, and for a signal under a second.
+        ``gate`` LU below the integrated loudness (a fade in or out, a quiet lead-in). Left
+        in, it would make a clip and an excerpt of its middle summarise differently.
+
+        Parameters
+        ----------
+        gate : float
+            LU below the integrated loudness under which a step at an edge is faded.
+        longest : float
+            The most, in seconds, cut at either end (at most a quarter of the signal per end
+            is cut either way).
+
+        Returns
+        -------
+        start, stop : int
+            The samples ``[start, stop)`` to keep. An edge shorter than
+            :data:`FADE_MIN_SECONDS` is kept (a pause between notes is not a fade), and
+            everything is kept for silence and for a signal under a second.
         """
         steps = self._measured_steps()
         total = len(steps) * self._step + len(self._partial)
@@ -169,15 +227,56 @@ class LoudnessMeter:
 
 
 def integrated_loudness(y: np.ndarray, sr: int) -> float:
-    """BS.1770-4 integrated loudness of the mono signal ``y``, in LUFS."""
+    """BS.1770-4 integrated loudness of a mono signal.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        The signal.
+    sr : int
+        Its sample rate.
+
+    Returns
+    -------
+    float
+        Loudness in LUFS; ``-inf`` for silence or a signal shorter than 400 ms.
+
+    See Also
+    --------
+    LoudnessMeter : the same for a signal given in chunks.
+    normalising_gain : the factor that brings a signal to a target loudness.
+
+    References
+    ----------
+    .. [1] ITU-R BS.1770-4, "Algorithms to measure audio programme loudness and true-peak
+           audio level", 2015.
+    """
     meter = LoudnessMeter(sr)
     meter.add(y)
     return meter.integrated()
 
 
 def normalising_gain(loudness: float, target: float = TARGET_LUFS) -> float:
-    """The factor that brings a signal of ``loudness`` LUFS to ``target`` (1 for silence),
-    within ±:data:`MAX_GAIN_DB`."""
+    """The factor that brings a signal of ``loudness`` LUFS to ``target`` LUFS.
+
+    Parameters
+    ----------
+    loudness : float
+        The signal's integrated loudness (:func:`integrated_loudness`).
+    target : float
+        The loudness wanted.
+
+    Returns
+    -------
+    float
+        The amplitude factor, its gain limited to ±:data:`MAX_GAIN_DB` dB; 1 for silence
+        (``loudness`` not finite).
+
+    Examples
+    --------
+    >>> normalising_gain(-20.0, target=-14.0)  # +6 dB
+    1.9952623149688795
+    """
     if not math.isfinite(loudness):
         return 1.0
     db = min(max(target - loudness, -MAX_GAIN_DB), MAX_GAIN_DB)

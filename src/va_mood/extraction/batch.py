@@ -2,9 +2,8 @@
 
 A batch is planned (which files the cache already holds, which groups each other file lacks),
 run (in this process, a local process pool, or on a Dask cluster) and assembled into one
-table. The cache (:mod:`va_mood.extraction.cache`) gains a segment, written atomically, every
-``checkpoint`` files, so an interrupted run loses at most that many clips and the next run
-goes on from there; runs sharing a cache lose none of each other's rows.
+table. The cache (:mod:`va_mood.extraction.cache`) gains a segment every ``checkpoint`` files,
+so an interrupted run loses at most that many clips and the next run goes on from there.
 """
 
 from __future__ import annotations
@@ -58,15 +57,8 @@ def _extract_path(
     long_file: float | None = LONG_FILE_SECONDS,
     longest: float | None = MAX_DURATION,
 ) -> Result:
-    """Decode and extract one file; errors come back as messages, never as exceptions.
-
-    The values are one feature row, or with ``windows = (segment, hop)`` a pair of
-    (feature matrix, window bounds). A file longer than ``long_file`` seconds, or with
-    more samples at its own rate than :data:`~va_mood.extraction.long_files.LONG_FILE_SAMPLES`, is
-    decoded and analysed in blocks (:func:`va_mood.extraction.long_files.extract_long`, or
-    :func:`~va_mood.extraction.long_files.extract_long_windows` for windows), in bounded memory. A
-    recording longer than ``longest`` seconds is refused.
-    """
+    """Decode and extract one file, in blocks if :func:`_is_long`: a row, or (matrix, bounds)
+    with ``windows``; errors come back as messages, never as exceptions."""
     try:
         if long_file is not None and _is_long(path, config, long_file):
             if windows is None:
@@ -106,13 +98,11 @@ def _extract_pinned(*args: Any) -> Result:
 
 
 def _init_worker() -> None:
-    """One BLAS/OpenMP/numba thread per worker process, so workers do not fight over cores;
-    freed memory kept for the next clip; CQT filter banks built once.
-
-    A forked worker inherits the one-thread limit its parent holds while it starts the pool
-    (see :func:`va_mood.util.threads.one_thread` for why it must not set it again); a worker
-    started another way sets it here.
-    """
+    """Set up a worker process: one BLAS/OpenMP/numba thread, so workers do not fight over
+    cores; freed memory kept for the next clip; CQT filter banks built once."""
+    # A forked worker inherits the one-thread limit its parent holds while it starts the pool
+    # (see va_mood.util.threads.one_thread for why it must not set it again); a worker
+    # started another way sets it here.
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[name] = "1"  # for libraries the worker has not loaded yet
     one_thread()  # for the worker's life: not entered, so never restored
@@ -136,7 +126,17 @@ def _longest_first(todo: list[tuple[str, list[str]]]) -> list[tuple[str, list[st
 
 
 def n_jobs(jobs: int | None) -> int:
-    """Worker processes for ``jobs``: ``None`` or ``0`` (or less) means one per CPU core.
+    """The number of worker processes ``jobs`` asks for.
+
+    Parameters
+    ----------
+    jobs : int or None
+        Worker processes; ``None``, ``0`` or less means one per CPU core.
+
+    Returns
+    -------
+    int
+        At least 1.
 
     Examples
     --------
@@ -204,23 +204,30 @@ def extract_files(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Extract the named feature groups for many files, or for windows of them.
 
-    ``jobs`` worker processes extract files in parallel (``None`` or ``0``: one per CPU
-    core), each limited to one BLAS/numba thread; the result is the same as with one job.
-    With ``backend="dask"`` the files are extracted on the Dask cluster whose scheduler is at
-    ``scheduler`` (an address such as ``"tcp://10.0.0.5:8786"``, or a
-    ``distributed.Client``); ``jobs`` is then ignored and the cache is written here as usual.
-    The workers must have va_mood installed and be able to read ``paths``.
-
-    With ``segment`` (seconds), each file gives one row per window of that length starting
-    every ``hop`` seconds (see :func:`va_mood.extraction.segments.window_bounds`); windowed
-    features are
-    not cached. A file longer than ``long_file`` seconds (default 10 minutes; ``None``:
-    never) is extracted in blocks, whole or by windows, in bounded memory
-    (:mod:`va_mood.extraction.long_files`).
-    A recording longer than ``longest`` seconds (default
-    :data:`va_mood.audio.decode.MAX_DURATION`; ``None``: no limit) is refused with an error, from
-    its
-    header before decoding where the header says.
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike
+        Audio files, or excerpts of them (:func:`va_mood.audio.decode.excerpt`).
+    config, groups : AnalysisConfig, sequence of str
+        The analysis settings, and the feature group keys.
+    jobs : int or None
+        Worker processes, each with one BLAS/numba thread, giving the same result as one
+        job; ``None`` or ``0``: one per CPU core.
+    cache_dir : str or os.PathLike or None
+        Folder of the feature cache (:class:`~va_mood.extraction.cache.FeatureCache`).
+    progress : callable, optional
+        Called once per file (:data:`Progress`).
+    checkpoint : int
+        Files between two writes of the cache: what an interrupted run can lose.
+    segment, hop : float or None
+        One row per window of ``segment`` seconds every ``hop`` seconds, not cached
+        (:func:`va_mood.extraction.segments.window_bounds`); ``None``: whole files.
+    backend, scheduler : {"process", "dask"}, str or distributed.Client
+        A local process pool, or the Dask cluster at the scheduler address (or client)
+        given, whose workers need va_mood and must be able to read ``paths``.
+    long_file, longest : float or None
+        Seconds beyond which a file is extracted in blocks, in bounded memory
+        (:mod:`va_mood.extraction.long_files`), and refused, respectively; ``None``: never.
 
     Returns
     -------
@@ -228,8 +235,12 @@ def extract_files(
         Indexed by path (as given), or by (path, start, end) with ``segment``; columns as
         :func:`va_mood.features.registry.columns_for`.
     errors : dict
-        ``{path: one-line message}`` for each file that could not be used, in the order of
-        ``paths`` (however many jobs).
+        ``{path: one-line message}`` for each file that could not be used, in path order.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown ``backend``, or the dask backend without a ``scheduler``.
     """
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -275,9 +286,7 @@ class _Batch:
 
     def plan(self, paths: list[str]) -> list[tuple[str, list[str]]]:
         """The ``(path, groups to extract)`` pairs the cache cannot answer; the files it can
-        answer are done (and reported to ``progress``) here a batch at a time: hashed, their
-        rows read, reported. Batches start at :data:`PLAN_BATCH` files and double, so the first
-        are reported at once and a whole library is read in a few passes over the cache."""
+        are read and reported here, in batches of :data:`PLAN_BATCH` files and doubling."""
         todo = []
         start, size = 0, PLAN_BATCH
         while start < len(paths):
@@ -322,10 +331,8 @@ class _Batch:
             self.progress(path, error)
 
     def save_cache(self, *, last: bool = False) -> None:
-        """Write the cache's new rows (the ``last`` time, as one segment for the whole batch);
-        a cache that cannot be written (a full disk) is a warning
-        (:class:`~va_mood.errors.VaMoodWarning`), never a reason to lose the results, and the
-        batch stops trying."""
+        """Write the cache's new rows (the ``last`` time, as one segment for the batch); a
+        cache that cannot be written is a :class:`VaMoodWarning`, and the batch stops caching."""
         if self.cache is None:
             return
         try:

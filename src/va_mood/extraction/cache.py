@@ -1,20 +1,9 @@
 """The feature cache: values keyed by a hash of each file's bytes, in append-only segments.
 
 A row is keyed by a hash of the file's bytes, so a renamed file is not extracted again and an
-edited one is. Each analysis setting has a folder of Parquet *segments*; a run adds a new
-segment at each checkpoint with the rows it extracted since the last one, and never rewrites
-a segment; reading merges them all. So two runs sharing one cache, on one machine or on a
-network folder, lose nothing: no file is ever written by two runs, and nothing needs a lock
-(SQLite's locking, the other candidate, is unreliable on network file systems). When a folder
-holds many segments, a reader merges them into one new segment and then deletes only those it
-merged, so a segment another run adds meanwhile is kept. A segment records each group's
-extractor version: the columns of a group whose extractor changed are ignored, so only that
-group is extracted again. The single file an older va_mood wrote is read as one more segment
-and merged away at the next compaction.
-
-A run that names the files it will look up reads only their rows: each segment's keys first,
-then only the row groups (of :data:`ROW_GROUP` rows) that hold them, so opening the cache of a
-whole library to predict a few files costs the few rows, not the library.
+edited one is. A run adds Parquet *segments* and never rewrites one, so runs sharing a cache,
+on one machine or on a network folder, lose nothing and need no lock (SQLite's locking, the
+other candidate, is unreliable on network file systems).
 """
 
 from __future__ import annotations
@@ -50,8 +39,24 @@ ROW_GROUP = 256
 
 
 def file_key(path: str | os.PathLike) -> str:
-    """A short hash of a file's bytes: the cache key of its features (with the time range,
-    for an excerpt of it)."""
+    """A short hash of a file's bytes: the cache key of its features.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file, or an excerpt of one (:func:`va_mood.audio.decode.excerpt`).
+
+    Returns
+    -------
+    str
+        32 hexadecimal digits of a BLAKE2b hash, followed for an excerpt by its time range
+        (``#t=12.000,18.000``).
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    """
     path, start, end = split_excerpt(path)
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as fh:
@@ -71,6 +76,7 @@ class _Rows:
 
     @classmethod
     def empty(cls) -> _Rows:
+        """No rows, no columns."""
         return cls([], [], np.empty((0, 0)))
 
 
@@ -79,9 +85,23 @@ class FeatureCache:
 
     One row per file (keyed by :func:`file_key`), one column per feature column of every
     group extracted so far; a row holds NaN for the groups not yet extracted for its file
-    (extracted values are always finite). ``keys`` names the files this run will look up:
-    only their rows are read (:meth:`read` adds more); ``None`` reads every row. Reading
-    merges the segments (see the module docstring); :meth:`save` adds one.
+    (extracted values are always finite). Each :meth:`save` adds a segment; reading merges
+    them, a later segment's values first. A reader that finds more than :data:`MAX_SEGMENTS`
+    merges them into a new one and deletes only those it merged, so a segment another run
+    adds meanwhile is kept. A segment records each group's extractor version: the columns of
+    a group whose extractor changed are ignored, so only that group is extracted again. The
+    one file an older va_mood wrote is read as one more segment.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The cache's folder, with one subfolder per analysis setting.
+    config : AnalysisConfig
+        The analysis setting; its fingerprint names the subfolder.
+    keys : collection of str or None
+        The files this run will look up: only their rows are read, each segment's keys first
+        and then the row groups (of :data:`ROW_GROUP` rows) that hold them; :meth:`read` adds
+        more. ``None`` reads every row.
     """
 
     def __init__(
@@ -110,8 +130,16 @@ class FeatureCache:
             self.read(keys)
 
     def read(self, keys: Collection[str]) -> None:
-        """Read the rows of ``keys`` that are not read yet (a run names its files a batch at a
-        time, so that its progress moves while it hashes them)."""
+        """Read the rows of ``keys`` that are not read yet.
+
+        A run names its files a batch at a time, so that its progress moves while it hashes
+        them.
+
+        Parameters
+        ----------
+        keys : collection of str
+            :func:`file_key` of the files.
+        """
         wanted = set(keys) - self._row.keys()
         if wanted:
             merged, _ = _merge(self._segments(), wanted)
@@ -129,6 +157,7 @@ class FeatureCache:
             path.unlink(missing_ok=True)
 
     def _use(self, rows: _Rows) -> None:
+        """Make ``rows`` the cache's table, indexed by key and by group."""
         self._table = rows
         self._row = {key: i for i, key in enumerate(rows.keys)}
         column = {c: j for j, c in enumerate(rows.columns)}
@@ -139,8 +168,22 @@ class FeatureCache:
         }
 
     def lookup(self, key: str, groups: Sequence[str]) -> tuple[np.ndarray | None, list[str]]:
-        """The cached values of ``groups`` for file ``key`` (None unless all are cached), and
-        the groups that are not."""
+        """The cached values of ``groups`` for one file.
+
+        Parameters
+        ----------
+        key : str
+            The file's :func:`file_key`.
+        groups : sequence of str
+            Feature group keys.
+
+        Returns
+        -------
+        values : np.ndarray [shape=(len(columns_for(groups)),)] or None
+            The values, in column order; None unless every group is cached.
+        missing : list of str
+            The groups that are not cached, in the order of ``groups``.
+        """
         fresh = self.new.get(key, {})
         i = self._row.get(key)
         parts, missing = [], []
@@ -158,7 +201,17 @@ class FeatureCache:
         return (None if missing else np.concatenate(parts)), missing
 
     def put(self, key: str, groups: Sequence[str], values: np.ndarray) -> None:
-        """Record the values of ``groups`` for file ``key`` (written by :meth:`save`)."""
+        """Record the values of ``groups`` for one file; :meth:`save` writes them.
+
+        Parameters
+        ----------
+        key : str
+            The file's :func:`file_key`.
+        groups : sequence of str
+            Feature group keys.
+        values : np.ndarray [shape=(len(columns_for(groups)),)]
+            Their values, in column order.
+        """
         self.new.setdefault(key, {}).update(zip(columns_for(groups), values, strict=True))
 
     @property
@@ -167,8 +220,15 @@ class FeatureCache:
         return len(self._row.keys() | self.new.keys())
 
     def save(self) -> None:
-        """Add what :meth:`put` recorded since the last save to the cache, as a new segment
-        written atomically (nothing is written when nothing is new)."""
+        """Add what :meth:`put` recorded since the last save as a new segment, atomically.
+
+        Nothing is written when nothing is new.
+
+        Raises
+        ------
+        OutputError
+            When the segment cannot be written (a full disk, no permission).
+        """
         if not self.new:
             return
         keys = list(self.new)
@@ -182,8 +242,16 @@ class FeatureCache:
         self._use(_in_registry_order(merged))
 
     def close(self) -> None:
-        """:meth:`save`, then merge the segments this run wrote (one per checkpoint) into one,
-        so that the cache gains a segment per run; other runs' segments are left alone."""
+        """:meth:`save`, then merge the segments this run wrote into one.
+
+        So the cache gains one segment per run, not one per checkpoint; other runs' segments
+        are left alone.
+
+        Raises
+        ------
+        OutputError
+            When a segment cannot be written.
+        """
         self.save()
         if len(self._written) < 2:
             return
@@ -219,9 +287,8 @@ class FeatureCache:
 
 
 def _read_segment(path: Path, wanted: set[str] | None) -> _Rows | None:
-    """The rows of ``wanted`` keys (None: all) in one segment, in the columns whose groups'
-    extractors are unchanged; None if unreadable (a damaged segment is left out, so its files
-    are extracted again)."""
+    """The rows of ``wanted`` keys (None: all) of one segment, in the columns of unchanged
+    extractors; None if unreadable (a damaged segment's files are extracted again)."""
     import pyarrow.parquet as pq
 
     try:

@@ -1,40 +1,9 @@
 """Long recordings in blocks: bounded memory, the same clip statistics.
 
-A whole-clip :class:`~va_mood.features.analysis.Analysis` of an hour of audio would hold every
-intermediate of every frame at once (the STFT alone has 1025 bins for each of its 155,000
-frames at the default settings). A file longer than :data:`LONG_FILE_SECONDS` is
-therefore decoded as a stream (:func:`va_mood.audio.decode.stream`) and analysed in blocks of
-:data:`BLOCK_SECONDS`, each with :func:`context_frames` of audio on both sides, so every kept
-frame of a block sees the same samples as it would in the whole clip. From each block only
-small things are kept:
-
-- the per-frame output of the frame-wise groups that read the big intermediates (``y``,
-  ``S``, ``mel_db``, ``peaks`` …: RMS, ZCR, contrast, MFCC, spectral shape, dissonance,
-  harmonicity), summarised over the whole series at the end as usual;
-- the compact intermediates :data:`COMPACT` (chroma 12 x frames, tonnetz, onset envelope,
-  the CQT magnitude), on which the remaining groups (key, local key, chords, harmonic change,
-  chroma, CQT bands …) run once over the whole clip at the end;
-- for the tempogram group, the running sum of the tempo-lag profile and each frame's peak
-  (:data:`BLOCK_REDUCERS`).
-
-STFT, onset-envelope and tempogram frames are computed from the same samples with the same
-padding at the clip's ends as in the whole clip (equal up to float rounding); CQT frames
-differ slightly at block joins (librosa resamples each block for its lower octaves) and the
-decoded signal differs from :func:`va_mood.audio.decode.load` by soxr's stream rounding, so block
-and whole-file statistics agree within :data:`TOLERANCE` (checked by the tests and by
-``benchmarks/extract_speed.py --only compare``).
-
-Windows of a long recording (``predict --segment``) go through the same blocks
-(:func:`extract_long_windows`): a window's statistics are taken over its frames of the kept
-series and compact intermediates, the tempogram's from partials over the window's frames of
-each block, so memory stays that of a whole-file extraction.
-
-The one exception is the pre-trained tagger's groups (:data:`SAMPLED_PER_BLOCK`): the tagger
-runs on at most :data:`va_mood.features.musicnn.MAX_PATCHES` 3 s patches of each block (spread over
-the
-block), where a whole-file analysis spreads that many over the whole file. Their block
-statistics are therefore estimates from more of the recording, not held to
-:data:`TOLERANCE`.
+A whole-clip analysis of an hour of audio would hold every intermediate of every frame at
+once, so a file longer than :data:`LONG_FILE_SECONDS` is decoded as a stream and analysed in
+blocks of :data:`BLOCK_SECONDS`, keeping from each only what the clip statistics need (see
+:func:`extract_blocks`). Block and whole-file statistics agree within :data:`TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -84,22 +53,31 @@ COMPACT = ("chroma", "tonnetz", "onset_env", "C")
 """Intermediates small enough to keep for a whole recording (at most n_bins x frames)."""
 TOLERANCE = {"rtol": 1e-3, "atol": 0.05}
 """Block against whole-file statistics: ``|block - whole| <= atol + rtol * |whole|``
-(numpy's ``isclose``); the values are dB, log2 and shares, so 0.05 is far below what any
-model could notice."""
+(numpy's ``isclose``, as the tests check it); the values are dB, log2 and shares."""
 SAMPLED_PER_BLOCK = frozenset(k for k, g in REGISTRY.items() if "musicnn" in g.inputs)
 """Groups whose block statistics sample each block, not the whole file, and so are not held
-to :data:`TOLERANCE`: those reading the tagger's output (see the module docstring)."""
+to :data:`TOLERANCE`: those reading the tagger's output (see :func:`extract_blocks`)."""
 SAMPLED_SERIES_STEP = 16
 """Every this many frames of a :data:`SAMPLED_PER_BLOCK` group's series are kept: the tagger's
-output changes once per 3 s patch, so every frame of its 250 rows would hold the same values
-many times over."""
+output changes once per 3 s patch, so every frame would repeat the same values."""
 
 
 def context_frames(config: AnalysisConfig, sr: int) -> int:
     """Frames of audio a block needs on each side so that its own frames come out exact.
 
     A tempogram frame reads half a window of onset frames on each side, an onset frame the
-    mel frames three and two before it, an STFT frame ``n_fft / 2`` samples on each side.
+    mel frames three and two before it, an STFT frame ``n_fft / 2`` samples on each side; the
+    CQT's long low filters need :data:`CQT_CONTEXT_SECONDS`.
+
+    Parameters
+    ----------
+    config, sr : AnalysisConfig, int
+        The analysis settings, and the sample rate.
+
+    Returns
+    -------
+    int
+        Analysis frames of context on each side.
     """
     stft = math.ceil(config.n_fft / config.hop_length)
     cqt = math.ceil(CQT_CONTEXT_SECONDS * sr / config.hop_length)
@@ -107,6 +85,7 @@ def context_frames(config: AnalysisConfig, sr: int) -> int:
 
 
 def _tempo_partial(block: Analysis) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The tempogram's lag sums, frame count, frame peaks (tempo, strength) and lag BPM."""
     T, bpm = tempo_lags(block.tempogram, block.sr, block.config)  # noqa: N806
     if T.size == 0:
         return np.zeros(0), 0, np.zeros(0), np.zeros(0), bpm
@@ -114,6 +93,7 @@ def _tempo_partial(block: Analysis) -> tuple[np.ndarray, int, np.ndarray, np.nda
 
 
 def _tempo_finish(parts: list[tuple]) -> np.ndarray:
+    """The tempogram group's values from the partials of :func:`_tempo_partial`."""
     total = sum(p[1] for p in parts)
     if total == 0:
         return np.zeros(len(REGISTRY["arousal.tempogram"].columns))
@@ -169,8 +149,12 @@ def extract_blocks(
     chunks : iterable of np.ndarray [shape=(n,)]
         The mono signal at ``sr`` in consecutive pieces of any length
         (e.g. :func:`va_mood.audio.decode.stream`).
+    sr : int
+        Its sample rate.
+    config, groups : AnalysisConfig, sequence of str
+        The analysis settings, and the feature group keys.
     block_seconds : float
-        Length of the blocks analysed at a time; memory grows with it, results barely change.
+        Length of the blocks analysed at a time; memory grows with it.
     gain : float, optional
         The factor that brings the whole signal to ``config.loudness`` (see
         :func:`loudness_gain`). Without it the chunks are measured first, which keeps them
@@ -181,6 +165,24 @@ def extract_blocks(
     np.ndarray [shape=(len(columns_for(groups)),)]
         As :func:`va_mood.features.clip.extract_clip` gives for the whole signal, within
         :data:`TOLERANCE`.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown group, a clip-level group on a big intermediate without a
+        :data:`BLOCK_REDUCERS` entry, or a signal under :data:`~va_mood.audio.decode.MIN_DURATION`.
+
+    Notes
+    -----
+    Each block is analysed with :func:`context_frames` of audio on both sides, so its frames
+    see the samples they would see in the whole clip. Kept from it are the per-frame output
+    of the groups that read big intermediates (``y``, ``S``, ``mel_db``, ``peaks`` …), the
+    :data:`COMPACT` intermediates, on which the other groups run once at the end, and the
+    partials of :data:`BLOCK_REDUCERS`. CQT frames differ slightly at block joins (librosa
+    resamples each block for its lower octaves), and a streamed signal by soxr's rounding:
+    hence :data:`TOLERANCE`. The tagger samples :data:`~va_mood.features.musicnn.MAX_PATCHES`
+    patches per block, not per file, so its groups (:data:`SAMPLED_PER_BLOCK`) are estimates
+    from more of the recording, not held to :data:`TOLERANCE`.
 
     Examples
     --------
@@ -215,17 +217,20 @@ def extract_block_windows(
     gain: float,
     block_seconds: float = BLOCK_SECONDS,
 ) -> np.ndarray:
-    """Named features of each window ``bounds`` (seconds) of one long signal, analysed in
-    blocks: the windowed counterpart of :func:`extract_blocks`, in the same bounded memory.
+    """Named features of each window of one long signal, in blocks, as :func:`extract_blocks`.
 
-    A window's statistics are taken over its frames of the clip's series, as
-    :func:`va_mood.extraction.segments.extract_windows` takes them from the whole-clip analysis,
-    within
-    :data:`TOLERANCE` (the tagger's groups excepted, see the module docstring).
+    Parameters
+    ----------
+    chunks, sr, config, groups, gain, block_seconds
+        As for :func:`extract_blocks`; ``gain`` is required.
+    bounds : sequence of (float, float)
+        ``(start, end)`` of each window, in seconds.
 
     Returns
     -------
     np.ndarray [shape=(len(bounds), len(columns_for(groups)))]
+        As :func:`va_mood.extraction.segments.extract_windows` gives from a whole-clip
+        analysis, within :data:`TOLERANCE` (the tagger's groups excepted).
     """
     columns_for(groups)
     fps = sr / config.hop_length
@@ -263,9 +268,8 @@ def _gather(
     gain: float,
     frames: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[dict[str, list[np.ndarray]], SimpleNamespace, dict[str, list[list[tuple]]]]:
-    """Analyse the scaled chunks block by block and keep what the statistics need: the
-    frame-wise groups' series, the compact intermediates (as one clip) and the reducers'
-    partials, one list for the clip or, with ``frames`` (window frame ranges), per window."""
+    """Analyse the scaled chunks block by block and keep what the statistics need: series,
+    compact intermediates (as one clip), and partials for the clip or per window ``frames``."""
     per_block, _, reduced, keep = _plan(groups)
     series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
     compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
@@ -298,9 +302,8 @@ def _analysed_blocks(
     block_seconds: float,
     gain: float = 1.0,
 ) -> Iterator[tuple[Analysis, slice, int]]:
-    """Each block's :class:`Analysis` (its frames and :func:`context_frames` on both sides),
-    the slice of the block's own frames in it and the clip frame the first of them is,
-    reading ``chunks`` only as far as needed."""
+    """Each block's :class:`Analysis` (with :func:`context_frames` on both sides), the slice
+    of its own frames in it and the first one's clip frame; ``chunks`` read as needed."""
     hop = config.hop_length
     length = max(1, round(block_seconds * sr / hop))
     ctx = context_frames(config, sr)
@@ -352,11 +355,10 @@ def _collect(
     aligned: bool = False,
     f0: int = 0,
 ) -> None:
-    """Keep from one block only what the clip statistics need (see the module docstring).
-
-    The :data:`SAMPLED_PER_BLOCK` series keep every :data:`SAMPLED_SERIES_STEP`-th frame;
-    ``aligned``, those of the clip frames that are multiples of the step (``f0`` being the
-    block's first clip frame), so that a window finds its frames by index."""
+    """Keep from one block only what the clip statistics need (see :func:`extract_blocks`);
+    the :data:`SAMPLED_PER_BLOCK` series only every :data:`SAMPLED_SERIES_STEP`-th frame."""
+    # ``aligned``: the frames kept are the clip frames that are multiples of the step (``f0``
+    # being the block's first clip frame), so that a window finds its frames by index.
     for key, parts in series.items():
         step = SAMPLED_SERIES_STEP if key in SAMPLED_PER_BLOCK else 1
         phase = (-f0) % step if aligned else 0
@@ -384,9 +386,28 @@ def extract_long(
     block_seconds: float = BLOCK_SECONDS,
     longest: float | None = MAX_DURATION,
 ) -> np.ndarray:
-    """Decode and extract a long recording in blocks (:func:`extract_blocks`), in memory
-    bounded by the block length, not the recording's; one longer than ``longest`` seconds is
-    refused (:func:`va_mood.audio.decode.stream`)."""
+    """Decode and extract a long recording in blocks, in memory bounded by the block length.
+
+    The file is streamed twice when ``config.loudness`` is set: to measure it, then analyse it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+    config, groups, block_seconds
+        As for :func:`extract_blocks`.
+    longest : float or None
+        Refuse a recording longer than this many seconds (``None``: no limit).
+
+    Returns
+    -------
+    np.ndarray [shape=(len(columns_for(groups)),)]
+
+    Raises
+    ------
+    AudioError, ParameterError
+        As :func:`va_mood.audio.decode.stream` and :func:`extract_blocks` raise them.
+    """
 
     def chunks() -> Iterator[np.ndarray]:
         return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
@@ -407,9 +428,27 @@ def extract_long_windows(
     block_seconds: float = BLOCK_SECONDS,
     longest: float | None = MAX_DURATION,
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """Decode a long recording and extract each window of it (``segment`` seconds every
-    ``hop``, as :func:`va_mood.extraction.segments.window_bounds`) in blocks, in the memory of
-    :func:`extract_long`: the features [shape=(n_windows, n_features)] and the windows."""
+    """Decode a long recording and extract each window of it in blocks, as :func:`extract_long`.
+
+    Parameters
+    ----------
+    path, config, groups, block_seconds, longest
+        As for :func:`extract_long`.
+    segment, hop : float
+        The windows, as :func:`va_mood.extraction.segments.window_bounds` takes them.
+
+    Returns
+    -------
+    features : np.ndarray [shape=(n_windows, n_features)]
+        As :func:`extract_block_windows` gives.
+    bounds : list of (float, float)
+        ``(start, end)`` of each window, in seconds.
+
+    Raises
+    ------
+    AudioError, ParameterError
+        As :func:`extract_long` raises them, or for windows that are not positive.
+    """
 
     def chunks() -> Iterator[np.ndarray]:
         return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
@@ -424,8 +463,20 @@ def extract_long_windows(
 
 
 def loudness_gain(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> float:
-    """The factor that brings the signal in ``chunks`` to ``config.loudness`` (1 without it),
-    measured as :func:`va_mood.features.analysis.analysis_of` measures a whole clip."""
+    """The factor that brings the signal in ``chunks`` to ``config.loudness``.
+
+    Measured as :func:`va_mood.features.analysis.analysis_of` measures a whole clip.
+
+    Parameters
+    ----------
+    chunks, sr, config
+        As for :func:`extract_blocks`.
+
+    Returns
+    -------
+    float
+        The amplitude factor; 1 when ``config.loudness`` is ``None``.
+    """
     if config.loudness is None:
         return 1.0
     return _measured(chunks, sr, config)[0]

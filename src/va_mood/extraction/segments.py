@@ -1,10 +1,10 @@
-"""Emotion over time: features and predictions for windows of a clip.
+"""Emotion over time: features for windows of a clip, and a summary of their moods.
 
 A clip's shared intermediates (STFT, CQT, onset envelope …) are computed once for the whole
 clip; each window then reads a slice of them through a :class:`WindowView`, so windowed
 features cost a summary per window, not new transforms. Every intermediate of
-:class:`~va_mood.features.analysis.Analysis` is a time series with frames on its last axis, which is
-what makes slicing it correct.
+:class:`~va_mood.features.analysis.Analysis` has its frames on its last axis, which is what
+makes slicing it correct.
 """
 
 from __future__ import annotations
@@ -24,7 +24,17 @@ __all__ = ["WindowView", "window_bounds", "extract_windows", "summarise_timeline
 
 
 class WindowView:
-    """Frames ``[start, stop)`` of an :class:`Analysis`, looking like an Analysis itself."""
+    """Frames ``[start, stop)`` of an :class:`Analysis`, looking like an Analysis itself.
+
+    Every intermediate is computed once, on the whole clip, and sliced on access.
+
+    Parameters
+    ----------
+    parent : Analysis
+        The whole clip's analysis (made with ``whole=False``, so frames stay in place).
+    start, stop : int
+        The window's first frame and the frame after its last.
+    """
 
     def __init__(self, parent: Analysis, start: int, stop: int) -> None:
         self._parent = parent
@@ -37,6 +47,7 @@ class WindowView:
         self.y = parent.y[start * hop : stop * hop]
 
     def __getattr__(self, name: str) -> Any:
+        """The parent's intermediate ``name``, sliced to the window's frames."""
         value = getattr(self._parent, name)  # computed once, on the whole clip
         if isinstance(value, tuple):  # several series of the same frames (e.g. ``peaks``)
             return tuple(v[..., self._start : self._stop] for v in value)
@@ -46,12 +57,29 @@ class WindowView:
 def window_bounds(
     duration: float, *, segment: float, hop: float | None = None
 ) -> list[tuple[float, float]]:
-    """(start, end) seconds of each window over a clip of ``duration`` seconds.
+    """The windows over a clip: ``segment`` seconds every ``hop`` seconds.
 
-    Windows of ``segment`` seconds start every ``hop`` seconds (default: ``segment``, i.e.
-    back to back). The last, shorter window is kept when it covers at least half a segment,
-    so the end of a clip is never silently dropped; a clip shorter than one segment is one
-    window.
+    The last, shorter window is kept when it covers at least half a segment, so the end of a
+    clip is not silently dropped; a clip shorter than one segment is one window.
+
+    Parameters
+    ----------
+    duration : float
+        The clip's length, in seconds.
+    segment : float
+        Window length, in seconds.
+    hop : float or None
+        Seconds between window starts; ``None``: ``segment`` (back to back).
+
+    Returns
+    -------
+    list of (float, float)
+        ``(start, end)`` of each window, in seconds, rounded to milliseconds.
+
+    Raises
+    ------
+    ParameterError
+        When ``segment`` or ``hop`` is not positive.
 
     Examples
     --------
@@ -85,13 +113,33 @@ def extract_windows(
     segment: float,
     hop: float | None = None,
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """Named features for each window of one clip.
+    """Named features for each window of one clip, from one analysis of the whole clip.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        The mono clip.
+    sr : int
+        Its sample rate.
+    config : AnalysisConfig
+        The analysis settings.
+    groups : sequence of str
+        Feature group keys (``family.name``).
+    segment, hop : float
+        The windows, as :func:`window_bounds` takes them.
 
     Returns
     -------
     features : np.ndarray [shape=(n_windows, n_features)]
         Columns as :func:`va_mood.features.registry.columns_for` ``(groups)``.
-    bounds : list of (start, end) seconds
+    bounds : list of (float, float)
+        ``(start, end)`` of each window, in seconds.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown group, a clip shorter than
+        :data:`va_mood.audio.decode.MIN_DURATION`, or windows that are not positive.
     """
     columns_for(groups)
     analysis = analysis_of(y, sr, config, whole=False)
@@ -109,7 +157,18 @@ def extract_windows(
 def summarise_timeline(segments: pd.DataFrame) -> pd.DataFrame:
     """Per file: the share of time in each mood, the number of mood changes, the main mood.
 
-    ``segments`` has columns ``path, start, end, mood`` (as ``predict --segment`` writes).
+    Where windows overlap, each second counts once, for the window that starts last.
+
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        Columns ``path``, ``start``, ``end`` and ``mood``, as ``predict --segment`` writes.
+
+    Returns
+    -------
+    pd.DataFrame [shape=(n_files, 4 + len(MOODS))]
+        ``path``, ``n_segments``, ``share_<mood>`` for each mood of
+        :data:`va_mood.vocabulary.MOODS`, ``mood_changes`` and ``main_mood``.
     """
     rows = []
     for path, windows in segments.groupby("path", sort=False):

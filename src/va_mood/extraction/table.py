@@ -1,9 +1,9 @@
 """Feature tables on disk: Parquet files of named features, tied to the settings that made them.
 
-``va-mood extract`` writes one (a ``path`` column, then one column per feature); ``tune`` and
-``train`` read it back with ``--features``. The table's Parquet metadata holds the feature
-fingerprint (:func:`va_mood.features.registry.feature_fingerprint`) of the analysis settings and
-feature groups it was made with, and reading it refuses a table made with other ones.
+``va-mood extract`` writes one and ``tune`` and ``train`` read it back (``--features``), so a
+corpus is analysed once for many experiments. The table's metadata holds the feature
+fingerprint of the analysis settings and groups it was made with, and reading it refuses a
+table made with other ones.
 """
 
 from __future__ import annotations
@@ -31,7 +31,26 @@ def write_feature_table(
     config: AnalysisConfig,
     groups: tuple[str, ...],
 ) -> None:
-    """Write ``table`` (indexed by path) atomically as Parquet, with its feature fingerprint."""
+    """Write a feature table atomically as Parquet, with its feature fingerprint.
+
+    Parameters
+    ----------
+    table : pd.DataFrame [shape=(n_files, n_features)]
+        Features indexed by path, as :func:`va_mood.extraction.batch.extract_files` gives
+        them; the index becomes a leading ``path`` column (bytes that are not UTF-8 as
+        ``\\xNN``).
+    path : str or os.PathLike
+        The file to write.
+    config : AnalysisConfig
+        The analysis settings the features were made with.
+    groups : tuple of str
+        The feature groups they hold.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -51,12 +70,30 @@ def _utf8(path: object) -> str:
 def read_feature_table(
     path: str | os.PathLike, *, config: AnalysisConfig, groups: tuple[str, ...]
 ) -> pd.DataFrame:
-    """A feature table written by :func:`write_feature_table`, checked against the settings.
+    """Read a feature table written by :func:`write_feature_table`, checked against settings.
 
     The table may hold more groups than ``groups``; its fingerprint must be the one these
-    analysis settings and today's extractor versions give its own groups. Raises
-    :class:`~va_mood.errors.ParameterError` for an unreadable file, a table made with other
-    settings or feature versions (or without a fingerprint), or one that lacks a group.
+    analysis settings and today's extractor versions give its own groups.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The Parquet file.
+    config : AnalysisConfig
+        The analysis settings the features must have been made with.
+    groups : tuple of str
+        The feature groups the table must hold.
+
+    Returns
+    -------
+    pd.DataFrame [shape=(n_files, 1 + n_features)]
+        A ``path`` column, then the feature columns.
+
+    Raises
+    ------
+    ParameterError
+        For an unreadable file, a table made with other settings or feature versions (or
+        without a fingerprint), or one that lacks a group.
     """
     import pyarrow.parquet as pq
 
@@ -86,8 +123,30 @@ def align_features(
     """Join a feature table written by ``va-mood extract`` to labels.
 
     A row belongs to the label whose id is the file stem of its ``path`` (``audio/123.mp3`` is
-    id ``123``). Returns ``(features, labels, problems)`` on a shared index, with one message
-    per labelled id without features and for the count of feature rows without labels.
+    id ``123``).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        A feature table with a ``path`` column (:func:`read_feature_table`).
+    labels : pd.DataFrame
+        Labels indexed by id.
+
+    Returns
+    -------
+    features : pd.DataFrame [shape=(n_clips, n_features)]
+        The rows of the labelled ids, indexed by id.
+    labels : pd.DataFrame
+        The labels of the same ids, in the same order.
+    problems : list of str
+        One message per labelled id without features, and one for the count of feature
+        rows without labels.
+
+    Raises
+    ------
+    LabelsError
+        When the table has no ``path`` column, two rows share a file stem, or no labelled id
+        has a row.
     """
     if "path" not in table.columns:
         raise LabelsError(f"a feature table needs a 'path' column, got {list(table.columns)[:5]}")

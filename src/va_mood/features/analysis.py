@@ -1,9 +1,9 @@
 """How a clip is analysed, and its shared intermediates, each computed at most once.
 
 Every feature function names the intermediates it needs as keyword arguments (``S``, ``C``,
-``onset_env`` …); the extractor hands it the attribute of the same name from an
-:class:`Analysis`, which computes it on first use and keeps it. So a clip's STFT, CQT and
-onset envelope are computed once, however many features read them.
+``onset_env`` …) and is handed the attribute of the same name of an :class:`Analysis`, which
+computes it on first use and keeps it. So a clip's STFT, CQT and onset envelope are computed
+once, however many features read them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,35 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    """How audio is decoded and analysed: the settings every feature depends on."""
+    """How audio is decoded and analysed: the settings every feature depends on.
+
+    Their :meth:`fingerprint` keys the feature cache and ties models to their features.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate every file is decoded to.
+    n_fft, hop_length : int
+        STFT window and hop, in samples; the hop is every series' frame step.
+    n_bins, bins_per_octave, fmin : int, int, float
+        The constant-Q transform's bins, bins per octave and lowest frequency (C1 by default).
+    tempogram_win_length : int
+        Onset frames per tempogram window.
+    n_mels, n_mfcc : int
+        Mel bands, and the MFCCs kept.
+    max_duration : float or None
+        Seconds read from the start of each file; ``None`` reads it all.
+    loudness : float or None
+        Integrated loudness (LUFS) every clip is brought to before analysis, so that no
+        feature depends on the playback level (:mod:`va_mood.audio.loudness`); ``None``
+        analyses it as decoded.
+    fade_gate : float or None
+        A whole clip's edges quieter than this many LU below its integrated loudness (a fade
+        in or out, at most :data:`va_mood.audio.loudness.FADE_SECONDS` per end) are left out
+        of its analysis, so that a clip and an excerpt of its middle are summarised alike;
+        ``None`` keeps them. Windows of a clip (``--segment``) and recordings analysed in
+        blocks (:mod:`va_mood.extraction.long_files`) keep them.
+    """
 
     sr: int = 22050
     n_fft: int = 2048
@@ -48,21 +76,23 @@ class AnalysisConfig:
     n_mfcc: int = 20
     max_duration: float | None = None
     loudness: float | None = TARGET_LUFS
-    """Integrated loudness (LUFS) every clip is brought to before analysis, so that no feature
-    depends on the playback level (:mod:`va_mood.audio.loudness`); ``None`` analyses it as
-    decoded."""
     fade_gate: float | None = None
-    """A whole clip's edges quieter than this many LU below its integrated loudness (a fade
-    in or out, at most :data:`va_mood.audio.loudness.FADE_SECONDS` per end) are left out of its
-    analysis, so that a clip and an excerpt of its middle are summarised alike; ``None``
-    keeps them. Windows of a clip (``--segment``) and recordings analysed in blocks
-    (:mod:`va_mood.extraction.long_files`) keep them."""
 
     def fingerprint(self, groups: tuple[str, ...]) -> str:
-        """A short hash of these settings and the groups' versions (keys caches, checks models).
+        """A short hash of these settings and the groups' extractor versions.
 
         A setting added later is left out at the value that means "as before"
         (:data:`AS_BEFORE`), so the caches and models made before it stay valid.
+
+        Parameters
+        ----------
+        groups : tuple of str
+            Feature group keys; ``()`` for the settings alone (the feature cache's key).
+
+        Returns
+        -------
+        str
+            As :func:`va_mood.features.registry.feature_fingerprint` gives it.
         """
         settings = dataclasses.asdict(self)
         for name, value in AS_BEFORE.items():
@@ -83,11 +113,30 @@ def analysis_of(y: np.ndarray, sr: int, config: AnalysisConfig, *, whole: bool =
     """The shared :class:`Analysis` of a clip, after checking and sanitising its samples.
 
     NaN and infinite samples become 0; a ``whole`` clip loses its faded edges
-    (``config.fade_gate``; windows of it are sliced from an analysis with ``whole=False``,
-    which keeps every sample in its place); the clip is brought to ``config.loudness`` (its
-    integrated loudness as a whole, so segments keep their loudness relative to the clip) and
-    samples are clipped to ±:data:`MAX_AMPLITUDE`; a clip shorter than
-    :data:`va_mood.audio.decode.MIN_DURATION` is refused.
+    (``config.fade_gate``); the clip is brought to ``config.loudness``, measured over the
+    whole clip so that its windows keep their loudness relative to it; samples are clipped
+    to ±:data:`MAX_AMPLITUDE`.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        The mono clip.
+    sr : int
+        Its sample rate.
+    config : AnalysisConfig
+        The analysis settings.
+    whole : bool
+        Whether the clip is analysed as a whole; ``False`` keeps every sample in its place,
+        for an analysis that windows are sliced from.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    ParameterError
+        When the clip is shorter than :data:`va_mood.audio.decode.MIN_DURATION`.
     """
     y = np.asarray(y, dtype=np.float32).ravel()
     if len(y) < MIN_DURATION * sr:
@@ -147,12 +196,17 @@ def memoised_cqt_filters() -> Iterator[bool]:
     """While inside, librosa builds each CQT filter bank once instead of on every call.
 
     librosa builds the Fourier transforms of its wavelet filters again for every octave of
-    every ``librosa.cqt`` call; they depend only on the settings. This opt-in keeps them,
-    keyed by librosa's own arguments, and hands each call a copy, so the CQT is the one
-    librosa computes, to the bit. It replaces a private librosa helper for the duration of
-    the block and puts the original back on exit; batch extraction (:mod:`va_mood.extraction.batch`)
-    uses it, an application's own librosa calls outside the block are untouched. Yields
-    whether the speed-up is active (a librosa without that helper is left alone).
+    every ``librosa.cqt`` call, though they depend only on the settings. This opt-in keeps
+    them (at most :data:`CQT_FILTER_BANKS`), keyed by librosa's own arguments, and hands each
+    call a copy, so the CQT is the one librosa computes, to the bit. It replaces a private
+    librosa helper for the duration of the block and puts the original back on exit; batch
+    extraction (:mod:`va_mood.extraction.batch`) uses it, and an application's own librosa
+    calls outside the block are untouched.
+
+    Yields
+    ------
+    bool
+        Whether the filter banks are kept (a librosa without that helper is left alone).
     """
     from librosa.core import constantq
 
@@ -181,13 +235,24 @@ def _hann(n: int) -> np.ndarray:
 
 
 def tempogram(onset_envelope: np.ndarray, *, win_length: int) -> np.ndarray:
-    """``librosa.feature.tempogram(onset_envelope=..., win_length=...)`` to float32 rounding,
-    in half the time [shape=(win_length, n_frames), dtype=float32].
+    """Autocorrelation tempogram: ``librosa.feature.tempogram`` to float32 rounding.
 
     The autocorrelation of each Hann-windowed, centred stretch of the envelope (padded by
     linear ramps to 0), each frame scaled to a peak of 1 (frames of zeros left as they are).
     librosa computes in float64 along the strided frame axis; this in float32, along
     contiguous frames.
+
+    Parameters
+    ----------
+    onset_envelope : np.ndarray [shape=(n_frames,)]
+        Onset strength per frame.
+    win_length : int
+        Onset frames per window: the lags measured.
+
+    Returns
+    -------
+    np.ndarray [shape=(win_length, n_frames), dtype=float32]
+        Autocorrelation by lag (rows, lag 0 first) and frame.
     """
     import scipy.fft
 
@@ -204,15 +269,29 @@ def tempogram(onset_envelope: np.ndarray, *, win_length: int) -> np.ndarray:
 
 
 class Analysis:
-    """Lazily computed, shared representations of one mono signal ``y`` at rate ``sr``."""
+    """Lazily computed, shared representations of one mono signal.
+
+    Each property is computed on first use and kept; feature extractors read them by name.
+    Every series has its frames on the last axis, so a window of the clip is a slice of them.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        The signal, as :func:`analysis_of` prepares it.
+    sr : int
+        Its sample rate.
+    config : AnalysisConfig
+        The analysis settings.
+    gain : float
+        The factor loudness normalisation multiplied the decoded signal by (1 without it):
+        what a group that needs the file's own level divides out.
+    """
 
     def __init__(self, y: np.ndarray, sr: int, config: AnalysisConfig, gain: float = 1.0) -> None:
         self.y = y
         self.sr = sr
         self.config = config
         self.gain = gain
-        """The factor loudness normalisation multiplied the decoded signal by (1 without it):
-        what a group that needs the file's own level divides out."""
 
     @cached_property
     def S(self) -> np.ndarray:  # noqa: N802 - librosa's name for a magnitude spectrogram
@@ -291,7 +370,7 @@ class Analysis:
     @cached_property
     def musicnn(self) -> tuple[np.ndarray, np.ndarray]:
         """musicnn's tag probabilities [shape=(50, n_frames)] and penultimate layer
-        [shape=(200, n_frames)], each frame carrying its 3 s patch's output
+        [shape=(200, n_frames)], each frame carrying its patch's output
         (see :func:`va_mood.features.musicnn.frame_series`)."""
         from .musicnn import frame_series
 
@@ -309,8 +388,25 @@ _EPS = 1e-10
 def spectral_peaks(S: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
     """The :data:`N_PEAKS` strongest local maxima of each STFT frame within :data:`PEAK_BAND`.
 
-    Returns frequencies and magnitudes [shape=(n_peaks, n_frames)] and the frame's total
-    power in the band [shape=(n_frames,)].
+    A peak's frequency is refined by parabolic interpolation between its neighbouring bins.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
+        Magnitude STFT.
+    sr : int
+        Sample rate.
+    n_fft : int
+        The STFT's window length.
+
+    Returns
+    -------
+    freq : np.ndarray [shape=(n_peaks, n_frames)]
+        Peak frequencies, in Hz.
+    amp : np.ndarray [shape=(n_peaks, n_frames)]
+        Peak magnitudes (0 where a frame has fewer peaks).
+    total : np.ndarray [shape=(n_frames,)]
+        Each frame's power in the band.
     """
     lo = max(1, int(PEAK_BAND[0] * n_fft / sr))
     hi = min(S.shape[0] - 1, int(PEAK_BAND[1] * n_fft / sr))

@@ -1,4 +1,8 @@
-"""The feature row of one clip: the named groups it asks for, from one analysis of it."""
+"""The feature row of one clip: the named groups it asks for, from one analysis of it.
+
+Every group reads the same :class:`~va_mood.features.analysis.Analysis`, so a clip's
+transforms are computed once however many groups are asked for.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,32 @@ def extract_clip(
 ) -> np.ndarray:
     """Compute the named feature groups for one mono clip.
 
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        The mono clip.
+    sr : int
+        Its sample rate.
+    config : AnalysisConfig
+        The analysis settings.
+    groups : sequence of str
+        Feature group keys (``family.name``).
+
     Returns
     -------
     np.ndarray [shape=(len(columns_for(groups)),)]
         Finite values in the order of :func:`columns_for`.
+
+    Raises
+    ------
+    ParameterError
+        When a group is not registered, or the clip is shorter than
+        :data:`va_mood.audio.decode.MIN_DURATION`.
+
+    See Also
+    --------
+    va_mood.extraction.segments.extract_windows : the same for windows of a clip.
+    va_mood.extraction.batch.extract_files : the same for many files.
 
     Examples
     --------

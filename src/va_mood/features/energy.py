@@ -1,4 +1,10 @@
-"""Energy and motion, what the arousal head hears: loudness, noisiness, contrast, tempo, onsets."""
+"""Energy and motion: loudness, noisiness, spectral contrast, tempo and onsets.
+
+Each group measures how much sound there is and how it moves: frame level, zero crossings,
+peak-to-valley contrast per octave, what the tempogram says about the pulse, and how often
+new events start. Their family name, ``arousal``, is the article's: it gave them to the
+arousal head. Which head reads which group is the configuration's choice.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,18 @@ __all__ = [
 
 @feature("arousal", "rms", stats=("mean", "std", "p10", "p90", "delta_mean"))
 def rms(*, S: np.ndarray) -> np.ndarray:  # noqa: N803
-    """Frame loudness in dB (RMS of the STFT frame)."""
+    """Frame level in dB: the RMS of each STFT frame.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
+        Magnitude STFT.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)]
+        Level in dB, floored at -100 dB.
+    """
     power = (S**2).sum(axis=0) * 2 / max(1, (S.shape[0] - 1) * 2) ** 2
     return 10.0 * np.log10(np.maximum(power, 1e-10))
 
@@ -37,6 +54,18 @@ def zcr(*, y: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     ``librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)[0]``,
     to the bit, but the crossings are found once for the signal and counted per frame from
     their running sum, instead of once per overlapping frame.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        Mono signal.
+    config : AnalysisConfig
+        The analysis settings (frame length ``n_fft``, ``hop_length``).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)]
+        Sign changes between consecutive samples of each centred frame, per sample.
     """
     n_fft, hop = config.n_fft, config.hop_length
     y = np.pad(y, n_fft // 2, mode="edge")  # librosa's centred frames
@@ -54,9 +83,28 @@ CONTRAST_BANDS = 6
 
 @feature("arousal", "contrast", dims=tuple(f"b{i}" for i in range(CONTRAST_BANDS + 1)))
 def contrast(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
-    """Spectral contrast (peak against valley, dB) in seven octave bands from 200 Hz.
+    """Spectral contrast: the peak against the valley of each octave band, in dB.
 
-    At low sample rates the octaves above Nyquist do not exist: their rows are zero.
+    Parameters
+    ----------
+    S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
+        Magnitude STFT.
+    sr : int
+        Sample rate.
+    config : AnalysisConfig
+        The analysis settings (``n_fft``).
+
+    Returns
+    -------
+    np.ndarray [shape=(7, n_frames)]
+        Contrast in the band below :data:`CONTRAST_FMIN`, the five octaves above it and the
+        rest of the spectrum (``librosa.feature.spectral_contrast``). At low sample rates
+        the bands above Nyquist do not exist: their rows are zero.
+
+    References
+    ----------
+    .. [1] D.-N. Jiang, L. Lu, H.-J. Zhang, J.-H. Tao and L.-H. Cai, "Music type
+           classification by spectral contrast feature", Proc. IEEE ICME, 2002.
     """
     import librosa
 
@@ -83,12 +131,21 @@ TEMPO_BANDS = (30, 45, 60, 80, 100, 120, 140, 170, 210, 300)
     + ("tempo_log2", "peak_strength", "pulse_clarity", "stability", "tempo_std", "strength_std"),
 )
 def tempogram(*, tempogram: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:
-    """What the tempogram says over time, not its plain mean.
+    """What the tempogram says about the pulse over time, not its plain mean.
 
-    The tempo-lag profile (mean autocorrelation pooled into BPM bands); the dominant tempo
-    (log2 BPM) and its strength; pulse clarity (peak over median of the profile); stability
-    (share of frames whose own peak lies within 5 % of the dominant tempo, or an octave of it);
-    the spread of the per-frame tempo (octaves) and of the per-frame peak strength.
+    Parameters
+    ----------
+    tempogram : np.ndarray [shape=(win_length, n_frames)]
+        Autocorrelation tempogram (:func:`va_mood.features.analysis.tempogram`).
+    sr : int
+        Sample rate.
+    config : AnalysisConfig
+        The analysis settings (``hop_length``, for the BPM of each lag).
+
+    Returns
+    -------
+    np.ndarray [shape=(15,)]
+        As :func:`tempo_summary`; zeros when no lag falls within :data:`TEMPO_BANDS`.
     """
     T, bpm = tempo_lags(tempogram, sr, config)  # noqa: N806
     if T.size == 0:
@@ -99,7 +156,24 @@ def tempogram(*, tempogram: np.ndarray, sr: int, config: AnalysisConfig) -> np.n
 def tempo_lags(
     tempogram: np.ndarray, sr: int, config: AnalysisConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The tempogram rows whose lag lies in the :data:`TEMPO_BANDS` range, and their BPM."""
+    """The tempogram rows whose lag lies in the :data:`TEMPO_BANDS` range, and their BPM.
+
+    Parameters
+    ----------
+    tempogram : np.ndarray [shape=(win_length, n_frames)]
+        Autocorrelation tempogram, lag 0 first.
+    sr : int
+        Sample rate.
+    config : AnalysisConfig
+        The analysis settings (``hop_length``).
+
+    Returns
+    -------
+    T : np.ndarray [shape=(n_lags, n_frames)]
+        The rows kept.
+    bpm : np.ndarray [shape=(n_lags,)]
+        The tempo of each, slowest last.
+    """
     lags = np.arange(1, tempogram.shape[0])
     bpm = 60.0 * sr / (config.hop_length * lags)
     keep = (bpm >= TEMPO_BANDS[0]) & (bpm <= TEMPO_BANDS[-1])
@@ -109,8 +183,29 @@ def tempo_lags(
 def tempo_summary(
     profile: np.ndarray, frame_tempo: np.ndarray, frame_strength: np.ndarray, bpm: np.ndarray
 ) -> np.ndarray:
-    """The tempogram group's values from the mean tempo-lag ``profile`` (over frames), each
-    frame's peak tempo (BPM) and peak strength, and the BPM of each lag."""
+    """The tempogram group's values from a tempo-lag profile and each frame's peak.
+
+    Split from :func:`tempogram` so that a long recording analysed in blocks can pass the
+    profile and peaks it gathered (:mod:`va_mood.extraction.long_files`).
+
+    Parameters
+    ----------
+    profile : np.ndarray [shape=(n_lags,)]
+        Mean autocorrelation of each lag over frames.
+    frame_tempo, frame_strength : np.ndarray [shape=(n_frames,)]
+        Each frame's peak tempo (BPM) and peak strength.
+    bpm : np.ndarray [shape=(n_lags,)]
+        The tempo of each lag.
+
+    Returns
+    -------
+    np.ndarray [shape=(15,)]
+        The profile pooled into the nine bands of :data:`TEMPO_BANDS`; the dominant tempo
+        (log2 BPM) and its strength; pulse clarity (peak over median of the profile);
+        stability (share of frames whose own peak lies within 5 % of the dominant tempo, or
+        an octave of it); the spread of the per-frame tempo (octaves) and of the per-frame
+        peak strength.
+    """
     bands = [
         profile[(bpm >= lo) & (bpm < hi)].mean() if np.any((bpm >= lo) & (bpm < hi)) else 0.0
         for lo, hi in zip(TEMPO_BANDS[:-1], TEMPO_BANDS[1:], strict=True)
@@ -134,5 +229,17 @@ def tempo_summary(
 
 @feature("arousal", "onset", stats=("mean", "std", "p90"))
 def onset(*, onset_env: np.ndarray) -> np.ndarray:
-    """Onset strength: how much and how often new sound events start."""
+    """Onset strength: how much and how often new sound events start.
+
+    Parameters
+    ----------
+    onset_env : np.ndarray [shape=(n_frames,)]
+        Onset strength envelope
+        (:attr:`~va_mood.features.analysis.Analysis.onset_env`).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)]
+        The envelope as it is.
+    """
     return onset_env

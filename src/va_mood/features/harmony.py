@@ -1,15 +1,11 @@
-"""Harmony features for the valence head: key and mode, harmonic change, dissonance.
+"""Harmony heard relative to the tonic: key and mode, chords, harmonic change, dissonance.
 
-The article's valence groups (chroma, constant-Q spectrum, tonnetz) describe pitch classes,
-which depend on the key a song happens to be in: a happy song in D and a happy song in Ab share
-little chroma. What listeners hear as positive or negative is relative to the tonic (major or
-minor mode, how settled the key is, how often and how far the harmony moves, how rough the
-sound is). Each group here measures one of those, from the shared intermediates of
-:mod:`va_mood.features.analysis` only, with numpy over whole arrays (no loops over frames).
-
-Key estimation uses the Krumhansl-Kessler probe-tone profiles correlated with a chroma vector
-(Krumhansl 1990); chords are triad templates on chroma averaged over half-second blocks;
-roughness is Sethares' parametrisation of the Plomp-Levelt curve on the strongest STFT peaks.
+The pitch groups (:mod:`va_mood.features.pitch`) describe pitch classes, which depend on the
+key a song happens to be in: a happy song in D and a happy song in Ab share little chroma.
+What listeners hear as positive or negative is relative to the tonic (major or minor mode,
+how settled the key is, how often and how far the harmony moves, how rough the sound is).
+Each group here measures one of those from the shared intermediates of
+:mod:`va_mood.features.analysis`, with numpy over whole arrays (no loops over frames).
 """
 
 from __future__ import annotations
@@ -72,6 +68,9 @@ _PROFILES = _profiles()
 def key_correlations(chroma: np.ndarray) -> np.ndarray:
     """Pearson correlation of chroma vectors with the 24 major and minor key profiles.
 
+    The Krumhansl-Kessler probe-tone profiles (:data:`KK_MAJOR`, :data:`KK_MINOR`) rotated
+    to each tonic, correlated with the chroma as in Krumhansl's key-finding algorithm.
+
     Parameters
     ----------
     chroma : np.ndarray [shape=(12,) or (12, n)]
@@ -87,16 +86,32 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
     >>> c_major = np.array([1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0.0])
     >>> int(np.argmax(key_correlations(c_major)))
     0
+
+    References
+    ----------
+    .. [1] C. L. Krumhansl and E. J. Kessler, "Tracing the dynamic changes in perceived tonal
+           organization in a spatial representation of musical keys", Psychological Review
+           89(4), 1982.
+    .. [2] C. L. Krumhansl, "Cognitive Foundations of Musical Pitch", Oxford University
+           Press, 1990.
     """
     return _PROFILES @ _zscore(np.asarray(chroma, dtype=np.float64), axis=0) / 12.0
 
 
 def estimate_key(chroma: np.ndarray) -> tuple[int, bool]:
-    """The best-correlating key of a chromagram's mean: ``(tonic pitch class, is_major)``.
+    """The key whose profile best correlates with a chromagram's mean.
 
     Parameters
     ----------
     chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram, C first.
+
+    Returns
+    -------
+    tonic : int
+        The tonic's pitch class, 0 (C) to 11 (B).
+    is_major : bool
+        Whether the key is major.
 
     Examples
     --------
@@ -109,6 +124,7 @@ def estimate_key(chroma: np.ndarray) -> tuple[int, bool]:
 
 
 def _mean(chroma: np.ndarray) -> np.ndarray:
+    """The chromagram's mean over time; zeros for an empty one."""
     return chroma.mean(axis=1) if chroma.shape[1] else np.zeros(12)
 
 
@@ -122,6 +138,7 @@ def _blocks(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def _frames(seconds: float, sr: int, config: AnalysisConfig) -> int:
+    """Analysis frames in ``seconds`` (one at least)."""
     return max(1, round(seconds * sr / config.hop_length))
 
 
@@ -129,8 +146,18 @@ def _frames(seconds: float, sr: int, config: AnalysisConfig) -> int:
 def chroma_key_invariant(*, chroma: np.ndarray) -> np.ndarray:
     """Chroma rotated to the estimated tonic: energy per scale degree, not per pitch class.
 
-    Why: the same harmonic language in another key gives the same degrees, so a model learns
+    The same harmonic language in another key gives the same degrees, so a model learns
     "much bIII and bVI" (minor colour) instead of memorising which keys its songs were in.
+
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
+
+    Returns
+    -------
+    np.ndarray [shape=(12, n_frames)]
+        Energy per degree of :data:`DEGREES`, tonic first (:func:`estimate_key`).
     """
     tonic, _ = estimate_key(chroma)
     return np.roll(chroma, -tonic, axis=0)
@@ -140,9 +167,20 @@ def chroma_key_invariant(*, chroma: np.ndarray) -> np.ndarray:
 def key(*, chroma: np.ndarray) -> np.ndarray:
     """Global key-profile fit: best major and minor correlations, mode strength, key clarity.
 
-    ``mode`` is the best major minus the best minor correlation (major mode is the classic
-    cue of positive valence); ``clarity`` is the best key's correlation and ``margin`` its lead
-    over the second best (a clear, settled tonality against an ambiguous or atonal one).
+    Major mode is the classic cue of positive valence; a clear, settled tonality sounds
+    different from an ambiguous or atonal one.
+
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
+
+    Returns
+    -------
+    np.ndarray [shape=(5,)]
+        ``major`` and ``minor``, the best correlation of a major and of a minor key
+        (:func:`key_correlations` of the mean chroma); ``mode``, their difference;
+        ``clarity``, the best key's correlation; ``margin``, its lead over the second best.
     """
     r = key_correlations(_mean(chroma))
     major, minor = r[:12].max(), r[12:].max()
@@ -157,13 +195,25 @@ def key(*, chroma: np.ndarray) -> np.ndarray:
     dims=("agree", "major_share", "mode_mean", "mode_std", "clarity", "changes", "fifths"),
 )
 def local_key(*, chroma: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:
-    """Key and mode over half-overlapping ~6 s windows, and how stable they are.
+    """Key and mode over half-overlapping windows, and how stable they are.
 
-    ``agree``: share of windows in the global key; ``major_share``: share in a major key;
-    ``mode_mean``/``mode_std``: local mode strength; ``clarity``: mean best local correlation;
-    ``changes``: share of window steps where the key changes; ``fifths``: mean distance of the
-    local keys from the global one on the circle of fifths (0-1, relative keys coincide).
-    Why: modulation, modal mixture and tonal ambiguity colour a song beyond its global key.
+    Modulation, modal mixture and tonal ambiguity colour a song beyond its global key.
+
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
+    sr, config : int, AnalysisConfig
+        Sample rate and analysis settings, for the length of a frame.
+
+    Returns
+    -------
+    np.ndarray [shape=(7,)]
+        Over windows of :data:`LOCAL_KEY_SECONDS`: ``agree``, the share in the global key;
+        ``major_share``, the share in a major key; ``mode_mean`` and ``mode_std``, the local
+        mode strength; ``clarity``, the mean best local correlation; ``changes``, the share of
+        window steps where the key changes; ``fifths``, the mean distance of the local keys
+        from the global one on the circle of fifths (0-1, relative keys coincide).
     """
     n = chroma.shape[1]
     width = min(n, _frames(LOCAL_KEY_SECONDS, sr, config))
@@ -208,12 +258,32 @@ def _fifths_distance(keys: np.ndarray, ref: int) -> np.ndarray:
 def harmonic_change(
     *, chroma: np.ndarray, tonnetz: np.ndarray, sr: int, config: AnalysisConfig
 ) -> np.ndarray:
-    """How fast the harmony moves: tonal-centroid and chroma distance between ~0.25 s blocks.
+    """How fast the harmony moves: tonal-centroid and chroma distance between blocks.
 
-    The tonnetz distance is Harte's harmonic change detection function; the chroma flux is one
-    minus the cosine similarity of consecutive blocks (0 between silent blocks). Why: static
-    drones and slow harmonic rhythm against busy, restless changes (and their peaks) separate
-    calm from tense music.
+    Static drones and slow harmonic rhythm against busy, restless changes (and their peaks)
+    separate calm from tense music. The chroma and tonnetz are averaged over blocks of half
+    :data:`CHORD_SECONDS` first.
+
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
+    tonnetz : np.ndarray [shape=(6, n_frames)]
+        Tonal centroids (:attr:`~va_mood.features.analysis.Analysis.tonnetz`).
+    sr, config : int, AnalysisConfig
+        Sample rate and analysis settings, for the length of a frame.
+
+    Returns
+    -------
+    np.ndarray [shape=(2, n_blocks - 1)]
+        ``tonnetz_flux``, the Euclidean distance of consecutive blocks' tonal centroids
+        (Harte's harmonic change detection function); ``chroma_flux``, one minus the cosine
+        similarity of consecutive blocks' chroma (0 between silent blocks).
+
+    References
+    ----------
+    .. [1] C. Harte, M. Sandler and M. Gasser, "Detecting harmonic change in musical audio",
+           Proc. 1st ACM Workshop on Audio and Music Computing Multimedia, 2006.
     """
     n = _frames(CHORD_SECONDS / 2, sr, config)
     t = _blocks(tonnetz, n)
@@ -247,11 +317,12 @@ CHORD_TYPES = ("major", "minor", "diminished", "other")
 
 
 def chord_labels(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best triad per chroma column.
+    """Best triad per chroma column, by cosine similarity with triad templates.
 
     Parameters
     ----------
     chroma : np.ndarray [shape=(12, n)]
+        Chroma vectors, C first.
 
     Returns
     -------
@@ -283,12 +354,25 @@ def chord_labels(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     dims=(*CHORD_TYPES, "balance", "change_rate", "fit"),
 )
 def chords(*, chroma: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:
-    """Template chord estimate on ~0.5 s blocks: chord-type shares and chord-change rate.
+    """Template chord estimate on blocks of chroma: chord-type shares and chord-change rate.
 
-    Shares of major, minor, diminished and unmatched ("other") blocks; ``balance`` is
-    (major - minor) / (major + minor); ``change_rate`` is chord changes per second; ``fit`` the
-    mean template fit. Why: minor and diminished chords and their share against major ones are
-    the most direct harmonic cue of negative valence; harmonic rhythm hints at tension.
+    Minor and diminished chords and their share against major ones are the most direct
+    harmonic cue of negative valence; harmonic rhythm hints at tension.
+
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
+    sr, config : int, AnalysisConfig
+        Sample rate and analysis settings, for the length of a frame.
+
+    Returns
+    -------
+    np.ndarray [shape=(7,)]
+        Over blocks of :data:`CHORD_SECONDS` labelled by :func:`chord_labels`: the shares of
+        major, minor, diminished and unmatched (``other``) blocks; ``balance``, (major -
+        minor) / (major + minor); ``change_rate``, chord changes per second; ``fit``, the
+        mean template fit.
     """
     n = _frames(CHORD_SECONDS, sr, config)
     root, kind, fit = chord_labels(_blocks(chroma, n))
@@ -303,6 +387,9 @@ def chords(*, chroma: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray
 def roughness(freq: np.ndarray, amp: np.ndarray) -> np.ndarray:
     """Sethares' sensory roughness of sets of partials, relative to their energy.
 
+    Each pair of partials adds its product of amplitudes weighted by Sethares'
+    parametrisation of the Plomp-Levelt dissonance curve.
+
     Parameters
     ----------
     freq, amp : np.ndarray [shape=(n_partials, n_frames)]
@@ -311,16 +398,24 @@ def roughness(freq: np.ndarray, amp: np.ndarray) -> np.ndarray:
     Returns
     -------
     np.ndarray [shape=(n_frames,)]
-        Sum over pairs of ``a_i a_j (exp(-3.5 s df) - exp(-5.75 s df))`` with
-        ``s = 0.24 / (0.021 min(f_i, f_j) + 19)``, divided by the sum of squared amplitudes;
-        0 for a frame without energy.
+        Sum over pairs of ``a_i a_j (exp(-3.51 s df) - exp(-5.75 s df))`` with
+        ``s = 0.24 / (0.0207 min(f_i, f_j) + 18.96)``, divided by the sum of squared
+        amplitudes; 0 for a frame without energy.
 
     Examples
     --------
     >>> unison = roughness(np.array([[440.0], [440.0]]), np.ones((2, 1)))
     >>> semitone = roughness(np.array([[440.0], [466.2]]), np.ones((2, 1)))
-    >>> float(unison[0]), bool(semitone[0] > 0.1)
+    >>> fifth = roughness(np.array([[440.0], [660.0]]), np.ones((2, 1)))
+    >>> float(unison[0]), bool(semitone[0] > fifth[0])
     (0.0, True)
+
+    References
+    ----------
+    .. [1] R. Plomp and W. J. M. Levelt, "Tonal consonance and critical bandwidth", JASA
+           38(4), 1965.
+    .. [2] W. A. Sethares, "Local consonance and the relationship between timbre and scale",
+           JASA 94(3), 1993.
     """
     f_i, f_j = freq[:, None], freq[None, :]
     s = 0.24 / (0.0207 * np.minimum(f_i, f_j) + 18.96)
@@ -332,10 +427,21 @@ def roughness(freq: np.ndarray, amp: np.ndarray) -> np.ndarray:
 
 @feature("valence", "dissonance", stats=("mean", "std", "p10", "p50", "p90"))
 def dissonance(*, peaks: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """Sensory roughness (Plomp-Levelt, Sethares' model) of the strongest spectral peaks.
+    """Sensory roughness of the strongest spectral peaks of each frame.
 
-    Why: beating between close partials is heard as harsh and tense, one of the few
-    low-level cues that separates aggressive from uplifting music at the same loudness.
+    Beating between close partials is heard as harsh and tense, a low-level cue that
+    separates aggressive from uplifting music at the same loudness.
+
+    Parameters
+    ----------
+    peaks : tuple of np.ndarray
+        :attr:`~va_mood.features.analysis.Analysis.peaks`: peak frequencies and magnitudes
+        [shape=(n_peaks, n_frames)], and each frame's power in the band.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)]
+        :func:`roughness` of each frame's peaks.
     """
     freq, amp, _ = peaks
     return roughness(freq, amp)
@@ -348,12 +454,26 @@ def harmonicity(
     C: np.ndarray,  # noqa: N803
     chroma: np.ndarray,
 ) -> np.ndarray:
-    """How pitched (against noisy) the sound is, three cheap ways per frame.
+    """How pitched (against noisy) the sound is, three ways per frame.
 
-    ``tonalness``: share of the band's STFT power in its strongest peaks; ``comb``: share of
-    the CQT power explained by the best harmonic comb (a fundamental and five harmonics), an
-    inverse inharmonicity; ``concentration``: 1 minus the normalised entropy of the chroma.
-    Why: clean, consonant, pitched textures against noisy, distorted ones.
+    Clean, consonant, pitched textures sound different from noisy, distorted ones.
+
+    Parameters
+    ----------
+    peaks : tuple of np.ndarray
+        :attr:`~va_mood.features.analysis.Analysis.peaks`.
+    C : np.ndarray [shape=(n_bins, n_frames)]
+        Magnitude constant-Q transform.
+    chroma : np.ndarray [shape=(12, n_frames)]
+        Chromagram.
+
+    Returns
+    -------
+    np.ndarray [shape=(3, n_frames)]
+        ``tonalness``, the share of the band's STFT power in its strongest peaks; ``comb``,
+        the share of the CQT power explained by the best harmonic comb (a fundamental and
+        five harmonics, :data:`HARMONICS`), an inverse inharmonicity; ``concentration``, 1
+        minus the normalised entropy of the chroma (0 for a silent frame).
     """
     _, amp, total = peaks
     tonalness = (amp**2).sum(axis=0) / (total + _EPS)

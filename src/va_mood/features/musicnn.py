@@ -1,17 +1,12 @@
 """A pre-trained music tagger: musicnn's MSD model, in plain numpy.
 
 musicnn (Pons & Serra, 2019) is a convolutional network trained to predict the Million Song
-Dataset's 50 most frequent tags, and those include mood words (happy, sad, mellow, chill,
-beautiful, sexy, party, easy listening) and the genres that go with them. What it learned from
-hundreds of thousands of songs is what a corpus of a few hundred labelled clips cannot learn:
-its tag probabilities and its 200-unit penultimate layer are the ``embedding`` feature groups
-(:mod:`va_mood.features.embedding`; what they add is measured in ``docs/feature_study.md``).
-
-The weights ship with va_mood (``models/musicnn``, ISC licence, converted from the musicnn
-0.1.0 wheel by ``tools/convert_musicnn.py``); the forward pass below is written with numpy
-matrix products, so no deep-learning framework is installed or imported. It reproduces
-musicnn's own TensorFlow outputs (a test checks them). The network reads log-compressed mel
-spectrograms at 16 kHz in patches of 187 frames (3 s), as it was trained.
+Dataset's 50 most frequent tags, mood words among them, from far more songs than a labelled
+mood corpus holds. Its tag probabilities and penultimate layer are the ``embedding`` feature
+groups (:mod:`va_mood.features.embedding`). The weights ship with va_mood (``models/musicnn``,
+ISC licence, converted by ``tools/convert_musicnn.py``); the forward pass is numpy matrix
+products, so no deep-learning framework is needed, and it reproduces musicnn's own TensorFlow
+outputs (a test checks them).
 """
 
 from __future__ import annotations
@@ -109,15 +104,12 @@ def _linear(windows: np.ndarray, index: int) -> np.ndarray:
 
 @functools.cache
 def _front_filters(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
-    """The ``index``-th front-end convolution as ``(kernel, bias, sign, (k_time, k_freq))``:
-    kernel [shape=(k_time * k_freq, filters)] and bias with each filter negated where the
-    batch norm after it has a negative scale, and those signs.
-
-    ReLU then batch norm is monotonic in a filter's output, rising or falling with the sign
-    of the norm's scale, so the max over frequency can be taken first: of the output where
-    it rises, of its negation (the min, negated) where it falls. The bias, constant over
-    frequency, is added after the max. Negating is exact: the values are the network's.
-    """
+    """The ``index``-th front-end convolution as ``(kernel, bias, sign, (k_time, k_freq))``,
+    each filter negated where the batch norm after it has a negative scale, and those signs."""
+    # ReLU then batch norm is monotonic in a filter's output, rising or falling with the sign
+    # of the norm's scale, so the max over frequency can be taken first: of the output where
+    # it rises, of its negation (the min, negated) where it falls. The bias, constant over
+    # frequency, is added after the max. Negating is exact: the values are the network's.
     kernel, bias = _conv(index)
     sign = np.where(_weights()[f"batch_normalization_{index + 1}/gamma"] >= 0, 1.0, -1.0)
     sign = sign.astype(np.float32)
@@ -126,12 +118,10 @@ def _front_filters(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tupl
 
 
 def _frequency_pooled(x: np.ndarray, index: int) -> np.ndarray:
-    """A front-end block: 2-D convolution over a patch [shape=(time, mel)], max over mel.
-
-    Timbral filters span 7 frames (the patch padded by 3 frames each side, frequency 'valid');
-    temporal filters span 128, 64 or 32 frames and one band (time padded 'same'). Each is one
-    matrix product per chunk of :data:`FRONT_CHUNK` windows, laid out contiguously.
-    """
+    """A front-end block: 2-D convolution over a patch [shape=(time, mel)], max over mel,
+    one matrix product per chunk of :data:`FRONT_CHUNK` windows."""
+    # Timbral filters span 7 frames (the patch padded by 3 frames each side, frequency
+    # 'valid'); temporal filters span 128, 64 or 32 frames and one band (time padded 'same').
     kernel, bias, sign, (k_time, k_freq) = _front_filters(index)
     n_time, n_mel = x.shape
     peak = np.full((n_time, kernel.shape[1]), -np.inf, dtype=np.float32)
@@ -160,9 +150,33 @@ def _temporal(x: np.ndarray, index: int) -> np.ndarray:
 
 
 def forward(patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tag probabilities [shape=(50,)] and penultimate layer [shape=(200,)] of one patch.
+    """Run the network on one patch: its tag probabilities and penultimate layer.
 
-    ``patch`` is a log-mel patch [shape=(187, 96)] from :func:`patches`.
+    The MSD ``musicnn`` architecture: a front end of timbral and temporal convolutions
+    pooled over frequency, a mid end of three temporal convolutions (the last two residual),
+    and a back end that pools over time (max and mean) into a dense layer and 50 sigmoids.
+
+    Parameters
+    ----------
+    patch : np.ndarray [shape=(187, 96)]
+        A log-mel patch from :func:`patches`.
+
+    Returns
+    -------
+    tags : np.ndarray [shape=(50,)]
+        The probability of each of :data:`TAGS`.
+    penultimate : np.ndarray [shape=(200,)]
+        The layer before the output: learnt descriptors of the music.
+
+    Raises
+    ------
+    BundleError
+        When the shipped weights file differs from :data:`WEIGHTS_SHA256`.
+
+    References
+    ----------
+    .. [1] J. Pons and X. Serra, "musicnn: Pre-trained convolutional neural networks for
+           music audio tagging", Late-Breaking/Demo, ISMIR 2019.
     """
     x = _batch_norm(np.asarray(patch, dtype=np.float32), 0)
     front = np.concatenate([_frequency_pooled(x, i) for i in range(5)], axis=1)
@@ -179,7 +193,20 @@ def forward(patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def log_mel(y: np.ndarray, sr: int) -> np.ndarray:
-    """musicnn's input representation of ``y``: log10(1 + 10⁴·mel power) [shape=(frames, 96)]."""
+    """musicnn's input representation of a signal: a log-compressed mel spectrogram.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        Mono signal; resampled to :data:`SR` when ``sr`` differs.
+    sr : int
+        Its sample rate.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mel_frames, 96)]
+        ``log10(1 + 10⁴ · mel power)``, frames of :data:`HOP` samples at :data:`SR`.
+    """
     import librosa
     import soxr
 
@@ -193,7 +220,25 @@ def patch_starts(n_mel_frames: int, max_patches: int = MAX_PATCHES) -> np.ndarra
     """First mel frames of the patches the tagger runs on.
 
     Back-to-back 3 s patches (a tail shorter than a patch is left out, as musicnn does), or
-    for a longer file ``max_patches`` of them spread evenly from its first to its last.
+    for a longer file ``max_patches`` of them spread evenly from its first to its last, so
+    the tagger's cost does not grow with the file's length.
+
+    Parameters
+    ----------
+    n_mel_frames : int
+        Length of the log-mel representation (:func:`log_mel`).
+    max_patches : int
+        The most patches analysed.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_patches,), dtype=int]
+        Multiples of :data:`PATCH_FRAMES`; one patch at least.
+
+    Examples
+    --------
+    >>> patch_starts(600).tolist()
+    [0, 187, 374]
     """
     n = max(1, n_mel_frames // PATCH_FRAMES)
     chosen = np.arange(n) if n <= max_patches else np.linspace(0, n - 1, max_patches)
@@ -201,9 +246,20 @@ def patch_starts(n_mel_frames: int, max_patches: int = MAX_PATCHES) -> np.ndarra
 
 
 def patches(rep: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """The patches [shape=(len(starts), 187, 96)] of a log-mel representation.
+    """Cut the patches the network reads from a log-mel representation.
 
     A representation shorter than one patch is repeated to fill it (as musicnn was trained).
+
+    Parameters
+    ----------
+    rep : np.ndarray [shape=(n_mel_frames, 96)]
+        From :func:`log_mel`.
+    starts : np.ndarray [shape=(n_patches,)]
+        First frames, from :func:`patch_starts`.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_patches, 187, 96)]
     """
     if len(rep) < PATCH_FRAMES:  # np.resize repeats whole rows, the mel bands staying aligned
         rep = np.resize(
@@ -215,15 +271,30 @@ def patches(rep: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def frame_series(
     y: np.ndarray, sr: int, n_frames: int, hop_length: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """musicnn's outputs laid on the analysis frame grid: ``(tags, penultimate)``.
+    """musicnn's outputs laid on the analysis frame grid.
 
-    Each of the ``n_frames`` analysis frames (``hop_length`` samples at ``sr``) carries the
-    output of the analysed patch whose centre is nearest, so clip statistics weigh patches by
-    the time they stand for, and a window of :mod:`va_mood.extraction.segments` averages the
-    patches it
-    overlaps (on a file longer than :data:`MAX_PATCHES` patches, the nearest analysed ones).
+    Each analysis frame carries the output of the analysed patch whose centre is nearest, so
+    clip statistics weigh patches by the time they stand for, and a window of
+    :mod:`va_mood.extraction.segments` averages the patches it overlaps (on a file longer
+    than :data:`MAX_PATCHES` patches, the nearest analysed ones).
 
-    Returns [shape=(50, n_frames)] and [shape=(200, n_frames)].
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+        Mono signal.
+    sr : int
+        Its sample rate.
+    n_frames : int
+        Analysis frames to fill.
+    hop_length : int
+        Samples per analysis frame, at ``sr``.
+
+    Returns
+    -------
+    tags : np.ndarray [shape=(50, n_frames)]
+        Tag probabilities, as :func:`forward` gives them.
+    penultimate : np.ndarray [shape=(200, n_frames)]
+        The penultimate layer.
     """
     rep = log_mel(y, sr)
     starts = patch_starts(len(rep))

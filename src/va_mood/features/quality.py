@@ -1,15 +1,10 @@
 """Is it music the model can judge? Signal checks that travel with every prediction.
 
-The model was trained on excerpts of commercially recorded songs; asked about silence or about
+The model was trained on excerpts of commercially recorded songs; asked about silence or
 telephone-rate audio it would still answer, and confidently (docs/failure_modes.md). So every
-prediction also extracts :data:`QUALITY_GROUP` (cached like any feature group, never
-fed to the model): each frame's level before loudness normalisation and its bandwidth. From
-them :func:`apply_checks`
-
-- gives silence and near-silence (nine frames in ten below :data:`SILENT_DB` dBFS) no mood:
-  coordinates and confidences NaN, quadrant empty, mood :data:`UNCERTAIN`, and a warning;
-- lowers the confidences of band-limited audio (nine frames in ten hold nothing above
-  :data:`NARROW_HZ`: telephone rates, old recordings) halfway towards 0.5, and warns.
+prediction also extracts :data:`QUALITY_GROUP` (cached like any group, never fed to the
+model), and :func:`apply_checks` gives silence no mood and band-limited audio lower
+confidences, with a warning for each.
 """
 
 from __future__ import annotations
@@ -17,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..vocabulary import AXES
 from .analysis import AnalysisConfig
 from .registry import feature
 
@@ -49,8 +45,25 @@ _LEVEL, _BANDWIDTH = f"{QUALITY_GROUP}_level.p90", f"{QUALITY_GROUP}_bandwidth.p
 
 @feature("quality", "signal", stats=("p90",), dims=("level", "bandwidth"))
 def signal(*, S: np.ndarray, sr: int, config: AnalysisConfig, gain: float) -> np.ndarray:  # noqa: N803
-    """Each frame's level as decoded (dBFS, the normalising ``gain`` divided out) and its
-    bandwidth (Hz) [shape=(2, n_frames)]."""
+    """Each frame's level as decoded and its bandwidth: what the checks look at.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
+        Magnitude STFT of the loudness-normalised clip.
+    sr : int
+        Sample rate.
+    config : AnalysisConfig
+        The analysis settings (``n_fft``).
+    gain : float
+        The factor loudness normalisation applied, divided out of the level.
+
+    Returns
+    -------
+    np.ndarray [shape=(2, n_frames)]
+        The level in dB full scale (RMS, corrected for the Hann window), and the highest
+        frequency (Hz) within :data:`BANDWIDTH_FLOOR_DB` of the frame's strongest bin.
+    """
     power = S**2
     total = power.sum(axis=0) * 2 / max(1, (S.shape[0] - 1) * 2) ** 2
     level = 10.0 * np.log10(np.maximum(total, 1e-12)) - 20.0 * np.log10(max(gain, 1e-12))
@@ -62,11 +75,27 @@ def signal(*, S: np.ndarray, sr: int, config: AnalysisConfig, gain: float) -> np
 
 
 def apply_checks(table: pd.DataFrame, quality: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The prediction ``table`` with silent rows given no mood and band-limited rows lower
-    confidences, and ``{path: warning}`` (one line per file).
+    """Give silent rows of a prediction table no mood and band-limited rows lower confidences.
 
-    ``quality`` holds the :data:`QUALITY_GROUP` columns, on the index of ``table`` (paths,
-    or (path, start, end) for segments).
+    A row is silent when nine frames in ten lie below :data:`SILENT_DB`: its coordinates,
+    confidences and probabilities become NaN, its quadrant empty and its mood
+    :data:`UNCERTAIN`. A row is band-limited when nine frames in ten hold nothing above
+    :data:`NARROW_HZ` (telephone rates, old recordings): its confidences move
+    :data:`CONFIDENCE_SHRINK` of the way towards 0.5.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Predictions, indexed by path, or by (path, start, end) for windows.
+    quality : pd.DataFrame
+        The :data:`QUALITY_GROUP` columns of the same clips, on the index of ``table``.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        A checked copy of ``table``.
+    warnings : dict
+        ``{path: one-line warning}`` for each file with silent or band-limited rows.
     """
     table = table.copy()
     level = quality[_LEVEL].reindex(table.index).to_numpy()
@@ -74,7 +103,7 @@ def apply_checks(table: pd.DataFrame, quality: pd.DataFrame) -> tuple[pd.DataFra
     silent = level < SILENT_DB
     narrow = ~silent & (bandwidth < NARROW_HZ)
     confidences = [c for c in table.columns if c.endswith("_confidence") or c.startswith("p_")]
-    numbers = [c for c in table.columns if c in ("valence", "arousal")] + confidences
+    numbers = [c for c in table.columns if c in AXES] + confidences
     if narrow.any():
         for column in [c for c in confidences if c.endswith("_confidence")]:
             values = table.loc[narrow, column].to_numpy(dtype=float)

@@ -1,4 +1,8 @@
-"""Timbre, usable by either head: the spectral envelope (MFCC) and the spectrum's shape."""
+"""Timbre: the spectral envelope (MFCC) and the spectrum's shape.
+
+What an instrument or a mix sounds like apart from its pitch and loudness: dark or bright,
+smooth or noisy.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,22 @@ __all__ = ["mfcc", "spectral"]
 
 @feature("timbre", "mfcc", dims=20)
 def mfcc(*, mel_db: np.ndarray, config: AnalysisConfig) -> np.ndarray:
-    """Mel-frequency cepstral coefficients: the spectral envelope, i.e. timbre."""
+    """Mel-frequency cepstral coefficients: the spectral envelope, i.e. timbre.
+
+    The first ``n_mfcc`` coefficients of the orthonormal DCT-II of the log-power mel
+    spectrogram, over mel bands.
+
+    Parameters
+    ----------
+    mel_db : np.ndarray [shape=(n_mels, n_frames)]
+        Log-power mel spectrogram.
+    config : AnalysisConfig
+        The analysis settings (``n_mfcc``).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mfcc, n_frames)]
+    """
     import scipy.fft
 
     return scipy.fft.dct(mel_db, axis=0, type=2, norm="ortho")[: config.n_mfcc]
@@ -20,11 +39,26 @@ def mfcc(*, mel_db: np.ndarray, config: AnalysisConfig) -> np.ndarray:
 
 @feature("timbre", "spectral", dims=("centroid", "bandwidth", "rolloff", "flatness"))
 def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  # noqa: N803
-    """Spectral centroid, bandwidth, 85 % roll-off (log2 Hz) and flatness per frame.
+    """Spectral centroid, bandwidth, roll-off and flatness per frame.
 
     Centroid and bandwidth come from the power spectrum's moments (one matrix product, in
     float64: the bandwidth is a difference of two of them); flatness is
     ``librosa.feature.spectral_flatness(S=S)``, to the bit.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
+        Magnitude STFT.
+    sr : int
+        Sample rate.
+    config : AnalysisConfig
+        The analysis settings (``n_fft``).
+
+    Returns
+    -------
+    np.ndarray [shape=(4, n_frames)]
+        Centroid, bandwidth and 85 % roll-off frequency, each as ``log2(1 + Hz)``, and
+        flatness (geometric over arithmetic mean of the power spectrum).
     """
     import librosa
 

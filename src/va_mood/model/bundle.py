@@ -215,11 +215,9 @@ def read_bundle(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The bundle's folder.
-    cache_dir : str or os.PathLike, optional
-        Where the xgboost heads' parsed trees are kept for the next load
-        (:meth:`va_mood.model.trees.BoostedTrees.load`); None: not kept.
+    path, cache_dir : str or os.PathLike
+        The bundle's folder; where the xgboost heads' parsed trees are kept for the next load
+        (:meth:`va_mood.model.trees.BoostedTrees.load`; None: not kept).
 
     Returns
     -------
@@ -234,23 +232,8 @@ def read_bundle(
     """
     path = Path(path)
     meta_path = path / "bundle.json"
-    if not meta_path.is_file():
-        raise BundleError(f"{path}: not a model bundle (no bundle.json)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise BundleError(f"{meta_path}: not a va_mood bundle")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
-        raise BundleError(
-            f"{path}: bundle format version {version!r} is newer than this va_mood reads "
-            f"({FORMAT_VERSION}); upgrade va_mood"
-        )
-    check_metadata(meta, meta_path)
-    if version >= 3:
-        check_manifest(path, meta)
+    meta = _read_metadata(path, meta_path)
+    version = meta["format_version"]
     try:
         config = config_from_dict(meta["config"])
         labels = label_spec_from_dict(meta["labels"])
@@ -305,6 +288,28 @@ def read_bundle(
         "about": meta.get("about", ""),
         "tuning": meta.get("tuning") or {},
     }
+
+
+def _read_metadata(path: Path, meta_path: Path) -> dict[str, Any]:
+    """``bundle.json``, once its format, version, fields and manifest have been checked."""
+    if not meta_path.is_file():
+        raise BundleError(f"{path}: not a model bundle (no bundle.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise BundleError(f"{meta_path}: not a va_mood bundle")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: bundle format version {version!r} is newer than this va_mood reads "
+            f"({FORMAT_VERSION}); upgrade va_mood"
+        )
+    check_metadata(meta, meta_path)
+    if version >= 3:
+        check_manifest(path, meta)
+    return meta
 
 
 def _integrity(meta: dict[str, Any]) -> str:

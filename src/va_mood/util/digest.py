@@ -1,4 +1,7 @@
-"""The SHA-256 of a file, read a megabyte at a time: for model files, weights and manifests."""
+"""SHA-256 digests of files: how shipped weights and model bundles are checked.
+
+A file is read a megabyte at a time, so a large one is hashed in constant memory.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,23 @@ __all__ = ["sha256_of"]
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, as hex."""
+    """The SHA-256 of a file's bytes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to hash.
+
+    Returns
+    -------
+    str
+        The digest as 64 lowercase hexadecimal digits.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

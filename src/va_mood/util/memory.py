@@ -1,4 +1,8 @@
-"""Memory the processes va_mood owns keep between clips."""
+"""Heap settings for the processes va_mood owns, so freed arrays are reused between clips.
+
+Extraction allocates arrays of the same large sizes for every clip; keeping them in the heap
+spares the kernel handing the same pages back and forth.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ HEAP_KEEP_BYTES = 256 << 20
 def keep_freed_memory() -> None:
     """Let glibc keep freed arrays of up to :data:`HEAP_KEEP_BYTES` for the next clip.
 
-    By default glibc hands a freed array of more than a few megabytes back to the kernel, and
-    the next clip's array of the same size is faulted in again, page by page
-    (``docs/extraction.md`` has the cost). Kept, they cost nothing, and the process holds its
-    peak heap instead of shrinking between clips. Called in the processes va_mood owns (its
-    workers and the ``va-mood`` command), never in an application's; a no-op off glibc.
+    By default glibc hands a large freed array back to the kernel, and the next clip's array
+    of the same size is faulted in again, page by page (``docs/extraction.md``). With this
+    setting the process keeps its peak heap instead of shrinking between clips. It is called
+    in the processes va_mood owns (its workers and the ``va-mood`` command), never in an
+    application's, and does nothing off glibc.
     """
     import ctypes
     import ctypes.util
