@@ -70,7 +70,8 @@ def test_frame_series_lays_patches_on_the_analysis_grid():
     assert tags.shape == (50, n_frames) and embedding.shape == (200, n_frames)
     assert np.all((tags > 0) & (tags < 1))
     # two whole patches in 7.5 s; the frames of the last 1.5 s carry the second patch
-    boundary = int(np.ceil(musicnn.PATCH_SECONDS * SR / 512))
+    patch_seconds = musicnn.PATCH_FRAMES * musicnn.HOP / musicnn.SR
+    boundary = int(np.ceil(patch_seconds * SR / 512))
     np.testing.assert_array_equal(tags[:, 0], tags[:, boundary - 1])
     np.testing.assert_array_equal(tags[:, boundary], tags[:, -1])
 

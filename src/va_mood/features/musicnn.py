@@ -37,7 +37,6 @@ HOP = 256
 N_MELS = 96
 PATCH_FRAMES = 187
 """Mel frames per patch: 3 s at 16 kHz with a hop of 256, the length musicnn was trained on."""
-PATCH_SECONDS = PATCH_FRAMES * HOP / SR
 MAX_PATCHES = 10
 """Patches analysed per file at most: 30 s of audio, as many as a 30 s clip has. A longer
 file gets them spread evenly over it, so the tagger costs the same on every file, not a
