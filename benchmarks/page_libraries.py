@@ -17,12 +17,16 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from va_mood.outputs.page import HEADLESS_CHROMIUM_ARGS, script_json
+from va_mood.outputs.page import script_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser import HEADLESS_CHROMIUM_ARGS  # noqa: E402
 
 COLOURS = ["#e69f00", "#d55e00", "#0072b2", "#009e73"]
 READY = "requestAnimationFrame(() => { window.readyAt = performance.now(); });"

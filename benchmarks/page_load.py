@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from va_mood.outputs.page import HEADLESS_CHROMIUM_ARGS, write_page
+from va_mood.outputs.page import write_page
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser import HEADLESS_CHROMIUM_ARGS  # noqa: E402
 
 
 def synthetic_table(n: int, seed: int = 0) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from va_mood.outputs.page import HEADLESS_CHROMIUM_ARGS, POINT_ON_SCREEN_JS
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from browser import HEADLESS_CHROMIUM_ARGS, POINT_ON_SCREEN_JS  # noqa: E402
 
 
 def main() -> None:

@@ -18,23 +18,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from browser import HEADLESS_CHROMIUM_ARGS, POINT_ON_SCREEN_JS
 from typer.testing import CliRunner
 
 from va_mood.cli import app
 from va_mood.errors import ParameterError, VaMoodError
 from va_mood.outputs.page import (
-    HEADLESS_CHROMIUM_ARGS,
-    POINT_ON_SCREEN_JS,
     build_page,
-    read_page_table,
-    read_segments,
     require_bokeh,
     script_json,
     segment_data,
     song_data,
     write_page,
 )
-from va_mood.outputs.playlist import m3u8_entries, make_playlist
+from va_mood.outputs.playlist import m3u8_entries, make_playlist, read_page_table, read_segments
 from va_mood.outputs.scales import to_scale
 
 REPO = Path(__file__).resolve().parents[1]

@@ -113,3 +113,15 @@ def test_work_turns_the_options_into_library_arguments(tmp_path):
     }
     assert Work(no_cache=True).cache_dir is None
     assert Work(max_duration=60).longest == 60
+
+
+def test_the_examples_are_predicted_as_before(tmp_path):
+    """The shipped model's CSV on the examples, byte for byte as the flat layout wrote it
+    (tests/data/examples_predictions.csv; write it again when the shipped model changes)."""
+    out = tmp_path / "examples.csv"
+    result = CliRunner().invoke(
+        app, ["predict", str(EXAMPLES), "-f", "csv", "-o", str(out), "--cache", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    expected = (Path(__file__).parent / "data" / "examples_predictions.csv").read_text()
+    assert out.read_text().replace(f"{EXAMPLES}/", "") == expected

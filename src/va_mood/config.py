@@ -45,22 +45,23 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HeadConfig:
-    """One head: the feature groups it hears, its mode and its estimator.
-
-    ``estimator`` is ``"xgboost"`` or a scikit-learn class path such as
-    ``"sklearn.svm.SVC"``; ``scale`` puts a ``StandardScaler`` in front of it.
-    ``by_arousal`` (valence head only) fits it separately on high- and low-arousal clips;
-    ``weight_floor`` weighs each training clip of a binary head by its label's distance from
-    the neutral 0 plus this floor (see :class:`va_mood.model.estimator.MoodModel`).
-    """
+    """One head: the feature groups it hears, its mode and its estimator."""
 
     groups: tuple[str, ...]
+    """Registered feature groups (``arousal.rms``, ``embedding.msd_tags`` ...)."""
     mode: Literal["binary", "regression"] = "binary"
+    """Predict the side of the axis (a probability) or a value on it."""
     estimator: str = "xgboost"
+    """``"xgboost"`` or a scikit-learn class path such as ``"sklearn.svm.SVC"``."""
     params: dict[str, Any] = field(default_factory=dict)
+    """The estimator's parameters."""
     scale: bool = False
+    """Put a ``StandardScaler`` in front of the estimator."""
     by_arousal: bool = False
+    """Valence head only: fit it separately on high- and low-arousal clips."""
     weight_floor: float | None = None
+    """Weigh each training clip of a binary head by its label's distance from the neutral 0
+    plus this floor (see :class:`va_mood.model.estimator.MoodModel`)."""
 
 
 @dataclass(frozen=True)
@@ -68,30 +69,41 @@ class EvaluationConfig:
     """The evaluation protocol: repeated k-fold cross-validation grouped by artist."""
 
     n_splits: int = 5
+    """Folds per repeat."""
     n_repeats: int = 3
+    """Repeats, each reshuffling the groups into folds (seed + repeat)."""
 
 
 @dataclass(frozen=True)
 class CalibrationConfig:
-    """How each head's coordinate and confidence maps are learnt (see
-    :mod:`va_mood.model.calibration`): from out-of-fold scores of ``folds`` inner folds grouped by
-    artist; ``0`` keeps the heads' own scale."""
+    """How each head's coordinate and confidence maps are learnt.
+
+    See :mod:`va_mood.model.calibration`.
+    """
 
     folds: int = 5
+    """Inner folds, grouped by artist, whose out-of-fold scores the maps are learnt from;
+    ``0`` keeps the heads' own scale."""
 
 
 @dataclass(frozen=True)
 class AugmentationConfig:
-    """Extra training rows: ``crops`` random excerpts of each clip, ``seconds`` (shortest,
-    longest) long (see :mod:`va_mood.labels.augment`); ``0`` trains on the clips alone."""
+    """Extra training rows: random excerpts of each clip (:mod:`va_mood.labels.augment`)."""
 
     crops: int = 0
+    """Excerpts per clip; ``0`` trains on the clips alone."""
     seconds: tuple[float, float] = (6.0, 15.0)
+    """The shortest and longest excerpt."""
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a training or evaluation run needs, besides the data."""
+    """Everything a training or evaluation run needs, besides the data.
+
+    See Also
+    --------
+    load_config, config_from_dict
+    """
 
     valence: HeadConfig
     arousal: HeadConfig
@@ -100,7 +112,9 @@ class Config:
     calibration: CalibrationConfig = CalibrationConfig()
     augmentation: AugmentationConfig = AugmentationConfig()
     thresholds: dict[str, float] = field(default_factory=lambda: {"valence": 0.0, "arousal": 0.0})
+    """The boundary between each axis' sides, inside (-1, 1)."""
     seed: int = 0
+    """The one seed of every split, estimator and sampler."""
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -130,6 +144,14 @@ class LabelSpec:
 
     Continuous values on ``[scale_min, scale_max]`` map to ``(x - centre) / half_range`` on the
     package's [-1, 1] plane, ``half_range`` being the larger distance from ``centre`` to an end.
+    A column given as None is not in the file: without quadrants they are derived from the
+    signs, without groups each clip is its own.
+
+    Raises
+    ------
+    ParameterError
+        For a centre not strictly inside the scale, neither a valence nor a quadrant column,
+        or an ``audio_pattern`` without ``{id}``.
     """
 
     id_column: str = "song_id"
@@ -141,6 +163,7 @@ class LabelSpec:
     scale_max: float = 9.0
     centre: float = 5.0
     audio_pattern: str = "{id}.mp3"
+    """An audio file's name relative to the audio folder, ``{id}`` standing for the id."""
 
     def __post_init__(self) -> None:
         if not self.scale_min < self.centre < self.scale_max:
@@ -193,11 +216,8 @@ def _has_type(value: Any, hint: Any) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if hint is float:
-        return (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and (math.isfinite(value))
-        )
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value)
     if origin is tuple:
         if not isinstance(value, tuple):
             return False
@@ -256,7 +276,24 @@ def _augmentation(data: dict[str, Any]) -> AugmentationConfig:
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
-    """Build and validate a :class:`Config` from plain data (a parsed TOML or bundle JSON)."""
+    """Build and validate a :class:`Config` from plain data (a parsed TOML or bundle JSON).
+
+    Parameters
+    ----------
+    data : dict
+        Sections ``valence``, ``arousal`` (required), ``analysis``, ``evaluation``,
+        ``calibration``, ``augmentation``, ``thresholds``; a top-level ``seed``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ParameterError
+        Naming the section and key, for a missing head, an unknown key or feature group, or
+        a value of the wrong type or outside what is allowed.
+    """
     data = dict(data)
     for axis in AXES:
         if axis not in data:
@@ -287,7 +324,12 @@ def config_from_dict(data: dict[str, Any]) -> Config:
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
-    """Plain, JSON-ready data that :func:`config_from_dict` turns back into ``config``."""
+    """``config`` as plain, JSON-ready data (tuples as lists).
+
+    See Also
+    --------
+    config_from_dict : the inverse.
+    """
 
     def plain(obj: Any) -> Any:
         if isinstance(obj, tuple):
@@ -300,7 +342,13 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 
 
 def read_toml(path: str | Path, what: str = "configuration") -> dict[str, Any]:
-    """The parsed TOML file ``path``; a missing or malformed file is one clear error."""
+    """The parsed TOML file ``path``; ``what`` names the file's kind in messages.
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing or not valid TOML.
+    """
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -312,8 +360,24 @@ def read_toml(path: str | Path, what: str = "configuration") -> dict[str, Any]:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read a model configuration from a TOML file, or a shipped one by name (``default``,
-    ``article``, ``regression``: see :func:`va_mood.locations.resolve_file`)."""
+    """Read a model configuration from a TOML file, or a shipped one by name.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file, or ``default``, ``article``, ``regression``
+        (:func:`va_mood.locations.resolve_file`).
+
+    Returns
+    -------
+    Config
+        Validated as by :func:`config_from_dict`.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, when it is missing, not TOML, or not a valid configuration.
+    """
     path = resolve_file(path, "configuration")
     try:
         return config_from_dict(read_toml(path))
@@ -324,15 +388,35 @@ def load_config(path: str | Path) -> Config:
 
 
 def label_spec_from_dict(data: dict[str, Any]) -> LabelSpec:
-    """Build and validate a :class:`LabelSpec` from plain data (e.g. a bundle's JSON)."""
+    """Build and validate a :class:`LabelSpec` from plain data (e.g. a bundle's JSON).
+
+    Raises
+    ------
+    ParameterError
+        For an unknown key or a value not allowed.
+    """
     return _build(LabelSpec, data, "labels")
 
 
 def load_label_spec(path: str | Path) -> LabelSpec:
-    """Read a labels-file description from a TOML file, or a shipped one by name (``4q``,
-    ``emomusic10``).
+    """Read a labels-file description from a TOML file, or a shipped one by name.
 
     TOML has no null: a column given as ``false`` means the file has no such column.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file, or ``4q``, ``emomusic10``.
+
+    Returns
+    -------
+    LabelSpec
+        Validated, with each column given as ``false`` set to None.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, when it is missing, not TOML, or not a valid description.
     """
     path = resolve_file(path, "labels format")
     data = {
@@ -370,6 +454,12 @@ def config_to_toml(config: Config, header: str = "") -> str:
 
     Top-level values first, then one ``[section]`` per table; nested tables (``params``) are
     inline; ``None`` values are left out (TOML has no null; they are the defaults).
+
+    Parameters
+    ----------
+    config : Config
+    header : str
+        Text written first, each line as a comment.
     """
     data = config_to_dict(config)
     lines = [f"# {line}" for line in header.splitlines()]
@@ -389,6 +479,13 @@ def extraction_config(config: Config, groups: Sequence[str]) -> Config:
     The extra groups are appended to the arousal head's list; the result is only meant for
     extraction (features of a group do not depend on the other groups, so the cache is reused
     whenever the set of groups is unchanged).
+
+    Parameters
+    ----------
+    config : Config
+        Returned as it is when it already has every group.
+    groups : sequence of str
+        Feature groups also wanted (e.g. every group a search space may try).
     """
     extra = [g for g in dict.fromkeys(groups) if g not in config.groups]
     if not extra:

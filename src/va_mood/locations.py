@@ -40,23 +40,51 @@ PACKAGED = {
 
 
 def default_cache() -> Path:
-    """The feature cache folder: the user's cache folder, ``va_mood/features`` in it
-    (``~/.cache/va_mood/features`` on Linux, following ``XDG_CACHE_HOME``)."""
+    """The feature cache folder used unless told otherwise.
+
+    Returns
+    -------
+    Path
+        ``va_mood/features`` in the user's cache folder (``~/.cache/va_mood/features`` on
+        Linux, following ``XDG_CACHE_HOME``); not created here.
+    """
     from platformdirs import user_cache_path
 
     return user_cache_path("va_mood", appauthor=False) / "features"
 
 
 def default_storage() -> str:
-    """The optuna storage used unless told otherwise: a SQLite file in the user's data folder
-    (``~/.local/share/va_mood/studies.db`` on Linux, following ``XDG_DATA_HOME``)."""
+    """The optuna storage used unless told otherwise.
+
+    Returns
+    -------
+    str
+        A SQLite URL of ``va_mood/studies.db`` in the user's data folder
+        (``~/.local/share/va_mood/studies.db`` on Linux, following ``XDG_DATA_HOME``).
+    """
     from platformdirs import user_data_path
 
     return f"sqlite:///{user_data_path('va_mood', appauthor=False) / 'studies.db'}"
 
 
 def packaged_names(kind: str) -> list[str]:
-    """The names of the shipped files of ``kind`` (a key of :data:`PACKAGED`), sorted."""
+    """The names of the shipped files of ``kind``, sorted.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`PACKAGED` (``"configuration"``, ``"search space"``, ``"labels format"``).
+
+    Returns
+    -------
+    list of str
+        File stems without the kind's prefix (``default``, ``xgboost``, ``4q``).
+
+    Examples
+    --------
+    >>> packaged_names("search space")
+    ['default', 'xgboost']
+    """
     pattern = PACKAGED[kind]
     prefix, suffix = pattern.split("{}")
     others = [PACKAGED[k].split("{}")[0] for k in PACKAGED if k != kind]
@@ -71,7 +99,23 @@ def resolve_file(value: str | os.PathLike, kind: str) -> Path:
     """The file ``value`` names: a path to a file, or the name of a shipped file of ``kind``.
 
     A path that exists wins; a bare name (no folder, no suffix) is looked up among the
-    shipped files. Anything else is one clear error listing the names there are.
+    shipped files.
+
+    Parameters
+    ----------
+    value : str or Path
+        A path, or a shipped name.
+    kind : str
+        A key of :data:`PACKAGED`.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ParameterError
+        For a missing file, or an unknown name (listing the names there are).
 
     Examples
     --------

@@ -12,6 +12,7 @@ AXES = ("valence", "arousal")
 """The two axes of the plane, in the one order used everywhere: x (valence), then y (arousal)."""
 
 BINARY, REGRESSION = "binary", "regression"
+"""The two head modes, by name."""
 HEAD_MODES = (BINARY, REGRESSION)
 """What a head predicts: the side of its axis (a probability) or a value on it."""
 
@@ -19,6 +20,7 @@ SIDES = ("high", "low")
 """The two sides of the arousal axis, e.g. of a valence head fitted separately on each."""
 
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
+"""Russell's four quadrants, counter-clockwise from high arousal and positive valence."""
 MOODS = {"Q1": "Uplifting", "Q2": "Aggressive", "Q3": "Melancholic", "Q4": "Calm"}
 """The mood name of each quadrant."""
 

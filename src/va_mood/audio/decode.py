@@ -350,7 +350,7 @@ def native_samples(path: str | os.PathLike) -> int:
     Parameters
     ----------
     path : str or os.PathLike
-        An audio file, or an excerpt of one (:func:`excerpt`).
+        As :func:`duration` takes it.
 
     Returns
     -------

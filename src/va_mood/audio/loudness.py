@@ -232,9 +232,9 @@ def integrated_loudness(y: np.ndarray, sr: int) -> float:
     Parameters
     ----------
     y : np.ndarray [shape=(n_samples,)]
-        The signal.
+        The signal, of any length.
     sr : int
-        Its sample rate.
+        Its sample rate, in Hz, as :class:`LoudnessMeter` takes it.
 
     Returns
     -------

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..vocabulary import MOODS, QUADRANTS
 from .common import (
     EXIT_NOTHING,
     EXIT_OK,
@@ -135,8 +136,8 @@ def playlist(
         str | None,
         typer.Option(
             parser=_mood,
-            help="Mood or quadrant to keep: Uplifting, Aggressive, Melancholic, Calm "
-            "or Q1..Q4 (default: every mood).",
+            help=f"Mood or quadrant to keep: {', '.join(MOODS.values())} "
+            f"or {QUADRANTS[0]}..{QUADRANTS[-1]} (default: every mood).",
         ),
     ] = None,
     min_confidence: Annotated[

@@ -110,7 +110,7 @@ def page(
 
 def _read_table(path: str, segment: float | None) -> tuple[pd.DataFrame, str]:
     """Whole-file predictions from ``predict`` and their scale; exit on a segment table."""
-    from ..outputs.page import read_page_table
+    from ..outputs.playlist import read_page_table
 
     if segment is not None:
         error("--segment predicts audio inputs; give segment predictions as --segments")
@@ -124,7 +124,8 @@ def _read_table(path: str, segment: float | None) -> tuple[pd.DataFrame, str]:
 
 def _read_segments(path: Path, scale: str, table: pd.DataFrame) -> pd.DataFrame:
     """Segment predictions on ``scale``; says how many segmented files are not songs here."""
-    from ..outputs.page import read_segments, segment_data
+    from ..outputs.page import segment_data
+    from ..outputs.playlist import read_segments
 
     windows = read_segments(path, scale)
     unmatched = segment_data(windows, list(table["path"]))[1]

@@ -46,8 +46,27 @@ def grouped_folds(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (train, test) row positions of one repeat of the protocol's folds.
 
-    Quadrant-stratified k-fold grouped by ``labels["group"]`` (the artist), shuffled with
-    ``config.seed + repeat``.
+    Quadrant-stratified k-fold grouped by ``labels["group"]`` (the artist), so that no
+    artist is on both sides of a split, shuffled with ``config.seed + repeat``.
+
+    Parameters
+    ----------
+    labels : pd.DataFrame
+        With ``quadrant`` and ``group`` columns.
+    config : Config
+        Its ``evaluation.n_splits`` and ``seed``.
+    repeat : int
+        Which repeat: each reshuffles the groups into folds.
+
+    Returns
+    -------
+    list of (np.ndarray, np.ndarray)
+        ``n_splits`` pairs of row positions into ``labels``.
+
+    Raises
+    ------
+    ParameterError
+        When there are fewer groups than folds.
     """
     n_splits = config.evaluation.n_splits
     n_groups = labels["group"].nunique()
@@ -71,13 +90,30 @@ def out_of_fold(
 ) -> pd.DataFrame:
     """Out-of-fold predictions of one repeat of grouped, quadrant-stratified k-fold CV.
 
-    ``features`` and ``labels`` share their index. Returns :meth:`MoodModel.predict_table`
-    rows for every clip, each predicted by a model that never saw its group; with one of
-    ``axes`` only that head is fitted and predicted (as tuning scores a head).
-    ``on_fold(fold, predictions)`` is called with each fold's rows as they are predicted.
-    Rows whose ``labels["augmented"]`` is true (excerpts of a clip, see
-    :mod:`va_mood.labels.augment`)
-    join the training part of the fold that holds their group and are never predicted.
+    Each clip is predicted by a model that never saw its group. Rows whose
+    ``labels["augmented"]`` is true (excerpts of a clip, :mod:`va_mood.labels.augment`) join
+    the training part of the fold that holds their group and are never predicted.
+
+    Parameters
+    ----------
+    features : pd.DataFrame [shape=(n_rows, n_features)]
+        Same index as ``labels``.
+    labels : pd.DataFrame
+        From :func:`va_mood.labels.files.load_labels` (and, optionally, augmented rows).
+    config : Config
+        The model, folds and seed.
+    repeat : int
+        Which repeat of the folds (:func:`grouped_folds`).
+    axes : tuple of str
+        The heads to fit and predict; one alone as tuning scores a head.
+    on_fold : callable, optional
+        ``on_fold(fold, predictions)``, with each fold's rows as they are predicted.
+
+    Returns
+    -------
+    pd.DataFrame
+        :meth:`~va_mood.model.estimator.MoodModel.predict_table` rows of every clip (not the
+        augmented rows), in the order of ``features``.
     """
     y = targets(labels, config.modes)
     groups = labels["group"].to_numpy()
@@ -117,8 +153,33 @@ def score_axis(
     The side: accuracy and balanced accuracy (a predicted value is on the positive side above
     ``threshold``, a true one by its quadrant). The coordinate, where the labels hold
     continuous values: Pearson's r, the concordance correlation coefficient (CCC) and the
-    RMSE against them, and R² for a regression head; the share of values beyond ±0.95. The
+    RMSE against them, and R² for a regression head; the share of values at the ends. The
     confidence, when given: its expected calibration error (ECE) against the side being right.
+
+    Parameters
+    ----------
+    values : np.ndarray [shape=(n_clips,)]
+        Predicted coordinates on the axis.
+    labels : pd.DataFrame
+        The same clips' ``quadrant`` and continuous ``valence``, ``arousal`` (or NaN).
+    axis : {"valence", "arousal"}
+    mode : {"binary", "regression"}
+        The head's mode.
+    threshold : float
+        The boundary between the axis' sides.
+    confidence : np.ndarray [shape=(n_clips,)], optional
+        The probability of the side each value is on.
+
+    Returns
+    -------
+    dict of str to float
+        Keyed ``<axis>_accuracy``, ``<axis>_balanced_accuracy``, ``<axis>_share_extreme``,
+        ``<axis>_pearson_r``, ``<axis>_ccc``, ``<axis>_rmse``, ``<axis>_r2``, ``<axis>_ece``
+        (those that apply).
+
+    See Also
+    --------
+    va_mood.evaluation.metrics
     """
     values = np.asarray(values, dtype=float)
     k = AXES.index(axis)
@@ -148,9 +209,25 @@ def score_predictions(
     modes: dict[str, str],
     thresholds: tuple[float, float] = (0.0, 0.0),
 ) -> dict[str, Any]:
-    """Every figure of one set of predictions against the labels (same index).
+    """Every figure of one set of predictions against the labels.
 
-    Quadrant figures and each head's figures (:func:`score_axis`) for the heads' ``modes``.
+    Parameters
+    ----------
+    predicted : pd.DataFrame
+        ``quadrant``, and each axis' value and ``<axis>_confidence``; same index as ``labels``.
+    labels : pd.DataFrame
+        The true ``quadrant`` and continuous values of the same clips.
+    modes : dict of str to str
+        Each head's mode (``config.modes``).
+    thresholds : (float, float)
+        The (valence, arousal) boundaries of the sides.
+
+    Returns
+    -------
+    dict
+        ``quadrant_accuracy``, ``quadrant_macro_f1``, ``per_class`` (precision, recall, F1,
+        support per quadrant), ``confusion`` (rows true, columns predicted) and each head's
+        figures (:func:`score_axis`).
     """
     true_q = labels["quadrant"].to_numpy()
     pred_q = predicted["quadrant"].to_numpy()
@@ -181,7 +258,7 @@ def cross_validate(
     on_fold: Callable[[int, int], None] | None = None,
     on_repeat: Callable[[int, pd.DataFrame], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the evaluation protocol and return a JSON-ready report.
+    """Run the evaluation protocol (see the module's summary) and return a JSON-ready report.
 
     Parameters
     ----------
@@ -201,6 +278,11 @@ def cross_validate(
         repeats of every scalar figure); ``per_class`` (mean precision/recall/F1 per quadrant);
         ``confusion`` (rows true, columns predicted, summed over repeats); ``repeats`` (each
         repeat's figures).
+
+    Raises
+    ------
+    ParameterError
+        When ``features`` and ``labels`` have different indexes, or too few groups.
     """
     if not features.index.equals(labels.index):
         raise ParameterError("features and labels must have the same index (one row per clip)")
@@ -257,7 +339,18 @@ def _plain(value: Any) -> Any:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A readable summary of :func:`cross_validate`'s report."""
+    """A readable summary of :func:`cross_validate`'s report.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`cross_validate`.
+
+    Returns
+    -------
+    str
+        Lines of text: the summary figures, per-quadrant figures and the confusion matrix.
+    """
     s = report["summary"]
     lines = [
         f"{report['n_clips']} clips, {report['n_groups']} artists; {report['protocol']}",

@@ -29,8 +29,28 @@ N_BINS = 10
 def concordance(predicted: np.ndarray, true: np.ndarray) -> float:
     """Lin's concordance correlation coefficient: agreement in value, not only in order.
 
-    ``2 cov / (var_p + var_t + (mean_p - mean_t)^2)``: 1 only when the values are equal,
-    lower than Pearson's r when they are shifted or stretched.
+    ``2 cov / (var_p + var_t + (mean_p - mean_t)^2)``, with population (co)variances: 1 only
+    when the values are equal, lower than Pearson's r when they are shifted or stretched, so
+    it judges coordinates, not only their ranking.
+
+    Parameters
+    ----------
+    predicted, true : np.ndarray [shape=(n,)]
+        Predicted values and the true ones, in the same order.
+
+    Returns
+    -------
+    float
+        On [-1, 1]; NaN when both sides are constant and equal.
+
+    See Also
+    --------
+    pearson
+
+    References
+    ----------
+    .. [1] L. I.-K. Lin, "A concordance correlation coefficient to evaluate reproducibility",
+       Biometrics 45(1), 255-268, 1989.
 
     Examples
     --------
@@ -46,7 +66,19 @@ def concordance(predicted: np.ndarray, true: np.ndarray) -> float:
 
 
 def pearson(predicted: np.ndarray, true: np.ndarray) -> float:
-    """Pearson's correlation (NaN where either side is constant)."""
+    """Pearson's correlation coefficient of predicted and true values.
+
+    Parameters as :func:`concordance`.
+
+    Returns
+    -------
+    float
+        On [-1, 1]; NaN for fewer than two values or where either side is constant.
+
+    See Also
+    --------
+    concordance : also penalises a shift or a stretch.
+    """
     p, t = np.asarray(predicted, dtype=float), np.asarray(true, dtype=float)
     if len(p) < 2 or p.std() == 0 or t.std() == 0:
         return float("nan")
@@ -54,21 +86,62 @@ def pearson(predicted: np.ndarray, true: np.ndarray) -> float:
 
 
 def rmse(predicted: np.ndarray, true: np.ndarray) -> float:
-    """Root mean squared error."""
+    """Root mean squared error of predicted against true values.
+
+    Parameters as :func:`concordance`.
+
+    Returns
+    -------
+    float
+        In the values' own unit.
+    """
     p, t = np.asarray(predicted, dtype=float), np.asarray(true, dtype=float)
     return float(np.sqrt(np.mean((p - t) ** 2)))
 
 
 def share_extreme(values: np.ndarray) -> float:
-    """The share of values beyond ±:data:`EXTREME`: how many pile up at the ends."""
+    """The share of values beyond ±:data:`EXTREME`: how many pile up at the ends.
+
+    Parameters
+    ----------
+    values : np.ndarray [shape=(n,)]
+        Coordinates on [-1, 1].
+
+    Returns
+    -------
+    float
+        On [0, 1].
+    """
     return float(np.mean(np.abs(np.asarray(values, dtype=float)) > EXTREME))
 
 
 def reliability(
     confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bin of the confidence on [0.5, 1]: its mean confidence, its share of correct
-    answers, and its count (NaN means for an empty bin)."""
+    """The points of a reliability diagram: per bin of the confidence, how often it is right.
+
+    Parameters
+    ----------
+    confidence : np.ndarray [shape=(n,)]
+        The probability of the side each answer chose, on [0.5, 1].
+    correct : np.ndarray [shape=(n,)]
+        Whether each answer was right (bool or 0/1).
+    n_bins : int
+        Equal-width bins on [0.5, 1].
+
+    Returns
+    -------
+    mean_confidence : np.ndarray [shape=(n_bins,)]
+        Each bin's mean confidence (NaN for an empty bin).
+    accuracy : np.ndarray [shape=(n_bins,)]
+        Each bin's share of right answers (NaN for an empty bin).
+    count : np.ndarray [shape=(n_bins,)]
+        How many answers fall in each bin.
+
+    See Also
+    --------
+    expected_calibration_error
+    """
     confidence = np.asarray(confidence, dtype=float)
     correct = np.asarray(correct, dtype=float)
     edges = np.linspace(0.5, 1.0, n_bins + 1)
@@ -85,8 +158,29 @@ def expected_calibration_error(
 ) -> float:
     """How far a confidence is from the share of answers it gets right, on average.
 
-    The count-weighted mean over :func:`reliability`'s bins of ``|accuracy - confidence|``
-    (Guo et al. 2017, with the bins on [0.5, 1], where a binary side's confidence lies).
+    The count-weighted mean over :func:`reliability`'s bins of ``|accuracy - confidence|``,
+    with the bins on [0.5, 1], where a binary side's confidence lies.
+
+    Parameters
+    ----------
+    confidence : np.ndarray [shape=(n,)]
+        The probability of the side each answer chose, on [0.5, 1].
+    correct : np.ndarray [shape=(n,)]
+        Whether each answer was right.
+    n_bins : int
+        Equal-width bins on [0.5, 1].
+
+    Returns
+    -------
+    float
+        0 for a perfectly calibrated confidence, up to 1.
+
+    References
+    ----------
+    .. [1] M. P. Naeini, G. F. Cooper, M. Hauskrecht, "Obtaining well calibrated probabilities
+       using Bayesian binning", AAAI 2015.
+    .. [2] C. Guo, G. Pleiss, Y. Sun, K. Q. Weinberger, "On calibration of modern neural
+       networks", ICML 2017.
 
     Examples
     --------

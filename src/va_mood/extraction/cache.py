@@ -205,10 +205,8 @@ class FeatureCache:
 
         Parameters
         ----------
-        key : str
-            The file's :func:`file_key`.
-        groups : sequence of str
-            Feature group keys.
+        key, groups : str, sequence of str
+            As :meth:`lookup` takes them.
         values : np.ndarray [shape=(len(columns_for(groups)),)]
             Their values, in column order.
         """

@@ -117,14 +117,9 @@ def extract_windows(
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n_samples,)]
-        The mono clip.
-    sr : int
-        Its sample rate.
-    config : AnalysisConfig
-        The analysis settings.
-    groups : sequence of str
-        Feature group keys (``family.name``).
+    y, sr, config, groups : np.ndarray, int, AnalysisConfig, sequence of str
+        The clip, its sample rate, the analysis settings and the feature group keys, as
+        :func:`va_mood.features.clip.extract_clip` takes them.
     segment, hop : float
         The windows, as :func:`window_bounds` takes them.
 

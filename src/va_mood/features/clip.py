@@ -25,10 +25,8 @@ def extract_clip(
     ----------
     y : np.ndarray [shape=(n_samples,)]
         The mono clip.
-    sr : int
-        Its sample rate.
-    config : AnalysisConfig
-        The analysis settings.
+    sr, config : int, AnalysisConfig
+        Its sample rate and the analysis settings.
     groups : sequence of str
         Feature group keys (``family.name``).
 

@@ -44,8 +44,7 @@ def msd_embedding(*, musicnn: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     Parameters
     ----------
     musicnn : tuple of np.ndarray
-        :attr:`~va_mood.features.analysis.Analysis.musicnn`: the tagger's tag probabilities
-        [shape=(50, n_frames)] and penultimate layer [shape=(200, n_frames)].
+        As :func:`msd_tags` takes it; the second array is the one returned.
 
     Returns
     -------

@@ -89,10 +89,8 @@ def contrast(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  
     ----------
     S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
         Magnitude STFT.
-    sr : int
-        Sample rate.
-    config : AnalysisConfig
-        The analysis settings (``n_fft``).
+    sr, config : int, AnalysisConfig
+        Sample rate and analysis settings (``n_fft``), for the frequency of each bin.
 
     Returns
     -------

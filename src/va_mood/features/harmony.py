@@ -173,7 +173,7 @@ def key(*, chroma: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     chroma : np.ndarray [shape=(12, n_frames)]
-        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
+        As :func:`chroma_key_invariant` takes it.
 
     Returns
     -------
@@ -361,10 +361,8 @@ def chords(*, chroma: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray
 
     Parameters
     ----------
-    chroma : np.ndarray [shape=(12, n_frames)]
-        Chromagram, C first (:attr:`~va_mood.features.analysis.Analysis.chroma`).
-    sr, config : int, AnalysisConfig
-        Sample rate and analysis settings, for the length of a frame.
+    chroma, sr, config : np.ndarray, int, AnalysisConfig
+        The chromagram and what a frame lasts, as :func:`local_key` takes them.
 
     Returns
     -------

@@ -47,12 +47,10 @@ def spectral(*, S: np.ndarray, sr: int, config: AnalysisConfig) -> np.ndarray:  
 
     Parameters
     ----------
-    S : np.ndarray [shape=(1 + n_fft // 2, n_frames)]
-        Magnitude STFT.
-    sr : int
-        Sample rate.
-    config : AnalysisConfig
-        The analysis settings (``n_fft``).
+    S, sr, config : np.ndarray, int, AnalysisConfig
+        The magnitude STFT [shape=(1 + n_fft // 2, n_frames)], its sample rate and the
+        analysis settings (``n_fft``), as :class:`~va_mood.features.analysis.Analysis` holds
+        them.
 
     Returns
     -------

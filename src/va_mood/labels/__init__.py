@@ -13,5 +13,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "from_plane": "files",
         "match_audio": "files",
         "targets": "files",
+        "RATINGS_FILES": "files",
+        "load_ratings": "files",
     },
 )

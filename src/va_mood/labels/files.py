@@ -11,19 +11,65 @@ import pandas as pd
 from ..config import LabelSpec
 from ..errors import LabelsError, ParameterError
 from ..quadrant import axis_signs, parse_quadrant, quadrant_of
-from ..vocabulary import AXES, BINARY
+from ..vocabulary import AXES, BINARY, QUADRANTS
 
-__all__ = ["load_labels", "to_plane", "from_plane", "match_audio", "targets"]
+__all__ = [
+    "load_labels",
+    "to_plane",
+    "from_plane",
+    "match_audio",
+    "targets",
+    "RATINGS_FILES",
+    "load_ratings",
+]
 
 
 def to_plane(values: np.ndarray, spec: LabelSpec) -> np.ndarray:
-    """Map values on the spec's scale onto [-1, 1] (``centre`` goes to 0), exactly and linearly."""
+    """Map values on the spec's scale onto the package's [-1, 1] plane, exactly and linearly.
+
+    ``centre`` goes to 0 and the end farther from it to ±1, so an asymmetric scale keeps its
+    proportions (the nearer end lands inside the plane).
+
+    Parameters
+    ----------
+    values : np.ndarray
+        On ``[spec.scale_min, spec.scale_max]``.
+    spec : LabelSpec
+        The scale.
+
+    Returns
+    -------
+    np.ndarray
+        Same shape, on [-1, 1].
+
+    See Also
+    --------
+    from_plane
+
+    Examples
+    --------
+    >>> to_plane(np.array([1.0, 5.0, 9.0]), LabelSpec()).tolist()
+    [-1.0, 0.0, 1.0]
+    """
     half = max(spec.centre - spec.scale_min, spec.scale_max - spec.centre)
     return (np.asarray(values, dtype=float) - spec.centre) / half
 
 
 def from_plane(values: np.ndarray, spec: LabelSpec) -> np.ndarray:
-    """The inverse of :func:`to_plane`."""
+    """Map values on the [-1, 1] plane back onto the spec's scale: the inverse of :func:`to_plane`.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        On [-1, 1].
+    spec : LabelSpec
+        The scale.
+
+    Returns
+    -------
+    np.ndarray
+        Same shape, on the spec's scale.
+    """
     half = max(spec.centre - spec.scale_min, spec.scale_max - spec.centre)
     return np.asarray(values, dtype=float) * half + spec.centre
 
@@ -146,7 +192,8 @@ def _quadrants(
             (
                 unknown,
                 f"{path}: column {column!r}: unknown quadrant {first!r} in "
-                f"row(s) {_rows(unknown)}; allowed: Q1..Q4, 1..4 or mood names",
+                f"row(s) {_rows(unknown)}; allowed: {QUADRANTS[0]}..{QUADRANTS[-1]}, "
+                f"1..{len(QUADRANTS)} or mood names",
             )
         )
     return quadrants
@@ -186,9 +233,28 @@ def match_audio(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Pair labelled ids with audio files ``audio_dir / spec.audio_pattern``.
 
-    Returns the labels that have audio, with a ``path`` column, and one message for each id
-    without audio, for each id that would name a file outside ``audio_dir`` (an absolute
-    path, or ``..`` in it: refused) and for the count of audio files without labels.
+    Parameters
+    ----------
+    labels : pd.DataFrame
+        From :func:`load_labels`, indexed by id.
+    audio_dir : str or Path
+        The folder of the audio files.
+    spec : LabelSpec, optional
+        Its ``audio_pattern`` (default: the 4Q dataset's).
+
+    Returns
+    -------
+    matched : pd.DataFrame
+        The labels that have audio, with a ``path`` column.
+    problems : list of str
+        One message for each id without audio, for each id that would name a file outside
+        ``audio_dir`` (an absolute path, or ``..`` in it: refused) and for the count of audio
+        files without labels.
+
+    Raises
+    ------
+    LabelsError
+        When ``audio_dir`` is not a folder.
     """
     spec = spec or LabelSpec()
     audio_dir = Path(audio_dir)
@@ -216,13 +282,30 @@ def match_audio(
 
 
 def targets(labels: pd.DataFrame, modes: dict[str, str]) -> np.ndarray:
-    """Training targets [shape=(n, 2)], columns (valence, arousal), for heads of given modes.
+    """Training targets for heads of the given modes.
 
     A binary head learns the side of its axis, taken from the quadrant labels; where the labels
     also hold continuous values, the target carries their size too (``side × |value|``), so a
     head can weigh clear examples above borderline ones (``weight_floor``). Without continuous
     values the target is ±1. A regression head learns the continuous value, which the labels
     must then hold.
+
+    Parameters
+    ----------
+    labels : pd.DataFrame
+        From :func:`load_labels`.
+    modes : dict of str to str
+        Each head's mode (``config.modes``).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_clips, 2)]
+        Columns (valence, arousal).
+
+    Raises
+    ------
+    LabelsError
+        When a regression head's axis has no continuous labels.
     """
     signs = axis_signs(labels["quadrant"].to_numpy())
     y = np.empty((len(labels), 2))
@@ -248,14 +331,24 @@ RATINGS_FILES = {"valence": "valence_cont_average.csv", "arousal": "arousal_cont
 def load_ratings(folder: str | os.PathLike, song_id: str) -> pd.DataFrame:
     """Listener valence and arousal over time for one song, from emoMusic-style files.
 
-    ``folder`` holds ``valence_cont_average.csv`` and ``arousal_cont_average.csv``: one row
-    per ``song_id``, columns ``sample_<ms>ms`` on the -1..1 scale (already the package's plane).
+    Parameters
+    ----------
+    folder : str or Path
+        Holds ``valence_cont_average.csv`` and ``arousal_cont_average.csv``: one row per
+        ``song_id``, columns ``sample_<ms>ms`` on the -1..1 scale (already the package's plane).
+    song_id : str
+        The song.
 
     Returns
     -------
     pd.DataFrame
         Columns ``time`` (seconds), ``valence``, ``arousal``; rows where either is missing
         are left out.
+
+    Raises
+    ------
+    LabelsError
+        When a file is missing or not in that layout, or has no row for ``song_id``.
     """
     folder = Path(folder)
     curves = {}

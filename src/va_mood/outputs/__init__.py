@@ -7,13 +7,11 @@ from ..util.lazy import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "HEADLESS_CHROMIUM_ARGS": "page",
-        "POINT_ON_SCREEN_JS": "page",
         "MISSING_BOKEH": "page",
         "require_bokeh": "page",
         "script_json": "page",
-        "read_page_table": "page",
-        "read_segments": "page",
+        "read_page_table": "playlist",
+        "read_segments": "playlist",
         "song_data": "page",
         "segment_data": "page",
         "build_page": "page",

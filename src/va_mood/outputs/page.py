@@ -21,46 +21,21 @@ import pandas as pd
 from ..errors import ParameterError, VaMoodError
 from ..quadrant import parse_quadrant
 from ..util.atomic import write_text
-from ..vocabulary import MOODS, QUADRANTS
-from .playlist import m3u8_entries, predictions_scale, read_predictions
+from ..vocabulary import MOODS, QUADRANTS, SIGNS
+from .playlist import m3u8_entries
 from .plots import COLOURS
-from .scales import SCALES, Scale, unscale_values
+from .scales import SCALES, Scale
 from .tag_formats import read_title_artist
 
 __all__ = [
-    "HEADLESS_CHROMIUM_ARGS",
-    "POINT_ON_SCREEN_JS",
     "MISSING_BOKEH",
     "require_bokeh",
     "script_json",
-    "read_page_table",
-    "read_segments",
     "song_data",
     "segment_data",
     "build_page",
     "write_page",
 ]
-
-HEADLESS_CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-"""Flags for headless Chromium offline (tests, benchmarks): it must not try the network."""
-
-POINT_ON_SCREEN_JS = """(i) => {
-  const view = Object.values(Bokeh.index).find((v) => v.model.name === 'plane');
-  const songs = Bokeh.documents[0].get_model_by_name('songs');
-  const box = view.canvas_view.el.getBoundingClientRect();
-  return [box.left + view.frame.x_scale.compute(songs.data.x[i]),
-          box.top + view.frame.y_scale.compute(songs.data.y[i])];
-}"""
-"""JavaScript giving the screen position of song ``i``'s point on a page (for a browser driver)."""
 
 ASSETS = Path(__file__).parent / "page_assets"
 """The page's own script and style sheet, inlined into every page."""
@@ -70,28 +45,42 @@ MISSING_BOKEH = "the page needs Bokeh: pip install 'va-mood[page]' (or: pip inst
 
 
 def require_bokeh() -> None:
-    """Raise a :class:`VaMoodError` that says how to install Bokeh when it is missing."""
+    """Check that the optional dependency Bokeh is installed.
+
+    Raises
+    ------
+    VaMoodError
+        Saying how to install it (:data:`MISSING_BOKEH`), when Bokeh cannot be imported.
+    """
     try:
         import bokeh  # noqa: F401
     except ImportError:
         raise VaMoodError(MISSING_BOKEH) from None
 
 
-_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
+_ESCAPES = {char: f"\\u{ord(char):04x}" for char in "<>&\u2028\u2029"}
 
 
 def script_json(value: Any) -> str:
     """``value`` as JSON that is safe inside an HTML ``<script>`` element.
 
     ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e`` and ``\\u0026`` (no ``</script>``,
-    ``<!--`` or entity can end or change the element) and U+2028/U+2029 are escaped too; NaN
-    is refused (it is not JSON).
+    ``<!--`` or entity can end or change the element) and U+2028/U+2029 are escaped too.
+
+    Parameters
+    ----------
+    value : object
+        Anything :func:`json.dumps` takes.
+
+    Returns
+    -------
+    str
+        Compact JSON that ``JSON.parse`` reads back as ``value``.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` holds NaN or an infinity (not JSON).
 
     Examples
     --------
@@ -102,52 +91,6 @@ def script_json(value: Any) -> str:
     for char, escape in _ESCAPES.items():
         text = text.replace(char, escape)
     return text
-
-
-def read_page_table(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
-    """Predictions from ``va-mood predict`` (CSV or JSON, any scale) and their scale.
-
-    Raises
-    ------
-    ParameterError
-        Naming ``path``, when it is not predictions, lacks numeric valence and arousal, or
-        holds values outside its scale.
-    """
-    table = read_predictions(path)
-    missing = [c for c in ("valence", "arousal") if c not in table.columns]
-    if missing:
-        raise ParameterError(f"{path}: predictions need valence and arousal, missing {missing}")
-    for column in ("valence", "arousal"):
-        values = pd.to_numeric(table[column], errors="coerce")
-        if values.isna().any():
-            raise ParameterError(f"{path}: {column} has a missing or non-numeric value")
-        table[column] = values.astype(float)
-    scale = predictions_scale(table)
-    try:
-        for column in ("valence", "arousal"):
-            unscale_values(table[column].to_numpy(), scale)
-    except ParameterError as exc:
-        raise ParameterError(f"{path}: {exc}") from None
-    return table, scale
-
-
-def read_segments(path: str | os.PathLike, scale: str) -> pd.DataFrame:
-    """Segment predictions (``predict --segment`` output) on the same ``scale`` as the songs.
-
-    Raises
-    ------
-    ParameterError
-        Naming ``path``, when it holds no windows or is on another scale.
-    """
-    segments, their_scale = read_page_table(path)
-    if "start" not in segments.columns or "end" not in segments.columns:
-        raise ParameterError(f"{path}: holds no segments (start, end); see predict --segment")
-    if their_scale != scale:
-        raise ParameterError(
-            f"{path}: segments on the {their_scale} scale, the songs on the {scale} scale; "
-            "predict both with the same --scale"
-        )
-    return segments
 
 
 def _arousal_named(table: pd.DataFrame) -> pd.DataFrame:
@@ -198,7 +141,8 @@ def song_data(
     ----------
     table : pd.DataFrame
         Whole-file predictions (``path``, ``valence``, ``arousal``, ``quadrant``, optional
-        confidences and ``p_*``), as :func:`read_page_table` returns them, on any scale.
+        confidences and ``p_*``), as :func:`~va_mood.outputs.playlist.read_page_table`
+        returns them, on any scale.
     folder : path
         Where exported playlists are meant to live, for relative entries (``absolute=False``).
     absolute : bool
@@ -243,9 +187,24 @@ def segment_data(
 ) -> tuple[dict[str, list[list[float]]], int]:
     """Each song's windows from ``predict --segment`` output, keyed by its row in ``paths``.
 
-    Returns ``({row: [[start, end, valence, arousal, quadrant index], ...]}, n_unmatched)``:
-    windows in time order, matched to songs by absolute path; ``n_unmatched`` counts the
-    segmented files that are not among ``paths``.
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        Windows (``path``, ``start``, ``end``, ``valence``, ``arousal``, ``quadrant``).
+    paths : list of str
+        The page's songs; windows are matched to them by absolute path.
+
+    Returns
+    -------
+    windows : dict
+        ``{str(row): [[start, end, valence, arousal, quadrant index], ...]}``, in time order.
+    n_unmatched : int
+        How many segmented files are not among ``paths``.
+
+    Raises
+    ------
+    ParameterError
+        When ``segments`` lacks ``start`` or ``end``.
     """
     if "start" not in segments.columns or "end" not in segments.columns:
         raise ParameterError("segment predictions need start and end columns (predict --segment)")
@@ -293,7 +252,7 @@ def _plane(scale: Scale, models: dict[str, Any], n_songs: int) -> Any:
     )
     for dimension in ("width", "height"):
         plane.add_layout(Span(location=c, dimension=dimension, line_color="#666666"))
-    for q, (sx, sy) in zip(QUADRANTS, ((1, 1), (-1, 1), (-1, -1), (1, -1)), strict=True):
+    for q, (sx, sy) in SIGNS.items():
         plane.add_layout(
             Label(
                 x=c + sx * h / 2,
@@ -421,13 +380,36 @@ def build_page(
 ) -> str:
     """The HTML of the page for whole-file predictions (and, optionally, their segments).
 
-    ``table`` and ``segments`` are on ``scale`` (as :func:`read_page_table` gives them); the
-    plane is drawn on that scale. ``folder``, ``absolute`` and ``read_tags`` are those of
-    :func:`song_data`. Without Bokeh, raises a VaMoodError saying how to install it.
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Whole-file predictions on ``scale``, as
+        :func:`~va_mood.outputs.playlist.read_page_table` gives them.
+    scale : {"plane", "unit", "nine"}
+        The scale of ``table`` and ``segments``; the plane is drawn on it.
+    segments : pd.DataFrame, optional
+        Their windows (:func:`~va_mood.outputs.playlist.read_segments`), shown as a timeline
+        of the song playing.
+    title : str
+        The page's title and heading.
+    folder, absolute, read_tags
+        As for :func:`song_data`.
+
+    Returns
+    -------
+    str
+        One self-contained HTML document.
+
+    Raises
+    ------
+    VaMoodError
+        Without Bokeh, saying how to install it.
+    ParameterError
+        When ``table`` holds segments rather than whole files.
 
     Examples
     --------
-    >>> table, scale = read_page_table("moods.csv")  # doctest: +SKIP
+    >>> table, scale = playlist.read_page_table("moods.csv")  # doctest: +SKIP
     >>> html = build_page(table, scale=scale)  # doctest: +SKIP
     """
     require_bokeh()
@@ -471,11 +453,25 @@ def _template() -> Any:
 
 
 def write_page(path: str | os.PathLike, table: pd.DataFrame, **options: Any) -> Path:
-    """Write the page of :func:`build_page` (same options) to ``path`` atomically.
+    """Write the page of :func:`build_page` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        The HTML file; exported playlists are relative to its folder unless ``folder`` says.
+    table : pd.DataFrame
+        Whole-file predictions, as for :func:`build_page`.
+    **options
+        The other arguments of :func:`build_page`.
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Examples
     --------
-    >>> write_page("moods.html", *read_page_table("moods.csv")[:1])  # doctest: +SKIP
+    >>> write_page("moods.html", *playlist.read_page_table("moods.csv")[:1])  # doctest: +SKIP
     PosixPath('moods.html')
     """
     path = Path(path)

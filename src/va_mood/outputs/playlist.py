@@ -1,11 +1,13 @@
 """Playlists by mood from the predictions ``va-mood predict`` wrote (CSV or JSON).
 
-A playlist is the files of one mood (or all), optionally only those predicted with at least a
-given confidence, optionally sorted by valence or energy, written as an M3U8 file.
+The predictions are read here for every output that starts from the file: playlists, and the
+page (:func:`read_page_table`, :func:`read_segments`). A playlist is the files of one mood (or
+all), optionally only those predicted with at least a given confidence, optionally sorted by
+valence or energy, written as an M3U8 file.
 
 The *confidence* of a file's mood is ``valence_confidence * arousal_confidence``: the chance
 that both heads put it on the right side of their axis, treating the two heads as independent
-(for two binary heads it is the mood's own ``p_*`` column, see :mod:`va_mood.scales`).
+(for two binary heads it is the mood's own ``p_*`` column, see :mod:`va_mood.outputs.scales`).
 Sorting and confidence do not depend on the scale the predictions were written on.
 """
 
@@ -20,14 +22,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..quadrant import MOODS, parse_quadrant
+from ..quadrant import parse_quadrant
 from ..util.atomic import write_text
+from ..vocabulary import MOODS
 
 __all__ = [
     "SORT_KEYS",
     "read_predictions",
     "predictions_scale",
     "read_on_plane",
+    "read_page_table",
+    "read_segments",
     "make_playlist",
     "m3u8_entries",
     "write_m3u8",
@@ -41,6 +46,14 @@ SORT_KEYS = ("valence", "energy", "arousal", "confidence")
 
 def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     """Read the CSV or JSON that ``va-mood predict --format csv|json`` wrote.
+
+    Quadrants are normalised (``Q1``..``Q4``, with the mood name beside them) and whole-file
+    predictions keep one row per path, so every output reads the file the same way.
+
+    Parameters
+    ----------
+    path : str or Path
+        The predictions file; file names in it need not be UTF-8.
 
     Returns
     -------
@@ -110,7 +123,26 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def mood_confidence(predictions: pd.DataFrame) -> np.ndarray:
-    """``valence_confidence * arousal_confidence`` per row (heads treated as independent)."""
+    """The confidence of each row's mood: ``valence_confidence * arousal_confidence``.
+
+    The chance that both heads put the file on the right side of their axis, treating the
+    heads as independent.
+
+    Parameters
+    ----------
+    predictions : pd.DataFrame
+        With ``valence_confidence`` and ``arousal_confidence`` columns.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_rows,)]
+        Confidences on [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        When either confidence column is missing.
+    """
     columns = ("valence_confidence", "arousal_confidence")
     missing = [c for c in columns if c not in predictions.columns]
     if missing:
@@ -126,6 +158,15 @@ def predictions_scale(table: pd.DataFrame) -> str:
     :func:`read_predictions` renames ``energy`` (the unit scale) back to ``arousal`` and
     records the scale when the file says it (JSON); a CSV on the plane or the 1..9 scale does
     not, and only 1..9 has values beyond 1.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        From :func:`read_predictions`.
+
+    Returns
+    -------
+    {"plane", "unit", "nine"}
     """
     from .scales import SCALES
 
@@ -137,13 +178,99 @@ def predictions_scale(table: pd.DataFrame) -> str:
 
 
 def read_on_plane(path: str | os.PathLike) -> pd.DataFrame:
-    """:func:`read_predictions`, with valence and arousal brought back onto the -1..1 plane
-    whatever ``--scale`` the file was written on (:func:`predictions_scale`)."""
+    """Read predictions with valence and arousal brought back onto the -1..1 plane.
+
+    Parameters
+    ----------
+    path : str or Path
+        Predictions written on any ``--scale`` (:func:`predictions_scale` tells which).
+
+    Returns
+    -------
+    pd.DataFrame
+        As :func:`read_predictions` gives it, values on the plane.
+
+    See Also
+    --------
+    va_mood.outputs.scales.from_scale : the mapping back onto the plane.
+    """
     from .scales import from_scale
 
     table = read_predictions(path)
     scale = predictions_scale(table)
     return from_scale(table, scale) if scale != "plane" else table
+
+
+def read_page_table(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
+    """Read the predictions ``va-mood predict`` wrote (CSV or JSON, any scale) for the page.
+
+    Parameters
+    ----------
+    path : str or Path
+        The predictions file.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        As :func:`read_predictions` gives it, valence and arousal as floats.
+    scale : {"plane", "unit", "nine"}
+        The scale the values are on (:func:`predictions_scale`).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``path``, when it is not predictions, lacks numeric valence and arousal, or
+        holds values outside its scale.
+    """
+    from .scales import unscale_values
+
+    table = read_predictions(path)
+    missing = [c for c in ("valence", "arousal") if c not in table.columns]
+    if missing:
+        raise ParameterError(f"{path}: predictions need valence and arousal, missing {missing}")
+    for column in ("valence", "arousal"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        if values.isna().any():
+            raise ParameterError(f"{path}: {column} has a missing or non-numeric value")
+        table[column] = values.astype(float)
+    scale = predictions_scale(table)
+    try:
+        for column in ("valence", "arousal"):
+            unscale_values(table[column].to_numpy(), scale)
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc}") from None
+    return table, scale
+
+
+def read_segments(path: str | os.PathLike, scale: str) -> pd.DataFrame:
+    """Read segment predictions (``predict --segment`` output) to go with the songs' page.
+
+    Parameters
+    ----------
+    path : str or Path
+        The segment predictions file.
+    scale : {"plane", "unit", "nine"}
+        The songs' scale, which the segments must share.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per window, as :func:`read_page_table` reads it.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``path``, when it holds no windows or is on another scale.
+    """
+    segments, their_scale = read_page_table(path)
+    if "start" not in segments.columns or "end" not in segments.columns:
+        raise ParameterError(f"{path}: holds no segments (start, end); see predict --segment")
+    if their_scale != scale:
+        raise ParameterError(
+            f"{path}: segments on the {their_scale} scale, the songs on the {scale} scale; "
+            "predict both with the same --scale"
+        )
+    return segments
 
 
 def make_playlist(
@@ -172,6 +299,11 @@ def make_playlist(
     -------
     list of str
         Paths as the predictions hold them.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown mood or sort key, a confidence outside 0..1, or a missing column.
 
     Examples
     --------
@@ -225,9 +357,23 @@ def m3u8_entries(
 ) -> list[str]:
     """Each path as a line of a playlist kept in ``folder``: the path rule of :func:`write_m3u8`.
 
-    Relative paths are taken relative to the current folder and written relative to
-    ``folder``; ``absolute=True`` writes absolute paths instead. One rule for the
-    ``playlist`` command and the playlists the page (:mod:`va_mood.outputs.page`) exports.
+    One rule for the ``playlist`` command and the playlists the page
+    (:mod:`va_mood.outputs.page`) exports.
+
+    Parameters
+    ----------
+    paths : list of str
+        Audio files; relative ones are taken relative to the current folder.
+    folder : str or Path
+        Where the playlist lives: relative entries are written relative to it, so that the
+        playlist moves with the music (a path on another drive stays absolute).
+    absolute : bool
+        Write absolute paths instead.
+
+    Returns
+    -------
+    list of str
+        One entry per path, with ``/`` separators when relative.
 
     Examples
     --------
@@ -249,10 +395,20 @@ def m3u8_entries(
 def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = False) -> Path:
     """Write ``paths`` as an extended M3U playlist in UTF-8, atomically.
 
-    Relative paths are taken relative to the current folder (as ``va-mood predict`` wrote
-    them) and written relative to the playlist's folder, so that players find them and the
-    playlist moves with the music; ``absolute=True`` writes absolute paths instead
-    (:func:`m3u8_entries`).
+    Parameters
+    ----------
+    paths : list of str
+        Audio files, relative to the current folder as ``va-mood predict`` wrote them.
+    output : str or Path
+        The playlist file.
+    absolute : bool
+        Write absolute paths rather than paths relative to the playlist's folder
+        (:func:`m3u8_entries`).
+
+    Returns
+    -------
+    Path
+        ``output``.
 
     Examples
     --------

@@ -1,8 +1,11 @@
 """Pictures people read: the Russell plane, emotion over time, and evaluation figures.
 
-Every function draws one figure with matplotlib and writes it atomically to ``path``; the
-format follows the suffix (``.png``, ``.svg``, ``.pdf``). Figures are made without pyplot,
-so an application's own matplotlib backend and open figures are left as they are.
+Every function draws one figure with matplotlib, writes it atomically to its argument
+``path`` (str or Path) and returns that path as a :class:`~pathlib.Path`. The format follows
+the suffix (``.png``, ``.svg``, ``.pdf``): another suffix raises
+:class:`~va_mood.errors.ParameterError`, and a file that cannot be written raises
+:class:`~va_mood.errors.OutputError`. Figures are made without pyplot, so an application's
+own matplotlib backend and open figures are left as they are.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ __all__ = [
     "plot_evaluation",
 ]
 
-COLOURS = {"Q1": "#e69f00", "Q2": "#d55e00", "Q3": "#0072b2", "Q4": "#009e73"}
+COLOURS = dict(zip(QUADRANTS, ("#e69f00", "#d55e00", "#0072b2", "#009e73"), strict=True))
 """One colour per quadrant (Okabe-Ito, readable with colour-blindness)."""
 
 
@@ -99,13 +102,32 @@ def plot_plane(
     names: Sequence[str] | None = None,
     max_labels: int = 30,
 ) -> Path:
-    """Files as points on the Russell plane, coloured by true quadrant when ``truth`` is given.
+    """Draw files as points on the Russell plane, coloured by quadrant.
 
-    ``predictions`` has columns ``path``, ``valence``, ``arousal``, ``quadrant`` (as
-    ``va-mood predict`` writes); ``truth`` maps each row (same index) to Q1..Q4. Up to
-    ``max_labels`` points are named (``names``, one per row; default: the file stems); with
-    more, no names, and the points shrink and fade with their number so that dense areas stay
-    readable.
+    Up to ``max_labels`` points are named; with more, no names, and the points shrink and fade
+    with their number so that dense areas stay readable.
+
+    Parameters
+    ----------
+    predictions : pd.DataFrame
+        ``path``, ``valence``, ``arousal`` on [-1, 1] and ``quadrant``, as ``va-mood predict``
+        writes them.
+    path : str or Path
+    truth : pd.Series, optional
+        Each row's true quadrant (same index): colour by it instead of the predicted one.
+    thresholds : (float, float)
+        The (valence, arousal) boundaries of the quadrants.
+    title : str
+        The figure's title; the number of clips is appended.
+    names : sequence of str, optional
+        One name per row (default: the file stems).
+    max_labels : int
+        The most points that are named.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     fig, ax = _figure(7.0, 7.5)
     _quadrant_frame(ax, thresholds)
@@ -143,11 +165,29 @@ def plot_timeline(
     ratings: pd.DataFrame | None = None,
     title: str | None = None,
 ) -> Path:
-    """Valence and arousal of one file over time, over bands coloured by the predicted mood.
+    """Draw one file's valence and arousal over time, over bands coloured by predicted mood.
 
-    ``segments``: rows of one file with ``start``, ``end``, ``valence``, ``arousal``,
-    ``quadrant``. ``ratings``: optional listener curve with columns ``time`` (s),
-    ``valence``, ``arousal`` on [-1, 1], drawn dashed.
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        The windows of one file: ``start``, ``end`` (s), ``valence``, ``arousal``,
+        ``quadrant`` (and ``path``, for the title).
+    path : str or Path
+    ratings : pd.DataFrame, optional
+        A listener curve, drawn dashed: ``time`` (s), ``valence``, ``arousal`` on [-1, 1]
+        (:func:`va_mood.labels.files.load_ratings`).
+    title : str, optional
+        Default: "Emotion over time" and the file's name.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ParameterError
+        When ``segments`` is empty (or ``path`` has another suffix).
     """
     if segments.empty:
         raise ParameterError("no segments to plot")
@@ -193,7 +233,19 @@ def plot_timeline(
 
 
 def plot_confusion(report: dict[str, Any], path: str | os.PathLike) -> Path:
-    """The confusion matrix of an evaluation report, with counts and row shares."""
+    """Draw the confusion matrix of an evaluation report, with counts and row shares.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`va_mood.evaluation.cross_validation.cross_validate` (its ``confusion``).
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     matrix = np.asarray(report["confusion"], dtype=float)
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig, ax = _figure(6.5, 5.5)
@@ -215,7 +267,11 @@ def plot_confusion(report: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def plot_per_class(report: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Precision and recall per quadrant, as bars."""
+    """Draw precision and recall per quadrant, as bars.
+
+    Parameters and return value as :func:`plot_confusion`; this figure reads the report's
+    ``per_class``.
+    """
     per_class = report["per_class"]
     x = np.arange(len(QUADRANTS))
     fig, ax = _figure(7.0, 4.5)
@@ -236,7 +292,21 @@ def plot_per_class(report: dict[str, Any], path: str | os.PathLike) -> Path:
 def plot_scatter(
     predicted: np.ndarray, true: np.ndarray, path: str | os.PathLike, *, axis: str
 ) -> Path:
-    """Predicted against true values of one continuous axis, with the identity line."""
+    """Draw predicted against true values of one axis, with the identity line and Pearson's r.
+
+    Parameters
+    ----------
+    predicted, true : np.ndarray [shape=(n_clips,)]
+        Out-of-fold predictions and labels, on [-1, 1].
+    path : str or Path
+    axis : {"valence", "arousal"}
+        The axis compared, named in the labels and title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     predicted = np.asarray(predicted, dtype=float)
     true = np.asarray(true, dtype=float)
     fig, ax = _figure(5.5, 5.5)
@@ -257,7 +327,30 @@ def plot_scatter(
 def plot_reliability(
     confidence: np.ndarray, correct: np.ndarray, path: str | os.PathLike, *, axis: str
 ) -> Path:
-    """A head's reliability diagram: in each bin of its confidence, the share it got right."""
+    """Draw a head's reliability diagram: per bin of its confidence, the share it got right.
+
+    A calibrated head's points lie on the diagonal; each point is marked with its number of
+    clips, and the title gives the expected calibration error.
+
+    Parameters
+    ----------
+    confidence : np.ndarray [shape=(n_clips,)]
+        The probability of the side each clip was put on, on [0.5, 1].
+    correct : np.ndarray [shape=(n_clips,)]
+        Whether that side was right.
+    path : str or Path
+    axis : {"valence", "arousal"}
+        The head's axis.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    See Also
+    --------
+    va_mood.evaluation.metrics.reliability, va_mood.evaluation.metrics.expected_calibration_error
+    """
     from ..evaluation.metrics import expected_calibration_error, reliability
 
     mean_conf, accuracy, count = reliability(confidence, correct)
@@ -281,8 +374,23 @@ def plot_reliability(
 def plot_plane_errors(
     predicted: pd.DataFrame, labels: pd.DataFrame, path: str | os.PathLike
 ) -> Path:
-    """Each clip's true point on the plane joined to its predicted point, coloured by its true
-    quadrant: how far and in which direction the coordinates are off."""
+    """Draw each clip's true point joined to its predicted one, coloured by its true quadrant.
+
+    Shows how far, and in which direction, the coordinates are off.
+
+    Parameters
+    ----------
+    predicted : pd.DataFrame
+        Out-of-fold ``valence`` and ``arousal`` on [-1, 1].
+    labels : pd.DataFrame
+        ``valence``, ``arousal`` and ``quadrant`` of the same clips, in the same order.
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     from matplotlib.collections import LineCollection
 
     fig, ax = _figure(7.0, 7.5)
@@ -309,10 +417,28 @@ def plot_evaluation(
     predicted: pd.DataFrame | None = None,
     labels: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """The evaluation figures into ``folder``: confusion matrix, per-class bars and, from
-    one repeat's out-of-fold ``predicted`` against ``labels``, each head's reliability
-    diagram, its predicted-vs-true scatter and the plane of true and predicted points (where
-    the labels hold continuous values)."""
+    """Write the evaluation figures into ``folder``.
+
+    The confusion matrix and per-class bars; with one repeat's out-of-fold predictions, also
+    each head's reliability diagram and, where the labels hold continuous values, each head's
+    predicted-vs-true scatter and the plane of true and predicted points.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`va_mood.evaluation.cross_validation.cross_validate`.
+    folder : str or Path
+        Where the PNG files go (created if missing).
+    predicted : pd.DataFrame, optional
+        One repeat's out-of-fold predictions (``on_repeat`` of ``cross_validate``).
+    labels : pd.DataFrame, optional
+        The labels, indexed like ``predicted`` (training-only excerpts are left out).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     folder = Path(folder)
     written = [
         plot_confusion(report, folder / "confusion_matrix.png"),

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..quadrant import axis_signs
-from ..vocabulary import AXES, BINARY, MOODS, QUADRANTS
+from ..vocabulary import AXES, BINARY, MOODS, QUADRANTS, SIGNS
 
 __all__ = [
     "as_rows",
@@ -248,8 +248,10 @@ def quadrant_probabilities(table: pd.DataFrame, modes: dict[str, str]) -> pd.Dat
         confidence = table[f"{axis}_confidence"].to_numpy(dtype=float)
         _check_range(confidence, 0.0, 1.0, f"{axis}_confidence")
         p[axis] = np.where(known, np.where(signs[:, k] > 0, confidence, 1.0 - confidence), np.nan)
-    pv, pa = p["valence"], p["arousal"]
-    sides = {"Q1": pv * pa, "Q2": (1 - pv) * pa, "Q3": (1 - pv) * (1 - pa), "Q4": pv * (1 - pa)}
+    sides = {
+        q: np.prod([p[a] if s > 0 else 1 - p[a] for a, s in zip(AXES, SIGNS[q], strict=True)], 0)
+        for q in QUADRANTS
+    }
     return pd.DataFrame(
         {PROBABILITY_COLUMNS[q]: sides[q] for q in PROBABILITY_COLUMNS}, index=table.index
     )

@@ -37,7 +37,24 @@ class TagError(VaMoodError):
 
 
 def open_file(path: Path) -> tuple[Any, str]:
-    """The mutagen file object and container kind of ``path``; TagError if not taggable."""
+    """Open an audio file with mutagen and tell which tag container it uses.
+
+    Parameters
+    ----------
+    path : Path
+        An mp3, wav, ogg, opus, flac or m4a file.
+
+    Returns
+    -------
+    audio : mutagen.FileType
+        The opened file, its tags in ``audio.tags`` (None when it has none yet).
+    container : {"id3", "vorbis", "mp4"}
+
+    Raises
+    ------
+    TagError
+        Naming ``path``, when it is missing, a folder, unreadable, or of another format.
+    """
     import mutagen
     from mutagen.flac import FLAC
     from mutagen.mp3 import MP3
@@ -71,11 +88,39 @@ def open_file(path: Path) -> tuple[Any, str]:
 
 
 def reason(exc: BaseException) -> str:
+    """What went wrong, for a message: the exception's text, or its type when it has none.
+
+    Parameters
+    ----------
+    exc : BaseException
+
+    Returns
+    -------
+    str
+    """
     return str(exc).strip() or type(exc).__name__
 
 
 def container_names(container: str, generic: Mapping[str, str]) -> dict[str, str]:
-    """Generic names (``MOOD``, ``VAMOOD_X``) as the container spells them."""
+    """Spell container-neutral tag names the way ``container`` does.
+
+    Parameters
+    ----------
+    container : {"id3", "vorbis", "mp4"}
+    generic : mapping of str to str
+        Tags under container-neutral names (``MOOD``, ``VAMOOD_<NAME>``).
+
+    Returns
+    -------
+    dict of str to str
+        The same values under the container's names: ``TMOO`` and ``TXXX:VAMOOD_<NAME>``
+        (ID3), ``----:com.apple.iTunes:<name>`` (MP4), unchanged (Vorbis comments).
+
+    Examples
+    --------
+    >>> container_names("id3", {"MOOD": "Calm", "VAMOOD_SCALE": "plane"})
+    {'TMOO': 'Calm', 'TXXX:VAMOOD_SCALE': 'plane'}
+    """
     out = {}
     for key, value in generic.items():
         if container == "id3":
@@ -88,7 +133,19 @@ def container_names(container: str, generic: Mapping[str, str]) -> dict[str, str
 
 
 def read_generic(audio: Any, container: str) -> dict[str, str]:
-    """Generic-named va_mood tags found in an opened file."""
+    """The va_mood tags (and mood tag) of an opened file, under container-neutral names.
+
+    Parameters
+    ----------
+    audio : mutagen.FileType
+        From :func:`open_file`.
+    container : {"id3", "vorbis", "mp4"}
+
+    Returns
+    -------
+    dict of str to str
+        ``MOOD`` and the ``VAMOOD_*`` tags found; other tags are left out.
+    """
     tags = audio.tags
     if tags is None:
         return {}
@@ -114,14 +171,39 @@ def read_generic(audio: Any, container: str) -> dict[str, str]:
 
 
 def replaced(name: str, generic: Mapping[str, str]) -> bool:
-    """Whether an existing tag (generic name) goes: every ``VAMOOD_*``, the mood if replaced."""
+    """Whether an existing tag goes when ``generic`` is written.
+
+    Every ``VAMOOD_*`` tag goes; the mood tag goes only when ``generic`` brings a new one.
+
+    Parameters
+    ----------
+    name : str
+        The existing tag's container-neutral name, any case.
+    generic : mapping of str to str
+        The tags about to be written.
+
+    Returns
+    -------
+    bool
+    """
     name = name.upper()
     return name.startswith(PREFIX) or (name == "MOOD" and "MOOD" in generic)
 
 
 def apply_generic(audio: Any, container: str, generic: Mapping[str, str]) -> None:
-    """Replace the va_mood tags of an opened file by ``generic``; leave every other tag be
-    (the mood tag too, when ``generic`` has no ``MOOD``)."""
+    """Replace the va_mood tags of an opened file by ``generic``, in memory.
+
+    Every other tag is left as it was (the mood tag too, when ``generic`` has no ``MOOD``);
+    :func:`save` writes the change to the file.
+
+    Parameters
+    ----------
+    audio : mutagen.FileType
+        From :func:`open_file`; tags are added if it has none.
+    container : {"id3", "vorbis", "mp4"}
+    generic : mapping of str to str
+        Tags under container-neutral names.
+    """
     if audio.tags is None:
         audio.add_tags()
     {"id3": _apply_id3, "mp4": _apply_mp4, "vorbis": _apply_vorbis}[container](audio.tags, generic)
@@ -164,6 +246,15 @@ def _apply_vorbis(tags: Any, generic: Mapping[str, str]) -> None:
 
 
 def save(audio: Any, container: str) -> None:
+    """Write an opened file's tags back, keeping an ID3 v2.3 tag at v2.3.
+
+    Parameters as :func:`read_generic`.
+
+    Raises
+    ------
+    mutagen.MutagenError, ValueError, EOFError
+        When the file cannot be written.
+    """
     if container == "id3" and audio.tags.version[1] == 3:
         audio.save(v2_version=3)
     else:
@@ -171,10 +262,20 @@ def save(audio: Any, container: str) -> None:
 
 
 def read_title_artist(path: str | Path) -> tuple[str | None, str | None]:
-    """The title and artist a file's own tags give (ID3, Vorbis comments, MP4), or None.
+    """The title and artist a file's own tags give (ID3, Vorbis comments, MP4).
 
     For naming songs on plots and the page. Never raises: a missing, unreadable or untagged
     file gives ``(None, None)``, and callers fall back on the file name.
+
+    Parameters
+    ----------
+    path : str or Path
+        An audio file; it may be missing or unreadable.
+
+    Returns
+    -------
+    title, artist : str or None
+        Each stripped, or None where the tag is missing or empty.
 
     Examples
     --------
@@ -197,9 +298,20 @@ def read_title_artist(path: str | Path) -> tuple[str | None, str | None]:
 
 
 def display_name(path: str | Path) -> str:
-    """What to call a file on a plot: ``Artist – Title`` from its tags where it has them (or
-    the title alone), else the file's stem. Never raises: a file without readable tags is
-    called by its stem."""
+    """What to call a file on a plot, from its tags where it has them.
+
+    Parameters as :func:`read_title_artist`.
+
+    Returns
+    -------
+    str
+        ``Artist – Title``, the title alone, or (without readable tags) the file's stem.
+        Never raises.
+
+    See Also
+    --------
+    read_title_artist
+    """
     title, artist = read_title_artist(path)
     if title and artist:
         return f"{artist} – {title}"

@@ -28,14 +28,14 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
-from ..quadrant import MOODS, parse_quadrant
-from ..vocabulary import AXES
+from ..quadrant import parse_quadrant
+from ..vocabulary import AXES, MOODS
 from .scales import SCALES, scale_values
 from .tag_formats import (
     PREFIX,
@@ -61,7 +61,7 @@ __all__ = [
 
 @dataclass
 class TagResult:
-    """What :func:`write_tags` did to one file.
+    """What :func:`write_tags` did to one file (or :func:`precheck` found it would do).
 
     Attributes
     ----------
@@ -105,10 +105,20 @@ class TagResult:
 def model_version(bundle: Any) -> str:
     """A short, stable identifier of a model bundle, written as the ``VAMOOD_MODEL`` tag.
 
-    ``va_mood-`` and the first 12 hex digits of a SHA-256 over the heads' file hashes, the
-    feature fingerprint and the thresholds: two bundles get the same version exactly when they
-    would predict the same values. A bundle never saved (no head hashes) hashes its
-    configuration instead.
+    Two bundles get the same version exactly when they would predict the same values, so a
+    file tagged by this version needs no tagging again.
+
+    Parameters
+    ----------
+    bundle : va_mood.Model
+        A loaded or trained model (:func:`va_mood.load_model`, :func:`va_mood.train`).
+
+    Returns
+    -------
+    str
+        ``va_mood-`` and the first 12 hex digits of a SHA-256 over the heads' file hashes,
+        the feature fingerprint and the thresholds (over the configuration instead, for a
+        bundle never saved).
 
     Examples
     --------
@@ -137,9 +147,27 @@ def _number(value: float) -> str:
 def tag_values(row: Mapping[str, Any], *, model_version: str, scale: str = "plane") -> dict:
     """The container-neutral tags for one prediction: ``{"MOOD": ..., "VAMOOD_VALENCE": ...}``.
 
-    ``row`` holds ``valence`` and ``arousal`` on the plane (-1..1) and ``quadrant`` and/or
-    ``mood``, as a row of :meth:`va_mood.Bundle.predict_files` does; the numbers are mapped
-    onto ``scale`` here.
+    Parameters
+    ----------
+    row : mapping
+        ``valence`` and ``arousal`` on the plane (-1..1) and ``quadrant`` and/or ``mood``, as a
+        row of :meth:`va_mood.Model.predict_files`.
+    model_version : str
+        Written as ``VAMOOD_MODEL`` (:func:`model_version`).
+    scale : {"plane", "unit", "nine"}
+        The scale the numbers are written on (:mod:`va_mood.outputs.scales`).
+
+    Returns
+    -------
+    dict of str to str
+        ``MOOD`` and ``VAMOOD_`` + ``VALENCE``, ``AROUSAL`` (``ENERGY`` on the unit scale),
+        ``QUADRANT``, ``SCALE``, ``MODEL``; numbers with four decimals.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown scale, a row on the unit scale (``energy``), missing or non-numeric
+        values, an unknown quadrant, or a mood that is not its quadrant's.
 
     Examples
     --------
@@ -230,11 +258,11 @@ def write_tags(
         An mp3, ogg, opus, flac or m4a file. A symbolic link is followed: its target is tagged.
     row : mapping
         ``valence`` and ``arousal`` on the plane (-1..1), ``quadrant`` and/or ``mood``: a row of
-        :meth:`va_mood.Bundle.predict_files` (``table.loc[path]``).
+        :meth:`va_mood.Model.predict_files` (``table.loc[path]``).
     model_version : str
         Identifies the model (:func:`model_version`); written as ``VAMOOD_MODEL``.
     scale : {"plane", "unit", "nine"}
-        Scale of the numbers written (:mod:`va_mood.scales`).
+        Scale of the numbers written (:mod:`va_mood.outputs.scales`).
     overwrite : bool
         Write even when the file already carries tags of the same model version (otherwise it
         is skipped), and replace a mood tag va_mood did not write (otherwise it is kept, and
@@ -262,6 +290,33 @@ def write_tags(
     TagResult(path='song.mp3', status='written', tags={'TMOO': 'Calm', ...}, ...)
     """
     generic = tag_values(row, model_version=model_version, scale=scale)
+
+    def write(shown: str, target: Path, audio: Any, container: str) -> TagResult:
+        written = generic
+        kept = None if overwrite else _foreign_mood(read_generic(audio, container))
+        if kept is not None:
+            written = {k: v for k, v in generic.items() if k != "MOOD"}
+            kept = f"MOOD={kept}"
+        tags = container_names(container, written)
+        _check_writable(target)
+        if dry_run:
+            return TagResult(shown, "would write", tags, None, container, kept)
+        _write_atomically(target, written)
+        return TagResult(shown, "written", tags, None, container, kept)
+
+    return _unless_skipped(path, model_version, overwrite, generic, "write", write)
+
+
+def _unless_skipped(
+    path: str | os.PathLike,
+    model_version: str,
+    overwrite: bool,
+    generic: Mapping[str, str],
+    verb: str,
+    then: Callable[[str, Path, Any, str], TagResult | None],
+) -> TagResult | None:
+    """Open ``path``'s target; ``"skipped"`` if ``model_version`` tagged it, else ``then(...)``.
+    A problem with the file is a ``"failed"`` result (``cannot <verb>`` for an OS error)."""
     shown = str(path)
     target = Path(os.path.realpath(path))
     try:
@@ -269,21 +324,12 @@ def write_tags(
         done = _skip(audio, container, model_version, overwrite)
         if done is not None:
             return TagResult(shown, "skipped", container_names(container, generic), done, container)
-        kept = None if overwrite else _foreign_mood(read_generic(audio, container))
-        if kept is not None:
-            generic = {k: v for k, v in generic.items() if k != "MOOD"}
-            kept = f"MOOD={kept}"
-        tags = container_names(container, generic)
-        _check_writable(target)
-        if dry_run:
-            return TagResult(shown, "would write", tags, None, container, kept)
-        _write_atomically(target, generic)
-        return TagResult(shown, "written", tags, None, container, kept)
+        return then(shown, target, audio, container)
     except TagError as exc:
         return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
     except OSError as exc:  # copy, chmod, replace: disk full, permissions, vanished file
         why = exc.strerror or reason(exc)
-        return TagResult(shown, "failed", {}, f"cannot write ({why})", None)
+        return TagResult(shown, "failed", {}, f"cannot {verb} ({why})", None)
 
 
 def _foreign_mood(existing: Mapping[str, str]) -> str | None:
@@ -315,35 +361,49 @@ def precheck(
 ) -> TagResult | None:
     """What :func:`write_tags` would report without predicting anything, or None.
 
-    Returns a ``"skipped"`` result (already tagged by ``model_version``) or a ``"failed"`` one
-    (missing, read-only, not a taggable container, unreadable tags) for files not worth
-    predicting, and None for files that can be tagged.
+    Lets a batch leave out, before the costly prediction, the files it would not tag.
+
+    Parameters
+    ----------
+    path : str or Path
+        An audio file; a symbolic link is followed.
+    model_version : str
+        The version about to be written (:func:`model_version`).
+    overwrite : bool
+        As for :func:`write_tags`: files already tagged by this version are not skipped.
+
+    Returns
+    -------
+    TagResult or None
+        ``"skipped"`` (already tagged by ``model_version``) or ``"failed"`` (missing,
+        read-only, not a taggable container, unreadable tags); None for a file that can be
+        tagged. Never raises for a problem with the file.
 
     Examples
     --------
     >>> todo = [p for p in paths if precheck(p, model_version=version) is None]  # doctest: +SKIP
     """
-    shown = str(path)
-    target = Path(os.path.realpath(path))
-    try:
-        audio, container = open_file(target)
-        done = _skip(audio, container, model_version, overwrite)
-        if done is not None:
-            return TagResult(shown, "skipped", {}, done, container)
+
+    def check(shown: str, target: Path, audio: Any, container: str) -> None:
         _check_writable(target)
-        return None
-    except TagError as exc:
-        return TagResult(shown, "failed", {}, str(exc).removeprefix(f"{target}: "), None)
-    except OSError as exc:
-        return TagResult(shown, "failed", {}, f"cannot read ({exc.strerror or reason(exc)})")
+
+    return _unless_skipped(path, model_version, overwrite, {}, "read", check)
 
 
 def read_tags(path: str | os.PathLike) -> dict[str, str]:
     """The va_mood tags of an audio file, by container-neutral name.
 
-    Keys are ``MOOD`` and ``VAMOOD_*`` (``VAMOOD_VALENCE``, ``VAMOOD_AROUSAL`` or
-    ``VAMOOD_ENERGY``, ``VAMOOD_QUADRANT``, ``VAMOOD_SCALE``, ``VAMOOD_MODEL``); an untagged
-    file gives ``{}``.
+    Parameters
+    ----------
+    path : str or Path
+        An audio file.
+
+    Returns
+    -------
+    dict of str to str
+        ``MOOD`` and ``VAMOOD_*`` (``VAMOOD_VALENCE``, ``VAMOOD_AROUSAL`` or
+        ``VAMOOD_ENERGY``, ``VAMOOD_QUADRANT``, ``VAMOOD_SCALE``, ``VAMOOD_MODEL``); ``{}``
+        for an untagged file.
 
     Raises
     ------
@@ -360,7 +420,20 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
 
 
 def already_tagged(path: str | os.PathLike, model_version: str) -> bool:
-    """True when ``path`` carries tags written by this model version (False on any problem)."""
+    """Whether ``path`` carries tags written by ``model_version``.
+
+    Parameters
+    ----------
+    path : str or Path
+        An audio file.
+    model_version : str
+        From :func:`model_version`.
+
+    Returns
+    -------
+    bool
+        False too when the file cannot be read.
+    """
     try:
         return read_tags(path).get(f"{PREFIX}MODEL") == model_version
     except TagError:

@@ -22,6 +22,20 @@ class Interrupts:
     two folds, in Python, so the signal never reaches xgboost's or optuna's native code or
     bookkeeping as an exception) and optuna marks the trial in flight failed; a signal that
     came while optuna kept its books stops the study after that trial (a trial callback).
+    So an interrupted study keeps every finished trial and never a trial marked running.
+
+    Attributes
+    ----------
+    received : bool
+        A signal came during the current :meth:`optimize`.
+    deferred : bool
+        Inside :meth:`optimize`: signals are remembered, not raised at once.
+
+    Examples
+    --------
+    >>> interrupts = Interrupts()
+    >>> with interrupts.installed():  # doctest: +SKIP
+    ...     interrupts.optimize(study, objective, n_trials=20, timeout=None)
     """
 
     def __init__(self) -> None:
@@ -29,14 +43,35 @@ class Interrupts:
         self.deferred = False
 
     def handle(self, signum: int, frame: Any) -> None:
-        """Signal handler: remember the interrupt; raise it at once outside :meth:`optimize`."""
+        """Signal handler: remember the interrupt; raise it at once outside :meth:`optimize`.
+
+        Parameters
+        ----------
+        signum : int
+            The signal.
+        frame : frame or None
+            Unused (the signal module's handler signature).
+
+        Raises
+        ------
+        KeyboardInterrupt
+            Outside :meth:`optimize`.
+        """
         self.received = True
         if not self.deferred:
             raise KeyboardInterrupt(f"signal {signum}")
 
     @contextmanager
     def installed(self) -> Iterator[Interrupts]:
-        """Handle SIGTERM and SIGINT with :meth:`handle` inside the block (main thread)."""
+        """Handle SIGTERM and SIGINT with :meth:`handle` inside the block (main thread only).
+
+        The previous handlers are restored when the block ends, however it ends.
+
+        Yields
+        ------
+        Interrupts
+            This object.
+        """
         previous = {s: signal.signal(s, self.handle) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield self
@@ -45,7 +80,13 @@ class Interrupts:
                 signal.signal(signum, handler)
 
     def checkpoint(self) -> None:
-        """Raise KeyboardInterrupt if a signal came: call where stopping is safe."""
+        """Raise KeyboardInterrupt if a signal came: call where stopping is safe.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            When a signal was received.
+        """
         if self.received:
             raise KeyboardInterrupt("interrupted")
 
@@ -63,9 +104,28 @@ class Interrupts:
         timeout: float | None,
         callbacks: Sequence[Callable] = (),
     ) -> None:
-        """``study.optimize`` where an interrupt fails only the trial in flight, never leaves
-        one marked running, and is re-raised as KeyboardInterrupt whatever a library made of
-        it."""
+        """Run ``study.optimize`` so that an interrupt fails only the trial in flight.
+
+        No trial is left marked running, and the interrupt is re-raised as
+        KeyboardInterrupt whatever a library made of it.
+
+        Parameters
+        ----------
+        study : optuna.Study
+        objective : callable
+            ``objective(trial) -> float``; it should call :meth:`checkpoint` between steps.
+        n_trials : int or None
+            Trials to run (None: until ``timeout``).
+        timeout : float or None
+            Seconds after which no new trial starts.
+        callbacks : sequence of callable
+            optuna trial callbacks ``(study, trial)``.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            When SIGINT or SIGTERM came during the study.
+        """
 
         def interruptible(trial: optuna.Trial) -> float:
             self.checkpoint()  # came while optuna created this trial

@@ -2,13 +2,12 @@
 
 A trial's head configuration (:func:`va_mood.tuning.space.suggest_head`) replaces the
 configured head; the :class:`~va_mood.model.estimator.MoodModel` it makes is scored by the
-out-of-fold
-code of :mod:`va_mood.evaluation.cross_validation` (quadrant-stratified k-fold CV grouped by
-artist), fitting
-that head alone (with the arousal head too, for a valence head split by arousal). The figure is
-**balanced accuracy** of the side of the axis for a binary head (what the quadrant decision
-uses, and robust to the classes' imbalance) and **R²** for a regression head, both maximised,
-exactly as :func:`va_mood.evaluation.cross_validation.score_axis` computes them for ``evaluate``.
+out-of-fold code of :mod:`va_mood.evaluation.cross_validation` (quadrant-stratified k-fold CV
+grouped by artist), fitting that head alone (with the arousal head too, for a valence head
+split by arousal). The figure is **balanced accuracy** of the side of the axis for a binary
+head (what the quadrant decision uses, and robust to the classes' imbalance) and **R²** for a
+regression head, both maximised, exactly as
+:func:`va_mood.evaluation.cross_validation.score_axis` computes them for ``evaluate``.
 """
 
 from __future__ import annotations
@@ -53,24 +52,27 @@ def make_objective(
     X : pd.DataFrame [shape=(n_clips, n_features)]
         Named features (extracted once, before the study), same index as ``labels``.
     labels : pd.DataFrame
-        From :func:`va_mood.labels.files.load_labels`: ``quadrant``, ``group``, ``valence``,
-        ``arousal``.
+        From :func:`va_mood.labels.files.load_labels`.
     config : Config
         The starting configuration: the other head, thresholds, evaluation folds.
     head : {"valence", "arousal"}
+        The head tuned; only its axis is fitted and scored.
     space : SearchSpace
     seed : int
-        The seed of the CV splits (``seed + repeat``) and the estimators, as ``config.seed``
-        is for ``evaluate``.
+        Seeds the CV splits (``seed + repeat``) and the estimators, as ``config.seed`` does.
     checkpoint : callable, optional
         Called after each fold, where a trial may stop safely (raising, as ``Interrupts``).
 
     Returns
     -------
     callable
-        ``objective(trial) -> float``: the figure of the pooled out-of-fold predictions,
-        averaged over repeats. Each fold reports the running mean of fold figures (step =
-        fold number over all repeats) and may prune the trial.
+        ``objective(trial) -> float``: the pooled out-of-fold figure, averaged over repeats.
+        Each fold reports the running mean (step: fold over all repeats) and may prune.
+
+    Raises
+    ------
+    ParameterError
+        Before any trial: no section for ``head``, indexes that differ, too few groups.
 
     Examples
     --------
@@ -84,13 +86,9 @@ def make_objective(
     _check_inputs(X, labels, config, head, space)
     n_repeats = space.n_repeats or config.evaluation.n_repeats
     threshold = config.thresholds[head]
-    metric = f"{head}_{METRICS[base.mode]}"
 
     def score(predicted: pd.DataFrame) -> float:
-        values = predicted[head].to_numpy()
-        return float(
-            score_axis(values, labels.loc[predicted.index], head, base.mode, threshold)[metric]
-        )
+        return _score(predicted, labels, head, base.mode, threshold)
 
     def objective(trial: optuna.Trial) -> float:
         head_config = suggest_head(trial, base, space.heads[head])
@@ -116,6 +114,15 @@ def make_objective(
         return float(np.mean(repeat_scores))
 
     return objective
+
+
+def _score(
+    predicted: pd.DataFrame, labels: pd.DataFrame, head: str, mode: str, threshold: float
+) -> float:
+    """The study's figure (:data:`METRICS`) of one head's out-of-fold predictions."""
+    values = predicted[head].to_numpy()
+    scores = score_axis(values, labels.loc[predicted.index], head, mode, threshold)
+    return float(scores[f"{head}_{METRICS[mode]}"])
 
 
 def _check_inputs(

@@ -28,7 +28,25 @@ __all__ = [
 
 
 def tuned_trials(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, optuna.trial.FrozenTrial]:
-    """The best finished trial of each head that has a study ``<prefix>-<head>`` in ``storage``."""
+    """The best finished trial of each head that has a study ``<prefix>-<head>`` in ``storage``.
+
+    Parameters
+    ----------
+    storage : str
+        An optuna storage URL or a SQLite path; it must exist.
+    prefix : str
+        The studies' prefix (:func:`~va_mood.tuning.studies.study_name`).
+
+    Returns
+    -------
+    dict of str to optuna.trial.FrozenTrial
+        Keyed by axis; heads without a study or a finished trial are left out.
+
+    Raises
+    ------
+    ParameterError
+        When the storage cannot be opened (or a SQLite file does not exist).
+    """
     import optuna
 
     store = open_storage(storage, create=False)
@@ -52,6 +70,21 @@ def best_config(config: Config, storage: str, prefix: str = DEFAULT_PREFIX) -> C
     The estimator family, its parameters and the feature groups come from the study; heads
     without a study (or without a finished trial) are left as they are.
 
+    Parameters
+    ----------
+    config : Config
+        The configuration tuned.
+    storage, prefix : str
+        As for :func:`tuned_trials`.
+
+    Returns
+    -------
+    Config
+
+    See Also
+    --------
+    tuned_trials, tuning_record
+
     Examples
     --------
     >>> config = load_config("configs/default.toml")  # doctest: +SKIP
@@ -64,9 +97,19 @@ def best_config(config: Config, storage: str, prefix: str = DEFAULT_PREFIX) -> C
 
 
 def tuning_record(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
-    """What a model tuned from these studies came from, for its bundle and model card: per
-    head the study, its best trial and value, the metric, the finished trials and the search
-    space."""
+    """What a model tuned from these studies came from, for its bundle and model card.
+
+    Parameters
+    ----------
+    storage, prefix : str
+        As for :func:`tuned_trials`.
+
+    Returns
+    -------
+    dict
+        ``storage`` and, per tuned head under ``heads``: the study, its best trial and value,
+        the metric, the number of finished trials, the search space and the seed.
+    """
     import optuna
 
     store = open_storage(storage, create=False)
@@ -88,8 +131,21 @@ def tuning_record(storage: str, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
 
 
 def study_summaries(storage: str) -> list[dict[str, Any]]:
-    """One row per study in ``storage``: trial counts by state, best value, best parameters
-    (none for a SQLite file that does not exist, which is not created)."""
+    """One row per study in ``storage``: trial counts by state, best value, best parameters.
+
+    Parameters
+    ----------
+    storage : str
+        An optuna storage URL or a SQLite path; a SQLite file that does not exist gives no
+        rows (and is not created).
+
+    Returns
+    -------
+    list of dict
+        ``study``, ``metric``, ``n_trials``, a count per trial state (``complete``,
+        ``pruned`` ...), ``best_value``, ``best_trial``, ``best_params`` and, with a finished
+        trial, ``best_head`` (its head configuration).
+    """
     import optuna
 
     if not storage_exists(storage):
@@ -122,7 +178,23 @@ def study_summaries(storage: str) -> list[dict[str, Any]]:
 def param_importances(storage: str, name: str) -> dict[str, float]:
     """fANOVA importances of the parameters every finished trial of study ``name`` has.
 
-    Seeded with the study's seed; empty when there are fewer than two finished trials.
+    Parameters
+    ----------
+    storage : str
+        An optuna storage URL or a SQLite path.
+    name : str
+        The study.
+
+    Returns
+    -------
+    dict of str to float
+        Importance per trial parameter, summing to 1, computed with the study's seed; empty
+        with fewer than two finished trials or no parameter common to all of them.
+
+    References
+    ----------
+    .. [1] F. Hutter, H. Hoos, K. Leyton-Brown, "An efficient approach for assessing
+       hyperparameter importance", ICML 2014.
     """
     import optuna
 
@@ -140,8 +212,18 @@ def param_importances(storage: str, name: str) -> dict[str, float]:
 def write_plots(storage: str, name: str, folder: str | Path) -> list[Path]:
     """Write the optimisation history and parameter importances of study ``name`` as PNG files.
 
-    Returns the files written: ``<folder>/<name>-optimization_history.png`` and, when there
-    are importances to plot, ``<folder>/<name>-param_importances.png``.
+    Parameters
+    ----------
+    storage, name : str
+        As for :func:`param_importances`.
+    folder : str or Path
+        Where the files go.
+
+    Returns
+    -------
+    list of Path
+        ``<folder>/<name>-optimization_history.png`` and, when there are importances to
+        plot (:func:`param_importances`), ``<folder>/<name>-param_importances.png``.
     """
     import matplotlib.pyplot as plt
     import optuna

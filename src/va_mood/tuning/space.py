@@ -43,7 +43,21 @@ PARAM_TYPES = ("float", "int", "categorical")
 class ParamSpec:
     """One tuned parameter: a float or int range (optionally log-scaled) or a set of choices.
 
-    ``mode`` limits it to heads of that mode (``"binary"`` or ``"regression"``).
+    Parameters
+    ----------
+    name : str
+        The estimator's parameter.
+    type : {"float", "int", "categorical"}
+    low, high : float, optional
+        The range of a float or int parameter.
+    log : bool
+        Sample the range on a log scale.
+    step : float, optional
+        The range's step (1 for an int parameter without one).
+    choices : tuple
+        The values of a categorical parameter.
+    mode : {"binary", "regression"}, optional
+        Limits the parameter to heads of that mode.
     """
 
     name: str
@@ -56,7 +70,19 @@ class ParamSpec:
     mode: str | None = None
 
     def suggest(self, trial: optuna.Trial, key: str) -> Any:
-        """Ask ``trial`` for a value of this parameter under the name ``key``."""
+        """Ask ``trial`` for a value of this parameter under the name ``key``.
+
+        Parameters
+        ----------
+        trial : optuna.Trial
+        key : str
+            The trial parameter's name (``<family>.<param>``).
+
+        Returns
+        -------
+        object
+            The value proposed.
+        """
         if self.type == "categorical":
             return trial.suggest_categorical(key, list(self.choices))
         if self.type == "int":
@@ -70,7 +96,21 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class FamilySpace:
-    """An estimator family: its estimator per head mode, scaling, fixed and tuned parameters."""
+    """An estimator family: its estimator per head mode, scaling, fixed and tuned parameters.
+
+    Parameters
+    ----------
+    name : str
+        As named in the search space (``xgboost``, ``svm``).
+    estimators : dict of str to str
+        The estimator of each head mode it serves (``"xgboost"`` or a scikit-learn class path).
+    scale : bool
+        Put a ``StandardScaler`` in front of the estimator.
+    fixed : dict
+        Parameters every trial uses.
+    params : tuple of ParamSpec
+        Parameters tuned.
+    """
 
     name: str
     estimators: dict[str, str]
@@ -83,8 +123,13 @@ class FamilySpace:
 class HeadSpace:
     """What one head's study searches: families, parameters, and feature groups.
 
-    ``groups`` are the candidate feature groups (``None``: the head's configured groups);
-    with ``tune_groups`` each is switched on or off per trial, otherwise all are used.
+    Parameters
+    ----------
+    families : tuple of FamilySpace
+    tune_groups : bool
+        Switch each candidate group on or off per trial; otherwise all are used.
+    groups : tuple of str, optional
+        The candidate feature groups (None: the head's configured groups).
     """
 
     families: tuple[FamilySpace, ...]
@@ -96,7 +141,18 @@ class HeadSpace:
 class SearchSpace:
     """The search space of each head, and how many CV repeats score a trial.
 
-    ``n_repeats`` ``None`` means the configuration's ``evaluation.n_repeats``.
+    Parameters
+    ----------
+    heads : dict of str to HeadSpace
+        Keyed by axis; a head without a space is not tuned.
+    n_repeats : int, optional
+        None: the configuration's ``evaluation.n_repeats``.
+    source : str, optional
+        Where it was read from.
+
+    See Also
+    --------
+    load_search_space
     """
 
     heads: dict[str, HeadSpace]
@@ -164,7 +220,23 @@ def _family(name: str, data: dict[str, Any], where: str) -> FamilySpace:
 
 
 def search_space_from_dict(data: dict[str, Any]) -> SearchSpace:
-    """Build and validate a :class:`SearchSpace` from parsed TOML (see ``load_search_space``)."""
+    """Build and validate a :class:`SearchSpace` from parsed TOML.
+
+    Parameters
+    ----------
+    data : dict
+        The layout of :func:`load_search_space`.
+
+    Returns
+    -------
+    SearchSpace
+
+    Raises
+    ------
+    ParameterError
+        Naming the section and key, for an unknown head, key, parameter type or feature
+        group, a head without families, or an empty range.
+    """
     data = dict(data)
     cv = data.pop("cv", {})
     unknown = sorted(set(data) - set(AXES))
@@ -197,14 +269,34 @@ def search_space_from_dict(data: dict[str, Any]) -> SearchSpace:
 
 
 def load_search_space(path: str | Path) -> SearchSpace:
-    """Read search spaces from a TOML file, or a shipped one by name (``default``,
-    ``xgboost``: ``configs/search_space_<name>.toml``).
+    """Read search spaces from a TOML file, or a shipped one by name.
 
     Layout: a section per head with ``families = [...]``, ``tune_groups`` and optional candidate
     ``groups``; a sub-table per family with the estimator for each head mode (``binary``,
     ``regression``), ``scale``, and ``params``: a value is fixed, a table
     ``{type = "float" | "int" | "categorical", low, high, log, step, choices, mode}`` is tuned.
     An optional ``[cv]`` section sets ``n_repeats`` per trial.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file, or a shipped name (``default``, ``xgboost``:
+        ``configs/search_space_<name>.toml``).
+
+    Returns
+    -------
+    SearchSpace
+        With ``source`` set to the file's name.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, when it is missing, not TOML, or not a valid search space.
+
+    Examples
+    --------
+    >>> sorted(load_search_space("xgboost").heads)
+    ['arousal', 'valence']
     """
     path = resolve_file(path, "search space")
     data = read_toml(path, "search-space")
@@ -218,6 +310,25 @@ def suggest_head(trial: optuna.Trial, base: HeadConfig, space: HeadSpace) -> Hea
     """The head configuration ``trial`` proposes: family, parameters, feature groups.
 
     Trial parameters are named ``family``, ``<family>.<param>`` and ``group.<group>``.
+
+    Parameters
+    ----------
+    trial : optuna.Trial
+        Or an ``optuna.trial.FixedTrial``, to test a space.
+    base : HeadConfig
+        The configured head: its mode, ``by_arousal``, ``weight_floor`` and groups are kept.
+    space : HeadSpace
+
+    Returns
+    -------
+    HeadConfig
+
+    Raises
+    ------
+    ParameterError
+        When no family of the space fits the head's mode.
+    optuna.TrialPruned
+        When the trial switches every feature group off.
     """
     families = [f for f in space.families if base.mode in f.estimators]
     if not families:
@@ -254,6 +365,17 @@ def suggest_head(trial: optuna.Trial, base: HeadConfig, space: HeadSpace) -> Hea
 
 
 def head_to_dict(head: HeadConfig) -> dict[str, Any]:
+    """A head's configuration as plain data, as a configuration file's section holds it.
+
+    Parameters
+    ----------
+    head : HeadConfig
+
+    Returns
+    -------
+    dict
+        JSON-ready (a trial's ``head`` attribute); ``weight_floor`` only when set.
+    """
     out = {
         "groups": list(head.groups),
         "mode": head.mode,
@@ -268,7 +390,23 @@ def head_to_dict(head: HeadConfig) -> dict[str, Any]:
 
 
 def start_params(base: HeadConfig, space: HeadSpace) -> dict[str, Any] | None:
-    """Trial parameters that reproduce the configured head, if the search space can express it."""
+    """Trial parameters that reproduce the configured head, if the search space can express it.
+
+    A new study starts with them, so that its best trial is never worse than the configured
+    head on the study's objective.
+
+    Parameters
+    ----------
+    base : HeadConfig
+        The configured head.
+    space : HeadSpace
+
+    Returns
+    -------
+    dict or None
+        For ``study.enqueue_trial``; None when no family of the space has the head's
+        estimator and scaling.
+    """
     family = next(
         (f for f in space.families if f.estimators.get(base.mode) == base.estimator), None
     )

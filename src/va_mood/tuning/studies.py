@@ -38,11 +38,28 @@ __all__ = [
 
 
 class TuningError(VaMoodError):
-    """A tuning worker process failed."""
+    """A tuning worker process failed (its own message is printed above the error)."""
 
 
 def study_name(prefix: str, head: str) -> str:
-    """The study of ``head`` under ``prefix``: ``<prefix>-<head>``."""
+    """The name of ``head``'s study under ``prefix``.
+
+    Parameters
+    ----------
+    prefix : str
+        E.g. :data:`DEFAULT_PREFIX`.
+    head : {"valence", "arousal"}
+
+    Returns
+    -------
+    str
+        ``<prefix>-<head>``.
+
+    Examples
+    --------
+    >>> study_name("va_mood", "arousal")
+    'va_mood-arousal'
+    """
     return f"{prefix}-{head}"
 
 
@@ -57,10 +74,26 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def open_storage(url: str, *, create: bool = True) -> Any:
-    """An optuna storage for ``url``: a plain path means a SQLite file; folders are created.
+    """Open an optuna storage.
 
-    With ``create=False`` a SQLite file that does not exist is an error rather than a new,
-    empty file (for commands that only read studies).
+    A SQLite file waits for a busy lock rather than failing, as several workers share it.
+
+    Parameters
+    ----------
+    url : str
+        An optuna storage URL; a plain path means a SQLite file (its folders are created).
+    create : bool
+        False: a SQLite file that does not exist is an error rather than a new, empty file
+        (for commands that only read studies).
+
+    Returns
+    -------
+    optuna.storages.RDBStorage
+
+    Raises
+    ------
+    ParameterError
+        For a missing SQLite file (``create=False``), a bad URL or an unreachable server.
     """
     import optuna
 
@@ -81,7 +114,17 @@ def open_storage(url: str, *, create: bool = True) -> Any:
 
 
 def storage_exists(url: str) -> bool:
-    """False for a SQLite storage whose file does not exist yet; True otherwise."""
+    """Whether a storage may hold studies: False only for a SQLite file that does not exist.
+
+    Parameters
+    ----------
+    url : str
+        An optuna storage URL or a plain path (a SQLite file).
+
+    Returns
+    -------
+    bool
+    """
     path = _sqlite_path(url)
     return path is None or path.is_file()
 
@@ -89,8 +132,29 @@ def storage_exists(url: str) -> bool:
 def open_study(storage: str, name: str, *, seed: int) -> optuna.Study:
     """Create the study ``name`` in ``storage``, or load it if it exists (to resume it).
 
-    TPE sampler seeded with ``seed``; median pruner (5 startup trials, no pruning on the first
-    fold); direction maximise.
+    The study maximises, samples with the tree-structured Parzen estimator (TPE) seeded with
+    ``seed`` and prunes a trial whose running fold figure falls below the median of earlier
+    trials at the same fold (after 5 startup trials, never on the first fold).
+
+    Parameters
+    ----------
+    storage : str
+        An optuna storage URL or a plain path (:func:`open_storage`).
+    name : str
+        The study (:func:`study_name`).
+    seed : int
+        The sampler's seed.
+
+    Returns
+    -------
+    optuna.Study
+
+    References
+    ----------
+    .. [1] J. Bergstra, R. Bardenet, Y. Bengio, B. Kégl, "Algorithms for hyper-parameter
+       optimization", NeurIPS 2011.
+    .. [2] T. Akiba, S. Sano, T. Yanase, T. Ohta, M. Koyama, "Optuna: a next-generation
+       hyperparameter optimization framework", KDD 2019.
     """
     import optuna
 
@@ -222,15 +286,49 @@ def tune_head(
 
     A new study starts with one trial of the configured head (when the search space can express
     it), so the best trial is never worse than the starting point on the study's objective.
-    With ``jobs > 1``, that many worker processes share the study, worker ``k`` sampling with
-    seed ``config.seed + k`` and running its share of the ``n_trials``; ``timeout`` (seconds)
-    bounds each worker. ``callbacks`` are optuna callbacks ``(study, trial)`` (picklable, i.e.
-    module-level functions, when ``jobs > 1``).
-
-    ``storage`` is an optuna storage URL (default: :func:`va_mood.locations.default_storage`).
-    Finished trials are committed to it as they end: on ``KeyboardInterrupt`` (with
+    Finished trials are committed to the storage as they end: on ``KeyboardInterrupt`` (with
     ``interrupts`` installed, SIGTERM too) the running trials are marked failed, the workers
     are stopped and the interrupt is re-raised; running the same call again resumes the study.
+
+    Parameters
+    ----------
+    X : pd.DataFrame [shape=(n_clips, n_features)]
+        Named features, same index as ``labels``.
+    labels : pd.DataFrame
+        From :func:`va_mood.labels.files.load_labels`.
+    config : Config
+        The starting configuration; ``config.seed`` seeds the splits, estimators and sampler.
+    head : {"valence", "arousal"}
+    space : SearchSpace
+    storage : str, optional
+        An optuna storage URL (default: :func:`va_mood.locations.default_storage`).
+    prefix : str
+        Studies are named ``<prefix>-<head>`` (:func:`study_name`).
+    n_trials : int or None
+        Trials to add (None: until ``timeout``).
+    timeout : float or None
+        Seconds after which a worker starts no new trial.
+    jobs : int
+        Worker processes sharing the study; worker ``k`` samples with seed
+        ``config.seed + k`` and runs its share of the ``n_trials``.
+    callbacks : sequence of callable
+        optuna callbacks ``(study, trial)`` (picklable, i.e. module-level functions, when
+        ``jobs > 1``).
+    interrupts : Interrupts, optional
+        The installed signal handling of the caller (one process only).
+
+    Returns
+    -------
+    optuna.Study
+
+    Raises
+    ------
+    ParameterError
+        For inputs no trial could run on, or a study of the other head mode.
+    TuningError
+        When a worker process fails.
+    KeyboardInterrupt
+        When interrupted, after the running trials are marked failed.
     """
     name = study_name(prefix, head)
     make_objective(X, labels, config, head, space, seed=config.seed)  # validates the inputs
