@@ -565,3 +565,25 @@ def test_postgres_workers_share_and_resume(postgres_url, corpus, config, space):
         for name in optuna.get_all_study_names(postgres_url):
             if name.startswith(prefix):
                 optuna.delete_study(study_name=name, storage=postgres_url)
+
+
+def test_opening_a_storage_another_process_is_creating_is_tried_again(tmp_path, monkeypatch):
+    """Two processes creating one SQLite file's tables at once: one of them fails to insert the
+    schema version (sqlalchemy IntegrityError) and must simply open it again."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError
+
+    from va_mood.tuning.studies import open_storage
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing(url, **options):
+        calls.append(url)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE"))
+        return real(url, **options)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    storage = open_storage(f"sqlite:///{tmp_path}/race.db")
+    assert len(calls) == 2 and storage.get_all_studies() == []

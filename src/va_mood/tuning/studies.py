@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ __all__ = [
     "open_study",
     "tune_head",
 ]
+
+STORAGE_ATTEMPTS = 5
+"""How often opening a storage is tried when another process is creating its tables."""
 
 
 class TuningError(VaMoodError):
@@ -95,7 +99,6 @@ def open_storage(url: str, *, create: bool = True) -> Any:
     ParameterError
         For a missing SQLite file (``create=False``), a bad URL or an unreachable server.
     """
-    import optuna
 
     if "://" not in url:
         url = f"sqlite:///{url}"
@@ -106,11 +109,27 @@ def open_storage(url: str, *, create: bool = True) -> Any:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         # wait for a busy file instead of failing: several workers share one SQLite file
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+        return _rdb_storage(url, engine_kwargs={"connect_args": {"timeout": 60}})
     try:
-        return optuna.storages.RDBStorage(url)
+        return _rdb_storage(url)
     except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: one line
         raise ParameterError(f"cannot open study storage {url!r}: {exc}") from None
+
+
+def _rdb_storage(url: str, **options: Any) -> Any:
+    """optuna's RDBStorage, tried again when another process was creating the same database's
+    tables at the same moment (both insert its schema version; one of them fails)."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, **options)
+        except IntegrityError:
+            if attempt == STORAGE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise ParameterError(f"cannot open study storage {url!r}")  # not reached
 
 
 def storage_exists(url: str) -> bool:
@@ -232,6 +251,20 @@ def _prepare(study: optuna.Study, run: _Run) -> None:
         study.enqueue_trial(start, user_attrs={"start": "configured head"})
 
 
+def _run_waiting(
+    study: optuna.Study, run: _Run, n_trials: int | None, interrupts: Interrupts
+) -> int | None:
+    """Run the study's waiting (enqueued) trials in this process, before any worker starts:
+    with SQLite, two workers can both take one waiting trial. Returns the trials left."""
+    import optuna
+
+    waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    first = len(waiting) if n_trials is None else min(len(waiting), n_trials)
+    if first:
+        run.optimize(study, first, interrupts)
+    return None if n_trials is None else n_trials - first
+
+
 def _run_workers(run: _Run, jobs: int, n_trials: int | None) -> None:
     """``jobs`` spawned worker processes sharing the study, worker ``k`` sampling with seed
     ``config.seed + k``; on KeyboardInterrupt each is stopped (failing its running trial)."""
@@ -336,8 +369,12 @@ def tune_head(
     run = _Run(X, labels, config, head, space, storage, name, timeout, tuple(callbacks))
     study = open_study(storage, name, seed=config.seed)
     _prepare(study, run)
+    interrupts = interrupts or Interrupts()
+    if jobs > 1:
+        n_trials = _run_waiting(study, run, n_trials, interrupts)
     if jobs <= 1:
-        run.optimize(study, n_trials, interrupts or Interrupts())
+        run.optimize(study, n_trials, interrupts)
         return study
-    _run_workers(run, jobs, n_trials)
+    if n_trials != 0:
+        _run_workers(run, jobs, n_trials)
     return open_study(storage, name, seed=config.seed)
