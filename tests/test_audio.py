@@ -48,7 +48,10 @@ def test_load_formats(tmp_path, sr, suffix, native_sr, channels, subtype, second
     assert out_sr == sr
     assert y.dtype == np.float32
     assert y.ndim == 1
-    assert abs(len(y) - n * sr / native_sr) <= 1
+    # a lossy codec's decoder trims the encoder's padding as it reads the container: FFmpeg's
+    # Ogg reader can differ from libvorbis's by one short Vorbis block (128 samples)
+    slack = 128 if subtype == "VORBIS" else 0
+    assert abs(len(y) - n * sr / native_sr) <= 1 + slack * sr / native_sr
     assert np.all(np.isfinite(y))
     assert 0.05 < np.abs(y).max() <= 1.0
 

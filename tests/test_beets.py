@@ -13,22 +13,20 @@ import soundfile as sf
 
 pytest.importorskip("beets", reason="beets is not installed (pip install 'va-mood[beets]')")
 
+from va_mood.audio.decode import load  # noqa: E402
 from va_mood.outputs.tagging import read_tags  # noqa: E402
 from va_mood.quadrant import MOODS  # noqa: E402
 
 SR = 22050
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
 
 def _clip(kind: str, seed: int) -> np.ndarray:
-    """Two seconds: loud noise bursts on a fast pulse, or a quiet sustained major triad."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(2 * SR) / SR
-    if kind == "loud":
-        pulse = np.exp(-8.0 * ((t * 2.5) % 1.0))
-        y = 0.7 * pulse * rng.standard_normal(len(t))
-    else:
-        y = sum(0.05 * np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0))
-    return np.asarray(y, dtype=np.float32)
+    """Two seconds of music: a loud excerpt of one example clip, or a quiet one of another."""
+    name = "macleod_hustle.mp3" if kind == "loud" else "macleod_slow_burn.mp3"
+    y, _ = load(EXAMPLES / name, sr=SR)
+    start = (4 + 3 * seed) * SR
+    return np.asarray(y[start : start + 2 * SR] * (0.9 if kind == "loud" else 0.2), np.float32)
 
 
 def _library(tmp_path: Path, *, auto: bool, write: bool) -> tuple[Path, dict[str, str]]:

@@ -50,11 +50,44 @@ def test_a_wrong_command_line_exits_2_in_plain_words(args, tmp_path, monkeypatch
     assert "Traceback" not in result.output
     assert "Value error" not in result.output  # no validation-library wording
     assert list(tmp_path.iterdir()) == []
+    assert len(result.output.splitlines()) == 1, result.output  # one line, as the README says
+    assert result.output.startswith("error: ")
+    assert not any(c in result.output for c in "╭│╰")  # no box
 
 
 def test_wrong_choice_lists_the_allowed_values():
     result = _run("predict", EXAMPLES, "--scale", "spotify")
-    assert "'spotify' is not one of plane, unit, nine" in " ".join(result.output.split())
+    assert result.output == (
+        "error: Invalid value for '--scale': 'spotify' is not one of plane, unit, nine "
+        "(see 'root predict --help')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["tag", EXAMPLES, "--scale", "percent"], "'percent' is not one of plane, unit, nine"),
+        (["predict", EXAMPLES, "--format", "xml"], "'xml' is not one of table, csv, json"),
+        (["predict", EXAMPLES, "--bogus"], "No such option: --bogus"),
+        (["predict"], "Missing argument 'paths'"),
+        (["plot", "plane", "m.csv"], "Missing option '--output' / '-o'"),
+        (["sing"], "No such command 'sing'"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_help_to_read(args, said):
+    result = _run(*args)
+    assert result.exit_code == USAGE
+    [line] = result.output.splitlines()
+    assert line.startswith("error: ") and said in line
+    assert line.endswith("--help')")
+
+
+def test_help_is_unchanged_by_the_one_line_errors():
+    for args in (["--help"], ["predict", "--help"], ["studies", "--help"]):
+        result = _run(*args)
+        assert result.exit_code == 0 and "Usage:" in result.output and "error:" not in result.output
+    bare = _run("studies")  # a group without a command shows its help, as before
+    assert bare.exit_code == USAGE and "Usage:" in bare.output and "error:" not in bare.output
 
 
 NOTHING_TO_DO = {

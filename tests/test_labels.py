@@ -256,3 +256,67 @@ def test_real_4q_labels_match_audio(shared_data):
     matched, problems = match_audio(labels, shared_data / "4q" / "audio", spec)
     assert len(matched) == 540
     assert problems == []
+
+
+# ---- rows kept with a warning: a quadrant against its values, an empty group --------------
+
+
+def test_a_quadrant_against_its_values_is_kept_with_one_warning_per_row(tmp_path):
+    path = _csv(tmp_path, "a,Q3,8,8,X,t\nb,Q1,8,8,Y,t\nc,Q1,5,8,Z,t\nd,Q2,2,9,W,t\ne,Q4,6,2,V,t\n")
+    labels = load_labels(path)
+    assert list(labels.index) == ["a", "b", "c", "d", "e"]  # kept, with its quadrant
+    assert labels.loc["a", "quadrant"] == "Q3"
+    assert labels.attrs["warnings"] == [
+        f"{path}: row 2: quadrant Q3 contradicts valence 8 and arousal 8 (Q1 on the scale "
+        "1..9, centre 5); kept: its quadrant gives the sides, its values the sizes"
+    ]  # c sits on the valence centre: no side to contradict
+    binary = targets(labels, {"valence": "binary", "arousal": "binary"})
+    np.testing.assert_allclose(binary[0], [-0.75, -0.75])  # the quadrant's sides
+    regression = targets(labels, {"valence": "regression", "arousal": "regression"})
+    np.testing.assert_allclose(regression[0], [0.75, 0.75])  # the values
+
+
+def test_an_empty_group_makes_the_clip_a_group_of_its_own_with_a_warning(tmp_path):
+    path = _csv(tmp_path, "a,Q1,6,6,X,t\nb,Q1,7,7,,t\nc,Q1,7,7,  ,t\nd,Q1,7,7,X,t\n")
+    labels = load_labels(path)
+    assert labels["group"].tolist() == ["X", "b", "c", "X"]  # not one group "" for b and c
+    assert labels.attrs["warnings"] == [
+        f"{path}: row {n}: empty 'artist' (the cross-validation group); the clip is a group "
+        "of its own"
+        for n in (3, 4)
+    ]
+
+
+def test_a_dropped_row_is_not_also_warned_about(tmp_path):
+    path = _csv(tmp_path, "a,Q1,6,6,X,t\nb,Q9,8,2,,t\nc,Q3,8,8,,t\n")
+    labels = load_labels(path, drop_bad_rows=True)
+    assert list(labels.index) == ["a", "c"]
+    assert [w.split(": ")[1] for w in labels.attrs["warnings"]] == ["row 4", "row 4"]
+    assert "row(s) [3]" in labels.attrs["problems"][0]
+
+
+def test_commands_that_read_labels_say_each_kept_row(corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from va_mood.cli import app
+
+    rows = corpus.labels_csv.read_text().splitlines()
+    first = rows[1].split(",")
+    true_quadrant = first[1]  # the corpus' values agree with its quadrants
+    first[1] = {"Q1": "Q3", "Q3": "Q1", "Q2": "Q4", "Q4": "Q2"}[true_quadrant]  # both sides
+    second = rows[2].split(",")
+    second[-1] = ""  # no artist
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join([rows[0], ",".join(first), ",".join(second), *rows[3:]]) + "\n")
+    args = ["evaluate", "--labels", labels, "--audio", corpus.audio, "--labels-spec", corpus.spec]
+    result = CliRunner().invoke(app, [*map(str, args), "--config", str(corpus.config),
+                                      "--cache", str(corpus.cache)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warned == [
+        f"warning: {labels}: row 2: quadrant {first[1]} contradicts valence {first[2]} and "
+        f"arousal {first[3]} ({true_quadrant} on the scale 1..9, centre 5); kept: its quadrant "
+        "gives the sides, its values the sizes",
+        f"warning: {labels}: row 3: empty 'artist' (the cross-validation group); the clip is "
+        "a group of its own",
+    ]

@@ -14,6 +14,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from va_mood.api import load_corpus
+from va_mood.audio.decode import load
 from va_mood.cli import EXIT_NOTHING, EXIT_PARTIAL, app
 from va_mood.config import LabelSpec, load_config
 
@@ -22,8 +23,8 @@ SR = 22050
 
 
 def _tone(seconds: float, sr: int = SR, channels: int = 1) -> np.ndarray:
-    t = np.arange(int(seconds * sr)) / sr
-    y = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.1 * np.sin(2 * np.pi * 330 * t)
+    """``seconds`` of music (the example clip from 5 s on), so that only the file is odd."""
+    y = load(EXAMPLE, sr=sr)[0][5 * sr : 5 * sr + int(seconds * sr)] * 0.8
     return np.repeat(y[:, None], channels, axis=1) if channels > 1 else y
 
 
@@ -89,11 +90,12 @@ def test_messy_folder(tmp_path):
     assert "Traceback" not in result.output
     table = pd.read_csv(out)
     assert sorted(Path(p).name for p in table["path"]) == sorted(["good.mp3", *valid])
-    silent = table["path"].str.endswith("silence.wav").to_numpy()
-    assert np.isfinite(table.loc[~silent, ["valence", "arousal"]].to_numpy()).all()
-    assert table.loc[silent, "mood"].tolist() == ["uncertain"]  # no mood for silence
-    assert table.loc[silent, ["valence", "arousal"]].isna().all(axis=None)
+    no_music = table["path"].str.endswith(("silence.wav", "clipped_noise.wav")).to_numpy()
+    assert np.isfinite(table.loc[~no_music, ["valence", "arousal"]].to_numpy()).all()
+    assert table.loc[no_music, "mood"].tolist() == ["uncertain"] * 2  # silence, noise: no mood
+    assert table.loc[no_music, ["valence", "arousal"]].isna().all(axis=None)
     assert "warning: " in result.output and "voice_memo_8k.wav: band-limited" in result.output
+    assert "clipped_noise.wav: it sounds like noise" in result.output
     reported = {Path(e["path"]).name: e["error"] for e in json.loads(errors.read_text())}
     for name, word in broken.items():
         assert word in reported[name], (name, reported[name])

@@ -12,7 +12,7 @@ import shutil
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, unquote_to_bytes, urlparse
 
 import numpy as np
 import pandas as pd
@@ -177,10 +177,18 @@ def test_a_file_name_that_is_not_utf8_is_shown_and_played(tmp_path: Path) -> Non
             "quadrant": ["Q1"],
         }
     )
-    data = json.loads(_data_block(build_page(table)))
+    windows = _segments("elsewhere.wav")  # pandas' strings cannot hold the name: object
+    windows["path"] = pd.Series([str(path)] * len(windows), dtype=object)
+    html = build_page(table, segments=windows, absolute=False, folder=tmp_path / "lists")
+    html.encode("utf-8")  # valid UTF-8 throughout
+    data = json.loads(_data_block(html))
     assert data["title"] == ["caf\ufffd \ufffd"]
     assert data["url"][0].endswith("/caf%E9%20%FF.wav")
     assert data["path"][0].endswith("caf\ufffd \ufffd.wav")
+    assert data["entry"] == [path.as_uri()]  # the exported playlist's line opens the file
+    entry = Path(os.fsdecode(unquote_to_bytes(urlparse(data["entry"][0]).path)))
+    assert entry.read_bytes() == path.read_bytes()
+    assert len(data["seg"]["0"]) == 4  # the windows found their song by its real name
 
 
 def _data_block(html: str) -> str:

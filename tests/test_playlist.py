@@ -150,3 +150,30 @@ def test_m3u8_paths_are_relative_to_the_playlist(
 def test_empty_playlist_is_a_valid_file(tmp_path: Path) -> None:
     out = write_m3u8([], tmp_path / "none.m3u8")
     assert out.read_text() == "#EXTM3U\n"
+
+
+def test_a_name_that_is_not_utf8_is_a_file_uri_in_the_playlist_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import unquote_to_bytes, urlsplit
+
+    from va_mood.outputs.scales import path_from_text, path_text
+
+    monkeypatch.chdir(tmp_path)
+    name = os.fsdecode(b"music/caf\xe9 50%,#1.mp3")  # Latin-1 é, and characters URIs escape
+    (tmp_path / "music").mkdir()
+    Path(name).write_bytes(b"the song")
+    written = path_text(name)
+    assert written == (tmp_path / name).as_uri() and written.endswith("caf%E9%2050%25%2C%231.mp3")
+    assert path_from_text(written) == str(tmp_path / name)
+    assert path_text("music/d é.mp3") == "music/d é.mp3"  # UTF-8 names as they are
+    for absolute in (True, False):
+        out = write_m3u8([name, "music/d é.mp3"], "lists/x.m3u8", absolute=absolute)
+        first, second = out.read_bytes().decode("utf-8").splitlines()[1:]
+        assert first == written  # absolute whatever the mode: a URI is never relative here
+        assert second == (str(tmp_path / "music/d é.mp3") if absolute else "../music/d é.mp3")
+        opened = Path(os.fsdecode(unquote_to_bytes(urlsplit(first).path))).read_bytes()
+        assert opened == b"the song"
+    predictions = tmp_path / "p.csv"
+    predictions.write_text(f"path,quadrant\n{written},Q1\nmusic/d é.mp3,Q4\n", encoding="utf-8")
+    assert read_predictions(predictions)["path"].tolist() == [str(tmp_path / name), "music/d é.mp3"]

@@ -107,7 +107,7 @@ STAGES = {  # README's layout, top to bottom: a module imports from its own stag
         ["api"],
         ["cli"],
     ],
-    "va_mood.util": [["atomic", "digest", "memory", "threads", "lazy", "moved"]],
+    "va_mood.util": [["atomic", "digest", "memory", "processes", "threads", "lazy", "moved"]],
     "va_mood.audio": [["discover"], ["loudness", "decode"]],
     "va_mood.features": [
         ["registry"],

@@ -118,16 +118,20 @@ class VaMoodPlugin(BeetsPlugin):
             self._log.info("{} item(s) already analysed by {}; -f to redo them", skipped, version)
         if not todo:
             return []
+        from va_mood.features.quality import UNCERTAIN
+
         by_path = {os.fsdecode(util.syspath(item.path)): item for item in todo}
         self._log.info("analysing {} item(s) with {}", len(by_path), version)
-        table = bundle.predict_files(list(by_path), jobs=self.config["jobs"].get(int))
+        table = bundle.predict_files(
+            list(by_path), jobs=self.config["jobs"].get(int), on_error="collect"
+        )
         for path, message in table.attrs.get("errors", {}).items():
             self._log.error("{}", message if path in message else f"{path}: {message}")
         for message in table.attrs.get("warnings", {}).values():
             self._log.warning("{}", message)
         done = []
         for path, row in table.iterrows():
-            if row["mood"] == "uncertain":  # silence: no mood to store
+            if row["mood"] == UNCERTAIN:  # silence or not music: no mood to store
                 continue
             item = by_path[str(path)]
             item["vamood_valence"] = round(float(row["valence"]), 4)

@@ -15,6 +15,8 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ import pandas as pd
 from .audio.decode import MAX_DURATION
 from .audio.discover import find_audio
 from .config import Config, LabelSpec
-from .errors import BundleError, LabelsError, ParameterError
+from .errors import AudioError, BundleError, LabelsError, ParameterError, VaMoodWarning
 from .extraction.batch import Progress, extract_files
 from .features.quality import QUALITY_GROUP, apply_checks
 from .features.registry import columns_for
@@ -223,6 +225,7 @@ def predict_files(
     segment: float | None = None,
     hop: float | None = None,
     longest: float | None = MAX_DURATION,
+    on_error: str = "warn",
 ) -> pd.DataFrame:
     """Predict valence, arousal, quadrant and mood for audio files: the one route of a clip.
 
@@ -252,45 +255,88 @@ def predict_files(
         starting every ``hop`` seconds (default: back to back).
     longest : float, optional
         Recordings longer than this many seconds are refused (None: no limit).
+    on_error : {"warn", "collect"}
+        ``"warn"``: a :class:`~va_mood.errors.VaMoodWarning` naming each input that could not
+        be used (missing, matching nothing, not audio), and raise if none could. ``"collect"``
+        (what the command line does): nothing but ``attrs["errors"]``, even for no row.
 
     Returns
     -------
     pd.DataFrame
         One row per file that could be read, indexed by path, with the columns ``va-mood
-        predict`` writes (:func:`va_mood.outputs.scales.as_rows` gives its CSV rows). Silence
-        gets no mood (NaN coordinates and confidences, mood ``"uncertain"``). ``attrs`` holds
+        predict`` writes (:func:`va_mood.outputs.scales.as_rows` gives its CSV rows). Silence,
+        noise and steady tones get no mood (NaN coordinates and confidences, mood
+        ``"uncertain"``). ``attrs`` holds
         ``errors`` (``{path: message}`` for inputs that could not be used), ``warnings``
         (``{path: message}``: what a folder search skipped, quality warnings), ``scale`` and
         ``files`` (how many audio files the inputs named).
+
+    Raises
+    ------
+    AudioError
+        With ``on_error="warn"``, when inputs were given and none could be used (an empty
+        list gives an empty table): the message names the first, ``.errors`` holds each.
+    ParameterError
+        For an ``on_error`` other than ``"warn"`` or ``"collect"``.
+
+    Examples
+    --------
+    >>> table = va_mood.load_model().predict_files(["a.mp3", "gone.mp3"])  # doctest: +SKIP
+    VaMoodWarning: gone.mp3: no such file or folder
     """
+    if on_error not in ("warn", "collect"):
+        raise ParameterError(f"on_error must be 'warn' or 'collect', got {on_error!r}")
+    extract = {"jobs": jobs, "cache_dir": _cache_folder(cache, cache_dir), "progress": progress}
+    extract |= {"segment": segment, "hop": hop, "longest": longest}
+    table = _predicted(model, paths, scale, extract)
+    if on_error == "warn":
+        _say_unusable(table.attrs["errors"], predicted=len(table))
+    return table
+
+
+def _predicted(
+    model: Model,
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    scale: str,
+    extract: dict[str, Any],
+) -> pd.DataFrame:
+    """:func:`predict_files`' table, with its ``attrs``: inputs expanded, features extracted
+    (``extract``: :func:`~va_mood.extraction.batch.extract_files`' options), heads, checks."""
     skipped: list[str] = []
     single = isinstance(paths, str | os.PathLike)
     files, problems = find_audio([paths] if single else paths, on_warning=skipped.append)
-    if hasattr(progress, "set_total"):
-        progress.set_total(len(files))
+    if hasattr(extract["progress"], "set_total"):
+        extract["progress"].set_total(len(files))
     groups = list(dict.fromkeys([*model.config.groups, QUALITY_GROUP]))
-    features, errors = extract_files(
-        files,
-        config=model.config.analysis,
-        groups=groups,
-        jobs=jobs,
-        cache_dir=_cache_folder(cache, cache_dir),
-        progress=progress,
-        segment=segment,
-        hop=hop,
-        longest=longest,
-    )
-    warnings: dict[str, str] = {}
+    features, errors = extract_files(files, config=model.config.analysis, groups=groups, **extract)
+    quality: dict[str, str] = {}
     if len(features):
         table = model._predict(features[columns_for(model.config.groups)])
-        table, warnings = apply_checks(table, features[columns_for([QUALITY_GROUP])])
+        table, quality = apply_checks(table, features[columns_for([QUALITY_GROUP])])
     else:
         table = pd.DataFrame(columns=list(TABLE_COLUMNS), index=pd.Index([], name="path"))
     table = on_scale(table, scale=scale, modes=model.heads.modes)
     table.attrs["errors"] = problems | errors
-    table.attrs["warnings"] = {message: message for message in skipped} | warnings
+    table.attrs["warnings"] = {message: message for message in skipped} | quality
     table.attrs["files"] = len(files)
     return table
+
+
+def _say_unusable(errors: dict[str, str], *, predicted: int) -> None:
+    """Raise when no input could be used; else warn once per input that could not be,
+    pointing at the caller's line (the first frame outside va_mood)."""
+    if not errors:
+        return
+    if not predicted:
+        more = f"; and {len(errors) - 1} more (see .errors)" if len(errors) > 1 else ""
+        exc = AudioError(f"no input could be used: {next(iter(errors.values()))}{more}")
+        exc.errors = dict(errors)  # type: ignore[attr-defined]
+        raise exc
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("va_mood"):
+        level, frame = level + 1, frame.f_back
+    for message in errors.values():
+        warnings.warn(message, VaMoodWarning, stacklevel=level)
 
 
 def _cache_folder(cache: bool, cache_dir: str | os.PathLike | None) -> str | os.PathLike | None:

@@ -7,8 +7,8 @@ from ..util.lazy import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "excerpt": "decode",
-        "split_excerpt": "decode",
+        "excerpt": "discover",
+        "split_excerpt": "discover",
         "MIN_DURATION": "decode",
         "load": "decode",
         "stream": "decode",
@@ -18,8 +18,10 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "MAX_CHANNELS": "decode",
         "MAX_DURATION": "decode",
         "native_samples": "decode",
+        "DECODER": "decode",
         "AUDIO_EXTENSIONS": "discover",
         "find_audio": "discover",
+        "readable_file": "discover",
         "TARGET_LUFS": "loudness",
         "MAX_GAIN_DB": "loudness",
         "LoudnessMeter": "loudness",

@@ -1,38 +1,30 @@
-"""Decode audio files (mp3, wav, ogg, flac) to mono float32 at one configured rate.
+"""Decode audio files (mp3, m4a, flac, wav, ogg, opus, aiff, wma, ...) to mono float32 at one rate.
 
 Every feature is computed at one sample rate from one channel, so each file is downmixed and
-resampled here. Files come from users' libraries, so a broken, truncated or hostile file is
-refused with an :class:`~va_mood.errors.AudioError` that says what is wrong, and a header that
-claims an implausible rate, channel count or length is refused before anything is decoded.
+resampled here. One decoder reads every format: FFmpeg's libraries, as the PyAV wheel bundles
+them. Files come from users' libraries, so a broken, truncated or hostile file is refused with
+an :class:`~va_mood.errors.AudioError` that says what is wrong, and a header that claims an
+implausible rate, channel count or length is refused before anything is decoded.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import AudioError
-from .discover import broken_link
+from .discover import excerpt, readable_file, split_excerpt
 
 __all__ = [
-    "excerpt",
-    "split_excerpt",
-    "MIN_DURATION",
-    "load",
-    "stream",
-    "duration",
-    "MIN_RATE",
-    "MAX_RATE",
-    "MAX_CHANNELS",
-    "MAX_DURATION",
-    "native_samples",
-]
+    "excerpt", "split_excerpt", "load", "stream", "duration", "native_samples", "MIN_DURATION",
+    "MIN_RATE", "MAX_RATE", "MAX_CHANNELS", "MAX_DURATION", "DECODER",
+]  # fmt: skip
 
 MIN_DURATION = 0.5
 """Shortest clip, in seconds, that gives meaningful features."""
@@ -44,7 +36,7 @@ and a faked low rate makes a small file read as days of audio."""
 MAX_RATE = 768_000
 """Highest sample rate (Hz) accepted from a file's header: the highest any audio codec uses."""
 MAX_CHANNELS = 64
-"""Most channels accepted from a file's header (libsndfile itself allows 1024)."""
+"""Most channels accepted from a file's header (FFmpeg itself reads more)."""
 MAX_DURATION = 3 * 3600.0
 """Longest recording, in seconds, read unless the caller allows more (``--max-duration``):
 a header that claims more is refused before decoding."""
@@ -52,126 +44,59 @@ MAX_COMPRESSION = 20_000
 """The most a compressed file's declared 16-bit samples may outnumber its bytes; real codecs
 stay far below (digital silence in FLAC comes nearest)."""
 CHUNK_SAMPLES = 1 << 22
-"""Samples (frames x channels) decoded at a time, so a file of many channels at a high rate
-never needs more than one chunk of memory beyond its mono signal."""
-_BYTES_PER_SAMPLE = {
-    "PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
-    "FLOAT": 4, "DOUBLE": 8,
-}  # fmt: skip
-_UNCOMPRESSED = frozenset({"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU"})
-"""Containers whose samples are stored as they are (FLAC also names its subtype PCM_*)."""
-_UNKNOWN_LENGTH = 2**62
-"""libsndfile's frame counts at or above this mean "not known" (a stream)."""
+"""Samples of the mono signal handed on at a time (a block of :func:`stream`); decoding holds
+one codec frame of all channels beyond it, downmixed as soon as it is decoded."""
+DECODER = "ffmpeg-1"
+"""The decoder and its conversion to mono, as the feature cache tells them apart: features of
+another decoder (va_mood read files with libsndfile before) are extracted again. Bump it when
+a change here changes the samples a file gives."""
+_CONTAINERS = ("mp3", "wav", "w64", "flac", "ogg", "mov", "aiff", "asf", "matroska", "aac", "wv")
+"""The FFmpeg demuxers a file may open with: FFmpeg guesses the format from the content and
+knows hundreds (images, video, playlists that open other files), so only these are allowed."""
+_OPEN = {"format_whitelist": ",".join(_CONTAINERS), "protocol_whitelist": "file",
+         "probesize": "32768", "max_size": "262144"}  # fmt: skip
+"""FFmpeg's options: the allowed containers, local files only, stream parameters sought in the
+first 32 KiB (they are in the header or the first frame), WAV read in packets of 256 KiB."""
+_PCM = re.compile(r"pcm_(?:[suf](?P<bits>8|16|24|32|64)|alaw|mulaw)")
+"""FFmpeg's names of the codecs that store samples as they are: their width bounds the length."""
+_SAMPLES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64, "flt": np.float32,
+            "dbl": np.float64}  # fmt: skip
+"""FFmpeg's sample formats (planar ones end in "p"); integers are scaled to [-1, 1) as
+libsndfile scales them."""
+_RIFF_UNKNOWN = 0x7FFFF000
+"""A WAV data chunk this large or larger is a placeholder of a recorder that could not seek back."""
 
 
-@contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence what the C decoders (mpg123) print on file descriptor 2 while they run."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+class _Header(NamedTuple):
+    """What a file's container says before decoding: its rate and channels, the samples per
+    channel it declares (``frames``, 0 when it does not say), and the bytes a stored sample
+    takes (``width``, 0 for a compressed codec)."""
+
+    rate: int
+    channels: int
+    frames: int
+    width: int
 
 
-def _reason(exc: Exception) -> str:
-    """libsndfile's message, reworded where it misleads (it calls unknown data 'not a file')."""
-    text = str(exc)
-    if "not a regular file" in text or "Format not recognised" in text:
-        return "not a recognised audio format, or corrupt data"
-    return text.split(":")[-1].strip() or type(exc).__name__
-
-
-def _downmix(data: np.ndarray) -> np.ndarray:
-    """The mean of the channels [shape=(n, channels)], as ``data.mean(axis=1)`` but without
-    numpy's slow reduction over a short axis for mono and stereo."""
-    if data.shape[1] == 1:
-        return data[:, 0]
-    if data.shape[1] == 2:
-        return (data[:, 0] + data[:, 1]) / 2
-    return data.mean(axis=1)
-
-
-def _checked(path: str | os.PathLike) -> Path:
-    """``path`` as a Path, if it names a readable, non-empty file; else an AudioError."""
-    path = Path(path)
-    if not path.exists():
-        reason = broken_link(path) if path.is_symlink() else "no such file"
-        raise AudioError(f"{path}: {reason}")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not an audio file")
-    if not os.access(path, os.R_OK):
-        raise AudioError(f"{path}: permission denied")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (0 bytes)")
-    return path
-
-
-_EXCERPT = re.compile(r"^(?P<path>.+)#t=(?P<start>\d+(?:\.\d+)?),(?P<end>\d+(?:\.\d+)?)$")
-
-
-def excerpt(path: str | os.PathLike, start: float, end: float) -> str:
-    """Name seconds ``start`` to ``end`` of ``path`` as one path-like string.
-
-    The name is written as a Media Fragments URI writes a time range
-    (``song.mp3#t=12.000,18.000``): :func:`load` decodes only that stretch, and the feature
-    cache keys it by the file's content and the range, so an excerpt goes wherever a file
-    does.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The audio file.
-    start, end : float
-        The excerpt's bounds, in seconds from the start of the file.
-
-    Returns
-    -------
-    str
-        ``f"{path}#t={start:.3f},{end:.3f}"``.
-
-    See Also
-    --------
-    split_excerpt
-
-    References
-    ----------
-    .. [1] W3C, "Media Fragments URI 1.0 (basic)", Recommendation, 2012.
-    """
-    return f"{path}#t={start:.3f},{end:.3f}"
-
-
-def split_excerpt(path: str | os.PathLike) -> tuple[str, float, float | None]:
-    """Split a name made by :func:`excerpt` into its file and time range.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        An excerpt's name, or a plain path.
-
-    Returns
-    -------
-    file : str
-        The audio file.
-    start : float
-        Seconds from the start of the file (0.0 for a plain path).
-    end : float or None
-        Seconds from the start of the file; None for a plain path, or for an existing file
-        whose own name happens to look like an excerpt.
-    """
-    text = str(path)
-    match = _EXCERPT.match(text)
-    if match is None or os.path.exists(text):
-        return text, 0.0, None
-    return match["path"], float(match["start"]), float(match["end"])
+def _mono(frame: Any) -> np.ndarray:
+    """A decoded frame as mono float32, whatever its sample format and channel layout: the
+    mean of its channels, integers scaled to [-1, 1) as libsndfile scales them."""
+    kind = frame.format.name
+    dtype, n, channels = _SAMPLES[kind.removesuffix("p")], frame.samples, frame.layout.nb_channels
+    if kind.endswith("p"):
+        planes = [np.frombuffer(plane, dtype, n) for plane in frame.planes]
+    else:
+        packed = np.frombuffer(frame.planes[0], dtype, n * channels)
+        planes = [packed[c::channels] for c in range(channels)]
+    if dtype in (np.float32, np.float64):
+        planes = [plane.astype(np.float32, copy=False) for plane in planes]
+    else:  # u8 is offset by 128
+        zero, bits = 128 * (dtype == np.uint8), 8 * np.dtype(dtype).itemsize
+        scale = np.float32(2.0 ** (1 - bits))
+        planes = [(plane.astype(np.float32) - zero) * scale for plane in planes]
+    if len(planes) < 3:
+        return planes[0] if len(planes) == 1 else (planes[0] + planes[1]) / 2
+    return np.mean(planes, axis=0, dtype=np.float32)
 
 
 def load(
@@ -184,13 +109,15 @@ def load(
     """Decode ``path`` to a mono signal at ``sr`` Hz.
 
     The channels are averaged and the signal resampled with soxr (high quality) when the
-    file's rate differs from ``sr``.
+    file's rate differs from ``sr``. An excerpt is decoded from the start of its file, so it
+    holds exactly the samples the whole file's signal holds there.
 
     Parameters
     ----------
     path : str or os.PathLike
-        An mp3, wav, ogg or flac file of any sample rate and channel count, or an excerpt of
-        one (:func:`excerpt`).
+        An audio file of any format FFmpeg reads here (mp3, m4a with AAC or ALAC, flac, wav,
+        ogg with Vorbis, Opus or FLAC, opus, aiff, wma, wv, mka), any sample rate and channel
+        count, or an excerpt of one (:func:`excerpt`).
     sr : int
         Target sample rate.
     max_duration : float or None
@@ -209,7 +136,7 @@ def load(
     Raises
     ------
     AudioError
-        When the file is missing, unreadable, not audio, non-finite, shorter than
+        When the file is missing, unreadable, not audio, truncated, non-finite, shorter than
         :data:`MIN_DURATION` or longer than ``longest``, or its header is implausible (sample
         rate outside :data:`MIN_RATE`..:data:`MAX_RATE`, over :data:`MAX_CHANNELS` channels,
         more audio than the file's size can hold).
@@ -218,42 +145,115 @@ def load(
     --------
     >>> y, sr = load("data/examples/macleod_hustle.mp3", sr=22050)  # doctest: +SKIP
     """
-    import soundfile as sf
     import soxr
 
     path, start, end = split_excerpt(path)
     if end is not None:
         max_duration = min(end - start, max_duration or np.inf)
-    path = _checked(path)
-    try:
-        with _quiet_stderr(), sf.SoundFile(os.fsencode(path)) as fh:
-            _check_header(path, fh, longest, max_duration)
-            native_sr = fh.samplerate
-            declared = max(0, fh.frames - int(start * native_sr))
-            if start:
-                fh.seek(min(int(start * native_sr), fh.frames))
-            frames = -1 if max_duration is None else int(max_duration * native_sr)
-            y = _read_mono(path, fh, frames, longest)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
-    if y.size == 0:
-        raise AudioError(f"{path}: holds no audio samples")
-    expected = declared if frames < 0 else min(frames, declared)
-    if 0 < expected < _UNKNOWN_LENGTH and len(y) < TRUNCATED_SHARE * expected:
-        raise AudioError(
-            f"{path}: truncated: decodes to {len(y) / native_sr:.1f} s of the "
-            f"{declared / native_sr:.1f} s its header declares"
-        )
+    path = readable_file(path)
+    container, audio = _open(path)
+    with container:
+        head = _header(path, container, audio)
+        _check_header(path, head, longest, max_duration)
+        skip = int(start * head.rate)
+        limit = None if max_duration is None else int(max_duration * head.rate)
+        frames = _frames(path, container, audio, head.rate)
+        parts = list(_blocks(path, frames, head.rate, skip, limit, longest))
+    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    _check_length(path, len(y), head, skip, limit)
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{path}: holds non-finite samples (NaN or inf)")
-    if native_sr != sr:
-        y = soxr.resample(y, native_sr, sr, quality="HQ").astype(np.float32)
+    if head.rate != sr:
+        y = soxr.resample(y, head.rate, sr, quality="HQ").astype(np.float32)
     if len(y) < MIN_DURATION * sr:
         raise AudioError(f"{path}: too short: {len(y) / sr:.2f} s, minimum is {MIN_DURATION} s")
     return np.ascontiguousarray(y, dtype=np.float32), sr
 
 
-def _length(seconds: float) -> str:
+def _open(path: Path) -> tuple[Any, Any]:
+    """``path`` opened by FFmpeg (one of :data:`_CONTAINERS`, local files only), and its audio
+    stream; an AudioError when it is no audio FFmpeg can decode."""
+    import av
+
+    try:  # "file:" so that a name such as "AC:DC.mp3" is not taken for a protocol
+        container = av.open(f"file:{path}", container_options=_OPEN, metadata_errors="replace")
+    except (av.error.FFmpegError, OSError, UnicodeError, ValueError) as exc:
+        raise AudioError(f"{path}: cannot decode audio ({_reason(exc, opening=True)})") from None
+    audio = container.streams.best("audio")
+    if audio is None or audio.codec_context is None:
+        container.close()
+        why = "holds no audio stream" if audio is None else "no decoder for its audio codec"
+        raise AudioError(f"{path}: cannot decode audio ({why})")
+    audio.codec_context.thread_count = 1  # the batch runs a process per core
+    return container, audio
+
+
+def _reason(exc: Exception, opening: bool = False) -> str:
+    """FFmpeg's message, reworded where it misleads: a format that is not allowed is refused
+    as an invalid argument, and one FFmpeg does not know is 'invalid data'."""
+    import av
+
+    refused = opening and isinstance(exc, av.error.FFmpegError) and exc.errno == errno.EINVAL
+    if refused or isinstance(exc, av.error.InvalidDataError):
+        return "not a recognised audio format, or corrupt data"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _header(path: Path, container: Any, audio: Any, estimates: bool = False) -> _Header:
+    """What the container of ``path`` declares; a length FFmpeg estimates from the bit rate
+    (mp3 without a frame count, raw AAC) only if ``estimates``."""
+    codec = audio.codec_context
+    rate, channels = int(codec.sample_rate or 0), int(codec.channels or 0)
+    frames = 0
+    if audio.duration and audio.time_base:
+        frames = int(audio.duration * audio.time_base * rate)
+    elif container.duration:
+        frames = int(container.duration * rate // 1_000_000)
+    kind = container.format.name
+    if not estimates and (kind == "aac" or (kind == "mp3" and not _counts_frames(path))):
+        frames = 0
+    pcm = _PCM.fullmatch(codec.name.removesuffix("le").removesuffix("be"))
+    width = (int(pcm["bits"]) // 8 if pcm["bits"] else 1) if pcm else 0
+    if kind == "wav" and width:
+        frames = max(frames, _riff_frames(path))
+    return _Header(rate, channels, max(frames, 0), width)
+
+
+def _counts_frames(path: Path) -> bool:
+    """Whether an mp3 opens with a Xing, Info or VBRI frame, which counts its frames (without
+    one, its length is a guess from the bit rate of its first frame)."""
+    with open(path, "rb") as fh:
+        head, start = fh.read(10), 0
+        if head[:3] == b"ID3" and len(head) == 10:  # skip the ID3v2 tag: 4 x 7-bit size
+            size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+            start = 10 + size + (10 if head[5] & 0x10 else 0)
+        fh.seek(start)
+        block = fh.read(4096)
+    return any(tag in block for tag in (b"Xing", b"Info", b"VBRI"))
+
+
+def _riff_frames(path: Path) -> int:
+    """Frames the data chunk of a WAV file declares (0: unknown), even beyond the end of the
+    file: FFmpeg reports only what the file holds, which hides a truncated file."""
+    with open(path, "rb") as fh:
+        if fh.read(12)[8:] != b"WAVE":
+            return 0
+        block = 0
+        for _ in range(64):  # chunks before the data: fmt, fact, LIST, bext, junk
+            head = fh.read(8)
+            if len(head) < 8:
+                return 0
+            size = int.from_bytes(head[4:], "little")
+            if head[:4] == b"data":
+                return size // block if block and 0 < size < _RIFF_UNKNOWN else 0
+            if head[:4] == b"fmt ":
+                block = int.from_bytes(fh.read(16)[12:14], "little")
+                size = max(0, size - 16)
+            fh.seek(size + (size & 1), os.SEEK_CUR)
+    return 0
+
+
+def _span(seconds: float) -> str:
     """A duration for a person: seconds, minutes or hours."""
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
@@ -263,15 +263,22 @@ def _length(seconds: float) -> str:
 def _too_long(path: Path, seconds: float, longest: float) -> AudioError:
     """The error for a recording of ``seconds`` over the limit of ``longest``."""
     return AudioError(
-        f"{path}: {_length(seconds)} long, over the limit of {_length(longest)} "
+        f"{path}: {_span(seconds)} long, over the limit of {_span(longest)} "
         "(--max-duration raises it)"
     )
 
 
-def _check_header(path: Path, fh: Any, longest: float | None, reading: float | None = None) -> None:
+def _truncated(path: Path, held: float, declared: float) -> AudioError:
+    """The error for a file that holds ``held`` seconds of the ``declared``."""
+    return AudioError(
+        f"{path}: truncated: decodes to {_span(held)} of the {_span(declared)} its header declares"
+    )
+
+
+def _check_header(path: Path, head: _Header, longest: float | None, reading: float | None) -> None:
     """Refuse, before decoding, a header whose rate, channels or length is implausible, more
     than the file's size holds, or (of the ``reading`` seconds read) longer than ``longest``."""
-    rate, channels, frames = fh.samplerate, fh.channels, fh.frames
+    rate, channels, frames = head.rate, head.channels, head.frames
     if not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(
             f"{path}: header declares a sample rate of {rate} Hz; audio files use "
@@ -281,39 +288,93 @@ def _check_header(path: Path, fh: Any, longest: float | None, reading: float | N
         raise AudioError(
             f"{path}: header declares {channels} channels; at most {MAX_CHANNELS} are read"
         )
-    if not 0 <= frames < _UNKNOWN_LENGTH:
+    if not frames:
         return  # unknown length: the decoding loop enforces ``longest``
+    size = path.stat().st_size
+    if head.width:  # stored as they are: the size says how much there is, as a decoder finds
+        held = size // (head.width * channels)
+        if held < TRUNCATED_SHARE * min(frames, (reading or np.inf) * rate):
+            raise _truncated(path, held / rate, frames / rate)
     seconds = frames / rate
     if longest is not None and min(seconds, reading or np.inf) > longest:
         raise _too_long(path, seconds, longest)
-    size = path.stat().st_size
-    per_sample = _BYTES_PER_SAMPLE.get(fh.subtype) if fh.format in _UNCOMPRESSED else None
-    capacity = size / per_sample if per_sample else size * MAX_COMPRESSION / 2
-    if frames * channels > capacity:
+    if not head.width and frames * channels > size * MAX_COMPRESSION / 2:
         raise AudioError(
-            f"{path}: header declares {_length(seconds)} of {channels}-channel audio, more "
+            f"{path}: header declares {_span(seconds)} of {channels}-channel audio, more "
             f"than its {size} bytes can hold"
         )
 
 
-def _read_mono(path: Path, fh: Any, frames: int, longest: float | None) -> np.ndarray:
-    """Up to ``frames`` frames (-1: all) of ``fh``, downmixed a chunk of :data:`CHUNK_SAMPLES`
-    at a time so memory holds the mono signal and one chunk; refused past ``longest``."""
-    step = max(1, CHUNK_SAMPLES // fh.channels)
-    limit = None if longest is None else int(longest * fh.samplerate) + 1
-    parts: list[np.ndarray] = []
-    read = 0
-    while frames < 0 or read < frames:
-        n = step if frames < 0 else min(step, frames - read)
-        data = fh.read(frames=n, dtype="float32", always_2d=True)
-        if len(data):
-            parts.append(_downmix(data))
-            read += len(data)
-        if len(data) < n:
+def _frames(path: Path, container: Any, audio: Any, rate: int) -> Iterator[np.ndarray]:
+    """Each frame of ``audio`` decoded to mono float32. A damaged packet is skipped, as
+    players skip it; a file none of whose packets decode is refused."""
+    import av
+
+    failed: Exception | None = None
+    decoded = False
+    try:
+        for packet in container.demux(audio):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as exc:
+                failed = exc
+                continue
+            for frame in frames:
+                if frame.sample_rate != rate:
+                    raise AudioError(
+                        f"{path}: cannot decode audio (its sample rate changes from {rate} "
+                        f"to {frame.sample_rate} Hz)"
+                    )
+                decoded = True
+                yield _mono(frame)
+    except av.error.FFmpegError as exc:
+        raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
+    if failed is not None and not decoded:
+        raise AudioError(f"{path}: cannot decode audio ({_reason(failed)})")
+
+
+def _blocks(
+    path: Path,
+    frames: Iterator[np.ndarray],
+    rate: int,
+    skip: int,
+    limit: int | None,
+    longest: float | None = MAX_DURATION,
+    step: int = CHUNK_SAMPLES,
+) -> Iterator[np.ndarray]:
+    """The signal of ``frames`` from sample ``skip`` on, at most ``limit`` samples (None: to
+    the end), in blocks of ``step`` samples and a last one shorter (maybe empty), which says
+    that the signal ends; refused once it is longer than ``longest`` seconds."""
+    most = np.inf if longest is None else int(longest * rate) + 1
+    wanted = np.inf if limit is None else limit
+    pending: list[np.ndarray] = []
+    held = done = 0
+    for y in frames:
+        if skip:
+            y, skip = y[skip:], max(0, skip - len(y))
+        y = y[: int(min(len(y), wanted - done - held))]
+        pending.append(y)
+        held += len(y)
+        if done + held > most:
+            raise _too_long(path, (done + held) / rate, longest)
+        while held >= step:
+            joined = np.concatenate(pending)
+            yield joined[:step]
+            pending, held, done = [joined[step:]], held - step, done + step
+        if done + held >= wanted:
             break
-        if limit is not None and read > limit:
-            raise _too_long(path, read / fh.samplerate, longest)
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    yield np.concatenate(pending) if pending else np.zeros(0, np.float32)
+
+
+def _check_length(path: Path, n: int, head: _Header, skip: int, limit: int | None) -> None:
+    """Refuse ``n`` decoded samples (from sample ``skip``, of ``limit`` wanted) that are none,
+    or too few of what the header declares."""
+    if n == 0:
+        raise AudioError(f"{path}: holds no audio samples")
+    declared = max(0, head.frames - skip)
+    expected = declared if limit is None else min(limit, declared)
+    if expected and n < TRUNCATED_SHARE * expected:
+        raise _truncated(path, n / head.rate, declared / head.rate)
 
 
 def duration(path: str | os.PathLike) -> float:
@@ -327,8 +388,8 @@ def duration(path: str | os.PathLike) -> float:
     Returns
     -------
     float
-        The declared length (an excerpt's own length); 0.0 when the header cannot be read or
-        does not say.
+        The declared length (an excerpt's own length), or FFmpeg's estimate from the bit
+        rate where the header does not say; 0.0 when the file cannot be opened.
 
     See Also
     --------
@@ -368,16 +429,14 @@ def native_samples(path: str | os.PathLike) -> int:
 
 def _declared(path: str) -> tuple[int, int]:
     """``(frames, sample rate)`` from the header of ``path``; ``(0, 1)`` when unknown."""
-    import soundfile as sf
-
     try:
-        with _quiet_stderr():
-            info = sf.info(os.fsencode(path))
-    except Exception:  # noqa: BLE001 - decoding will name the problem
+        checked = readable_file(path)
+        container, audio = _open(checked)
+    except AudioError:
         return 0, 1
-    if 0 < info.frames < _UNKNOWN_LENGTH and info.samplerate > 0:
-        return int(info.frames), int(info.samplerate)
-    return 0, 1
+    with container:
+        head = _header(checked, container, audio, estimates=True)
+    return (head.frames, head.rate) if head.frames and head.rate > 0 else (0, 1)
 
 
 def stream(
@@ -391,9 +450,9 @@ def stream(
     """Decode ``path`` piece by piece to mono float32 chunks at ``sr`` Hz.
 
     The streaming counterpart of :func:`load` for long recordings: memory holds one chunk at
-    a time, of at most :data:`CHUNK_SAMPLES` samples of all channels. The chunks joined equal
-    :func:`load`'s signal up to the stream resampler's rounding, and the same problems raise
-    the same :class:`AudioError` (a truncated file only once its end is reached).
+    a time, of at most :data:`CHUNK_SAMPLES` samples. The chunks joined equal :func:`load`'s
+    signal up to the stream resampler's rounding, and the same problems raise the same
+    :class:`AudioError` (a truncated file only once its end is reached).
 
     Parameters
     ----------
@@ -406,55 +465,30 @@ def stream(
     ------
     np.ndarray [shape=(n_samples,), dtype=float32]
     """
-    import soundfile as sf
     import soxr
 
-    path = _checked(path)
-    try:
-        with _quiet_stderr():
-            fh = sf.SoundFile(os.fsencode(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
-    with fh:
-        _check_header(path, fh, longest, max_duration)
-        native_sr, declared = fh.samplerate, fh.frames
-        limit = None if max_duration is None else int(max_duration * native_sr)
-        longest_frames = None if longest is None else int(longest * native_sr) + 1
-        step = max(1, min(int(chunk_seconds * native_sr), CHUNK_SAMPLES // fh.channels))
+    path = readable_file(path)
+    container, audio = _open(path)
+    with container:
+        head = _header(path, container, audio)
+        _check_header(path, head, longest, max_duration)
+        rate = head.rate
+        limit = None if max_duration is None else int(max_duration * rate)
+        step = max(1, min(int(chunk_seconds * rate), CHUNK_SAMPLES))
         resampler = (
-            None
-            if native_sr == sr
-            else soxr.ResampleStream(native_sr, sr, 1, dtype="float32", quality="HQ")
+            None if rate == sr else soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ")
         )
         read = produced = 0
-        while True:
-            n = step if limit is None else min(step, limit - read)
-            try:
-                with _quiet_stderr():
-                    data = fh.read(frames=n, dtype="float32", always_2d=True) if n > 0 else None
-            except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-                raise AudioError(f"{path}: cannot decode audio ({_reason(exc)})") from None
-            last = data is None or len(data) < n
-            y = np.zeros(0, np.float32) if data is None else _downmix(data)
+        frames = _frames(path, container, audio, rate)
+        for y in _blocks(path, frames, rate, 0, limit, longest, step):
             read += len(y)
-            if longest_frames is not None and read > longest_frames:
-                raise _too_long(path, read / native_sr, longest)
             if not np.all(np.isfinite(y)):
                 raise AudioError(f"{path}: holds non-finite samples (NaN or inf)")
             if resampler is not None:
-                y = resampler.resample_chunk(y, last=last)
+                y = resampler.resample_chunk(y, last=len(y) < step)
             produced += len(y)
             if len(y):
                 yield np.ascontiguousarray(y, dtype=np.float32)
-            if last:
-                break
-    if read == 0:
-        raise AudioError(f"{path}: holds no audio samples")
-    expected = declared if limit is None else min(limit, declared)
-    if 0 < expected < _UNKNOWN_LENGTH and read < TRUNCATED_SHARE * expected:
-        raise AudioError(
-            f"{path}: truncated: decodes to {read / native_sr:.1f} s of the "
-            f"{declared / native_sr:.1f} s its header declares"
-        )
+    _check_length(path, read, head, 0, limit)
     if produced < MIN_DURATION * sr:
         raise AudioError(f"{path}: too short: {produced / sr:.2f} s, minimum is {MIN_DURATION} s")

@@ -4,19 +4,23 @@ Every command is a thin function in the module of its job (:mod:`.predict`, :mod
 :mod:`.tune`, :mod:`.library`, :mod:`.page`), registered on :data:`app` below, in the
 order ``--help`` lists them. Exit codes: 0 every input succeeded; 1 some inputs failed (the
 good results are still written, each failure is printed on one line); 2 the command line
-itself is wrong; 3 nothing could be done; 130 interrupted.
+itself is wrong (one ``error:`` line); 3 nothing could be done, or an output could not be
+written; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import warnings
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from . import library, page, predict, train, tune
-from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, warning
+from .common import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, error, warning
 
 _python_showwarning = warnings.showwarning
 
@@ -90,7 +94,50 @@ def _show_warning(
         _python_showwarning(message, category, filename, lineno, file, line)
 
 
+CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+"""The root of click's errors (typer's own copy of click in recent typer, click's before)."""
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The command group, with a wrong command line said in one line: ``error: ...``, exit 2
+    (click's usage, hint and boxed message otherwise take five). ``--help`` is unchanged."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line as click does, but print a usage error as one line."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except CLICK_EXCEPTION as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # else the help is printed already
+                error(_usage_line(exc))
+            sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+        except typer.Abort:
+            error("aborted")
+            sys.exit(EXIT_PARTIAL)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _usage_line(exc: Exception) -> str:
+    """A usage error in one line, with the command whose ``--help`` says more."""
+    message = " ".join(exc.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    return f"{message} (see '{ctx.command_path} --help')"
+
+
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     help="Valence, arousal and mood of music, in Russell's plane.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

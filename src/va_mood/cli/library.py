@@ -15,9 +15,11 @@ from .common import (
     ErrorsOpt,
     LabelsSpecOpt,
     ModelOpt,
+    Outputs,
     PathsArg,
     ScaleName,
     ScaleOpt,
+    check_outputs,
     error,
     fatal_errors,
     find_audio_or_exit,
@@ -60,6 +62,7 @@ def tag(
         from ..features.quality import UNCERTAIN
         from ..outputs.tagging import model_version, precheck, write_tags
 
+        check_outputs([errors_file])
         loaded = load_model(model, cache=not work.no_cache)
         version = model_version(loaded)
         files, problems = find_audio_or_exit(paths)
@@ -76,13 +79,15 @@ def tag(
                 errors[str(path)] = f"{path}: {early.message}"
         if todo:
             with progress_bar(len(todo), "predicting") as step:
-                table = loaded.predict_files(todo, progress=step, **work.predict_options())
+                table = loaded.predict_files(
+                    todo, progress=step, on_error="collect", **work.predict_options()
+                )
             errors |= table.attrs["errors"]
             for note in table.attrs.get("warnings", {}).values():
                 warning(note)
             for path, row in table.iterrows():
-                if row["mood"] == UNCERTAIN:  # silence: no mood to write
-                    errors[str(path)] = f"{path}: no mood to write (silent or nearly)"
+                if row["mood"] == UNCERTAIN:  # silence, noise, a steady tone: no mood to write
+                    errors[str(path)] = f"{path}: no mood to write (silent, noise or a steady tone)"
                     continue
                 result = write_tags(
                     path,
@@ -97,11 +102,12 @@ def tag(
                     done += 1
                 else:
                     errors[str(path)] = f"{path}: {result.message}"
-        report_errors(errors, errors_file)
+        outputs = Outputs()
+        report_errors(errors, errors_file, outputs)
         if not done:
             error("no file could be tagged")
-            raise typer.Exit(EXIT_NOTHING)
-        raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+            outputs.exit(EXIT_NOTHING)
+        outputs.exit(EXIT_PARTIAL if errors else EXIT_OK)
 
 
 def _mood(value: str) -> str:
@@ -168,6 +174,7 @@ def playlist(
     with fatal_errors():
         from ..outputs.playlist import make_playlist, read_predictions, write_m3u8
 
+        check_outputs([output])
         table = read_predictions(predictions)
         if "start" in table.columns:
             error(f"{predictions} holds segments; a playlist takes whole-file predictions")
@@ -212,13 +219,17 @@ def plot_plane_command(
         from ..outputs.playlist import read_on_plane
         from ..outputs.plots import plot_plane
 
+        check_outputs([output])
         table = read_on_plane(predictions)
         if "start" in table:
             error(f"{predictions} holds segments; plot them with `va-mood plot timeline`")
             raise typer.Exit(EXIT_NOTHING)
         truth = None
         if labels is not None:
-            quadrants = load_labels(labels, label_spec(labels_spec))["quadrant"]
+            labelled = load_labels(labels, label_spec(labels_spec))
+            for message in labelled.attrs["warnings"]:
+                warning(message)
+            quadrants = labelled["quadrant"]
             ids = table["path"].map(lambda p: Path(p).stem)
             truth = ids.map(quadrants)
             unknown = truth.isna()
@@ -257,6 +268,7 @@ def plot_timeline_command(
         from ..outputs.playlist import read_on_plane
         from ..outputs.plots import plot_timeline
 
+        check_outputs([output])
         table = read_on_plane(predictions)
         if "start" not in table:
             error(f"{predictions} holds no segments; run `va-mood predict --segment SECONDS`")

@@ -14,11 +14,12 @@ from .common import (
     EXIT_USAGE,
     ErrorsOpt,
     ModelOpt,
+    Outputs,
     ScaleName,
+    check_outputs,
     choice,
     error,
     fatal_errors,
-    one_line,
     progress_bar,
     report_errors,
     said_or_exit,
@@ -82,6 +83,7 @@ def page(
         from ..outputs.page import require_bokeh, write_page
 
         require_bokeh()
+        check_outputs([output, errors_file])
         errors: dict[str, str] = {}
         windows = None
         if len(inputs) == 1 and Path(inputs[0]).suffix.lower() in TABLE_SUFFIXES:
@@ -91,21 +93,18 @@ def page(
             table, windows, errors = _predict(inputs, model, shown_scale, segment, work)
         if segments is not None:
             windows = _read_segments(segments, shown_scale, table)
-        report_errors(errors, errors_file)
+        outputs = Outputs()
+        report_errors(errors, errors_file, outputs)
         if table.empty:
             error("no song to show")
-            raise typer.Exit(EXIT_NOTHING)
-        write_page(
-            output,
-            table,
-            scale=shown_scale,
-            segments=windows,
-            title=title,
-            absolute=not relative,
-            read_tags=not no_tags,
+            outputs.exit(EXIT_NOTHING)
+        options = {"scale": shown_scale, "segments": windows, "title": title}
+        options |= {"absolute": not relative, "read_tags": not no_tags}
+        outputs.write(
+            lambda: write_page(output, table, **options),
+            f"wrote {len(table)} song(s) to {output}",
         )
-        typer.echo(f"wrote {len(table)} song(s) to {one_line(str(output))}", err=True)
-        raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+        outputs.exit(EXIT_PARTIAL if errors else EXIT_OK)
 
 
 def _read_table(path: str, segment: float | None) -> tuple[pd.DataFrame, str]:
@@ -148,7 +147,7 @@ def _predict(
     from ..outputs.scales import as_rows
 
     loaded = load_model(model, cache=not work.no_cache)
-    options = {"scale": scale, **work.predict_options()}
+    options = {"scale": scale, "on_error": "collect", **work.predict_options()}
     with progress_bar(None, "predicting") as step:
         table = loaded.predict_files(inputs, progress=step, **options)
     errors, _ = said_or_exit(table)

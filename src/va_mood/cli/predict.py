@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,16 +21,22 @@ from .common import (
     Format,
     FormatOpt,
     ModelOpt,
+    Outputs,
     PathsArg,
     ScaleName,
     ScaleOpt,
+    check_outputs,
     config_or_default,
     error,
     fatal_errors,
+    file_rows,
     find_audio_or_exit,
     predicted_or_exit,
+    problem_rows,
     progress_bar,
     report_errors,
+    short_names,
+    warning,
     write_table,
 )
 from .options import Work, work_options
@@ -69,39 +78,101 @@ def predict(
     with fatal_errors():
         from ..api import load_model
         from ..extraction.segments import summarise_timeline
-        from ..outputs.scales import as_rows
+        from ..outputs.scales import as_rows, path_text
 
         if summary is not None and segment is None:
             error("--summary needs --segment")
             raise typer.Exit(EXIT_USAGE)
+        check_outputs([output, summary, errors_file])
         loaded = load_model(model, cache=not work.no_cache)
-        with progress_bar(None, "predicting") as step:
+        finished = _Finished(loaded, fmt, output, scale, model, errors_file)
+        with finished.written_if_interrupted(), progress_bar(None, "predicting") as step:
             table = loaded.predict_files(
                 paths,
                 scale=scale.value,
                 progress=step,
                 segment=segment,
                 hop=hop,
+                on_error="collect",
                 **work.predict_options(),
             )
-        errors, notes = predicted_or_exit(table, errors_file)
+        outputs = Outputs()  # every output that can be written is, before a failure is said
+        errors, notes = predicted_or_exit(table, errors_file, outputs)
         table = as_rows(table)
-        extra: dict[str, Any] = {"model": str(model or "default"), "scale": scale.value}
-        if segment is not None:
-            timeline = summarise_timeline(table)
+        name = path_text(model) if model else "default"  # as paths are written: UTF-8
+        extra: dict[str, Any] = {"model": name, "scale": scale.value}
+        extra["complete"] = True  # false in what an interrupted run writes
+        if segment is not None:  # paths as written: pandas' strings refuse names not UTF-8
+            timeline = summarise_timeline(file_rows(table))
             extra["summary"] = timeline.to_dict(orient="records")
             if summary is not None:
-                _write_summary(timeline, summary)
-        extra["errors"] = [{"path": p, "error": m} for p, m in errors.items()]
-        extra["warnings"] = [{"path": p, "warning": m} for p, m in notes.items()]
-        write_table(table, fmt, output, extra)
+                outputs.write(
+                    lambda: _write_summary(timeline, summary),
+                    f"wrote the per-file summary to {summary}",
+                )
+        extra["errors"] = problem_rows(errors)
+        extra["warnings"] = problem_rows(notes, "warning")
+        write_table(table, fmt, output, extra, outputs)
         if segment is not None and fmt is Format.table and output is None:
             typer.echo(_summary_text(timeline))
-        raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+        outputs.exit(EXIT_PARTIAL if errors else EXIT_OK)
+
+
+@dataclass
+class _Finished:
+    """What ``predict`` writes of the files finished when it is interrupted."""
+
+    model: Any
+    fmt: Format
+    output: Path | None
+    scale: ScaleName
+    bundle: Path | None
+    errors_file: Path | None
+
+    @contextmanager
+    def written_if_interrupted(self) -> Iterator[None]:
+        """Interrupted while extracting, write the rows of the files finished as the whole
+        output would be, marked incomplete (``"complete": false`` in JSON, and a ``warning:``
+        line), and tell the interrupt where (its ``written``, for the last line)."""
+        try:
+            yield
+        except KeyboardInterrupt as stop:
+            features = getattr(stop, "features", None)
+            if features is not None and len(features):
+                self.write(stop, features)
+            raise
+
+    def write(self, stop: KeyboardInterrupt, features: pd.DataFrame) -> None:
+        """The finished rows, predicted as :func:`va_mood.predict_files` predicts them."""
+        from ..features.quality import QUALITY_GROUP, apply_checks
+        from ..features.registry import columns_for
+        from ..outputs.scales import as_rows, on_scale, path_text
+
+        heads = self.model.heads
+        table = heads.predict_table(features[columns_for(self.model.config.groups)])
+        table, notes = apply_checks(table, features[columns_for([QUALITY_GROUP])])
+        table = on_scale(table, scale=self.scale.value, modes=heads.modes)
+        errors = getattr(stop, "errors", {})
+        for message in notes.values():
+            warning(message)
+        outputs = Outputs()
+        report_errors(errors, self.errors_file, outputs)
+        name = path_text(self.bundle) if self.bundle else "default"
+        extra = {"model": name, "scale": self.scale.value, "complete": False}
+        extra |= {"errors": problem_rows(errors), "warnings": problem_rows(notes, "warning")}
+        write_table(as_rows(table), self.fmt, self.output, extra, outputs)
+        for message in outputs.failed:
+            error(message)
+        if not outputs.failed:
+            stop.written = "standard output" if self.output is None else str(self.output)
+            warning(
+                f"{stop.written} is incomplete: it holds the files finished before the interrupt"
+            )
 
 
 def _write_summary(timeline: pd.DataFrame, path: Path) -> None:
-    """The per-file segment summary as JSON (``{"summary": [...]}``) or, otherwise, CSV."""
+    """The per-file segment summary (paths as written, :func:`~.common.file_rows`) as JSON
+    (``{"summary": [...]}``) or, otherwise, CSV."""
     from ..util.atomic import write_text
 
     if path.suffix.lower() == ".json":
@@ -109,16 +180,18 @@ def _write_summary(timeline: pd.DataFrame, path: Path) -> None:
     else:
         text = timeline.to_csv(index=False, float_format="%.4f")
     write_text(path, text)
-    typer.echo(f"wrote the per-file summary to {path}", err=True)
 
 
 def _summary_text(timeline: pd.DataFrame) -> str:
+    from ..outputs.scales import path_from_text
+
     lines = ["", "per file: main mood, share of time per mood, mood changes"]
+    names = short_names(path_from_text(p) for p in timeline["path"])
     for row in timeline.to_dict(orient="records"):
         shares = ", ".join(
             f"{k.removeprefix('share_')} {v:.0%}" for k, v in row.items() if k.startswith("share_")
         )
-        name = Path(row["path"]).name
+        name = names[path_from_text(row["path"])]
         lines.append(f"{name}: {row['main_mood']} ({shares}; {row['mood_changes']} changes)")
     return "\n".join(lines)
 
@@ -149,6 +222,7 @@ def extract(
         from ..extraction.batch import extract_files
         from ..extraction.table import write_feature_table
 
+        check_outputs([output, errors_file])
         cfg = config_or_default(config)
         files, problems = find_audio_or_exit(paths)
         with progress_bar(len(files), "extracting") as step:
@@ -164,11 +238,13 @@ def extract(
                 longest=work.longest,
             )
         errors = problems | errors
-        report_errors(errors, errors_file)
+        outputs = Outputs()
+        report_errors(errors, errors_file, outputs)
         if table.empty:
             error("no input could be extracted")
-            raise typer.Exit(EXIT_NOTHING)
-
-        write_feature_table(table, output, config=cfg.analysis, groups=cfg.groups)
-        typer.echo(f"wrote {len(table)} row(s), {table.shape[1]} features to {output}", err=True)
-        raise typer.Exit(EXIT_PARTIAL if errors else EXIT_OK)
+            outputs.exit(EXIT_NOTHING)
+        outputs.write(
+            lambda: write_feature_table(table, output, config=cfg.analysis, groups=cfg.groups),
+            f"wrote {len(table)} row(s), {table.shape[1]} features to {output}",
+        )
+        outputs.exit(EXIT_PARTIAL if errors else EXIT_OK)

@@ -21,8 +21,10 @@ from .common import (
     LabelsOpt,
     LabelsSpecOpt,
     OptionalAudioOpt,
+    Outputs,
     StorageOpt,
     StudyNameOpt,
+    check_outputs,
     config_or_default,
     corpus_features,
     error,
@@ -69,6 +71,7 @@ def evaluate(
         from ..evaluation.cross_validation import cross_validate, format_report
         from ..util.atomic import write_text
 
+        check_outputs([report], folders=[plots])
         cfg = config_or_default(config)
         features, table, _, failed = labelled_corpus(labels, audio, cfg, labels_spec, work)
         first_repeat: dict[int, Any] = {}
@@ -81,15 +84,19 @@ def evaluate(
                 on_repeat=lambda r, p: first_repeat.setdefault(r, p),
             )
         typer.echo(format_report(result))
+        outputs = Outputs()  # the report and the plots: each written if it can be
         if report is not None:
-            write_text(report, json.dumps(result, indent=2) + "\n")
-            typer.echo(f"wrote {report}", err=True)
+            text = json.dumps(result, indent=2) + "\n"
+            outputs.write(lambda: write_text(report, text), f"wrote {report}")
         if plots is not None:
             from ..outputs.plots import plot_evaluation
 
-            for path in plot_evaluation(result, plots, predicted=first_repeat[0], labels=table):
-                typer.echo(f"wrote {path}", err=True)
-        raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
+            def draw() -> None:
+                for path in plot_evaluation(result, plots, predicted=first_repeat[0], labels=table):
+                    typer.echo(f"wrote {path}", err=True)
+
+            outputs.write(draw)
+        outputs.exit(EXIT_PARTIAL if failed else EXIT_OK)
 
 
 @work_options()
@@ -124,8 +131,11 @@ def train(
         storage = storage_or_default(storage)
         from ..api import train as train_model
         from ..config import extraction_config
+        from ..errors import OutputError
         from ..evaluation.cross_validation import cross_validate, format_report
 
+        # the bundle is made beside its folder and renamed into place: both must be writable
+        check_outputs(folders=[output, output.parent if output.is_dir() else None])
         cfg = feature_cfg = config_or_default(config)
         if params_from_study:
             cfg = tuned_config_or_exit(cfg, storage, study_name)
@@ -151,6 +161,9 @@ def train(
             from ..tuning import tuning_record
 
             trained.tuning = tuning_record(storage, study_name)
-        trained.save(output)
+        try:
+            trained.save(output)
+        except OSError as exc:  # the folder is written whole or not at all
+            raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
         typer.echo(f"wrote model bundle {output} ({len(table)} clips)", err=True)
         raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)

@@ -24,6 +24,7 @@ from .common import (
     OptionalAudioOpt,
     StorageOpt,
     StudyNameOpt,
+    check_outputs,
     choice,
     config_or_default,
     corpus_features,
@@ -217,6 +218,7 @@ def studies_show(
         storage = storage_or_default(storage)
         from ..tuning import param_importances, study_summaries, write_plots
 
+        check_outputs(folders=[plots])
         rows = [r for r in study_summaries(storage) if name is None or r["study"] == name]
         if not rows:
             error(f"no study {name!r} in {storage}" if name else f"no studies in {storage}")
@@ -250,6 +252,7 @@ def studies_export(
         from ..config import config_to_toml
         from ..util.atomic import write_text
 
+        check_outputs([output])
         tuned = tuned_config_or_exit(config_or_default(config), storage, study_name)
         header = f"Tuned by `va-mood tune`: best trials of {study_name}-<head> in {storage}"
         write_text(output, config_to_toml(tuned, header))

@@ -8,12 +8,14 @@ so an interrupted run loses at most that many clips and the next run goes on fro
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import os
 import signal
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing, suppress
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import closing, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +28,20 @@ from ..features.analysis import AnalysisConfig, memoised_cqt_filters
 from ..features.clip import extract_clip
 from ..features.registry import columns_for
 from ..util.memory import keep_freed_memory
-from ..util.threads import one_thread
+from ..util.processes import end_with_parent
+from ..util.threads import n_jobs, one_thread
 from .cache import FeatureCache, file_key
-from .long_files import LONG_FILE_SAMPLES, LONG_FILE_SECONDS, extract_long, extract_long_windows
+from .long_files import (
+    LONG_FILE_SAMPLES,
+    LONG_FILE_SECONDS,
+    SAMPLED_PER_BLOCK,
+    FileProgress,
+    extract_long,
+    extract_long_windows,
+)
 from .segments import extract_windows
 
-__all__ = ["extract_files", "n_jobs", "BACKENDS", "Progress"]
+__all__ = ["extract_files", "n_jobs", "BACKENDS", "Progress", "Interrupted"]
 
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
@@ -40,7 +50,10 @@ PLAN_BATCH = 256
 (each next batch twice as many)."""
 
 Progress = Callable[[str, str | None], None]
-"""Called once per file with its path and its error message (None when it succeeded)."""
+"""Called once per file with its path and its error message (None when it succeeded); its
+``within(path, share)`` method, if any, now and then during a long file with the share done."""
+PARTS_POLL_SECONDS = 0.5
+"""How often the parent passes on what its workers say of the long files they extract."""
 
 Windows = tuple[float, float | None] | None
 """``(segment, hop)`` seconds to extract windows of each file, or None for whole files."""
@@ -56,18 +69,25 @@ def _extract_path(
     windows: Windows = None,
     long_file: float | None = LONG_FILE_SECONDS,
     longest: float | None = MAX_DURATION,
+    report: FileProgress | None = None,
 ) -> Result:
-    """Decode and extract one file, in blocks if :func:`_is_long`: a row, or (matrix, bounds)
-    with ``windows``; errors come back as messages, never as exceptions."""
+    """Decode and extract one file, in blocks if :func:`_is_long` (telling ``report``, or the
+    parent of a worker, how far it is): a row, or (matrix, bounds) with ``windows``; errors
+    come back as messages, never as exceptions."""
+    if report is None and _parts is not None:
+        report = functools.partial(_tell_parent, path)
     try:
         if long_file is not None and _is_long(path, config, long_file):
             if windows is None:
-                values = extract_long(path, config=config, groups=groups, longest=longest)
+                values = extract_long(
+                    path, config=config, groups=groups, longest=longest, progress=report
+                )
             else:
                 segment, hop = windows
                 values = extract_long_windows(
-                    path, config=config, groups=groups, segment=segment, hop=hop, longest=longest
-                )
+                    path, config=config, groups=groups, segment=segment, hop=hop,
+                    longest=longest, progress=report,
+                )  # fmt: skip
             return path, values, None
         y, sr = load(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
         if windows is not None:
@@ -97,9 +117,22 @@ def _extract_pinned(*args: Any) -> Result:
         return _extract_path(*args)
 
 
-def _init_worker() -> None:
-    """Set up a worker process: one BLAS/OpenMP/numba thread, so workers do not fight over
-    cores; freed memory kept for the next clip; CQT filter banks built once."""
+_parts: Any = None
+"""In a worker, the queue on which it tells its parent how far through a long file it is."""
+
+
+def _tell_parent(path: str, share: float) -> None:
+    """In a worker: tell the parent that ``share`` of the long file ``path`` is done."""
+    _parts.put((path, share))
+
+
+def _init_worker(parent: int, parts: Any = None) -> None:
+    """Set up a worker process: it ends with its ``parent``; one BLAS/OpenMP/numba thread, so
+    workers do not fight over cores; freed memory kept for the next clip; CQT filter banks
+    built once; ``parts``, a queue for the progress within long files (or None)."""
+    global _parts
+    end_with_parent(parent)
+    _parts = parts
     # A forked worker inherits the one-thread limit its parent holds while it starts the pool
     # (see va_mood.util.threads.one_thread for why it must not set it again); a worker
     # started another way sets it here.
@@ -109,6 +142,8 @@ def _init_worker() -> None:
     keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent alone decides, and stops us
+    if hasattr(signal, "SIGHUP"):  # a closed terminal: the parent stops, or dies and so do we
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     memoised_cqt_filters().__enter__()  # for the worker's life
 
 
@@ -117,35 +152,11 @@ def _longest_first(todo: list[tuple[str, list[str]]]) -> list[tuple[str, list[st
     end waiting on one long file handed out last: the rows do not depend on the order."""
 
     def size(item: tuple[str, list[str]]) -> int:
-        try:
+        with suppress(OSError):
             return os.path.getsize(item[0])
-        except OSError:
-            return -1
+        return -1
 
     return sorted(todo, key=size, reverse=True)
-
-
-def n_jobs(jobs: int | None) -> int:
-    """The number of worker processes ``jobs`` asks for.
-
-    Parameters
-    ----------
-    jobs : int or None
-        Worker processes; ``None``, ``0`` or less means one per CPU core.
-
-    Returns
-    -------
-    int
-        At least 1.
-
-    Examples
-    --------
-    >>> n_jobs(3)
-    3
-    >>> n_jobs(None) == (os.cpu_count() or 1)
-    True
-    """
-    return jobs if jobs is not None and jobs > 0 else os.cpu_count() or 1
 
 
 def _on_dask(
@@ -256,15 +267,27 @@ def extract_files(
     if backend == "dask" and todo:
         results = _on_dask(scheduler, todo, config, windows, long_file, longest)
     else:
-        results = _run_local(todo, config, windows, long_file, longest, n_jobs(jobs))
-    try:
-        with closing(results):  # interrupted: the workers stop, the files not started are dropped
-            for done, result in enumerate(results, 1):
-                batch.record(result, done)
-    finally:  # interrupted too: every finished file is kept for the next run
-        if cache is not None and todo:
-            batch.save_cache(last=True)
+        within = batch.within if hasattr(progress, "within") else None
+        results = _run_local(todo, config, windows, long_file, longest, n_jobs(jobs), within)
+    batch.run(results, paths, save=cache is not None and bool(todo), windowed=windows is not None)
     return batch.assemble(paths, windowed=windows is not None)
+
+
+class Interrupted(KeyboardInterrupt):
+    """:func:`extract_files` interrupted (Ctrl-C), with what it had finished.
+
+    Parameters
+    ----------
+    features, errors : pd.DataFrame, dict
+        What :func:`extract_files` returns, of the files finished.
+    cache : str or None
+        The feature cache folder that holds them, from which the same batch run again goes
+        on; None when no cache was used or it could not be written.
+    """
+
+    def __init__(self, features: pd.DataFrame, errors: dict[str, str], cache: str | None):
+        super().__init__(f"interrupted after {len(features)} file(s)")
+        self.features, self.errors, self.cache = features, errors, cache
 
 
 @dataclass
@@ -314,6 +337,28 @@ class _Batch:
         if values is not None:
             self.rows[path] = values
         return missing
+
+    def run(self, results: Iterator[Result], paths: list[str], *, save: bool, windowed: bool):
+        """Record ``results``; interrupted, raise :class:`Interrupted` with what finished. The
+        cache is written at the end (when ``save``), interrupted or not."""
+        stopped = False
+        try:  # interrupted: the workers stop, the files not started are dropped
+            with closing(results):
+                for done, result in enumerate(results, 1):
+                    self.record(result, done)
+        except KeyboardInterrupt:
+            stopped = True
+        finally:  # interrupted too: every finished file is kept for the next run
+            if save:
+                self.save_cache(last=True)
+        if stopped:
+            folder = None if self.cache is None else str(self.cache.folder)
+            raise Interrupted(*self.assemble(paths, windowed=windowed), folder) from None
+
+    def within(self, path: str, share: float) -> None:
+        """Pass on how far through a long file its extraction is (not once it is done)."""
+        if path not in self.rows and path not in self.errors:
+            self.progress.within(path, share)  # type: ignore[union-attr]
 
     def record(self, result: Result, done: int) -> None:
         """Keep one file's result (in the cache too, saved every ``checkpoint`` files)."""
@@ -378,27 +423,35 @@ def _run_local(
     long_file: float | None,
     longest: float | None,
     jobs: int,
+    within: Callable[[str, float], None] | None = None,
 ) -> Iterator[Result]:
     """Extract ``todo`` here (one job) or in a pool of ``jobs`` forked workers, yielding the
-    results as they finish; interrupted, the files not started yet are not extracted."""
+    results as they finish, and telling ``within`` how far through a long file each is;
+    interrupted, the files not started yet are not extracted."""
     if not todo:  # all from the cache: not even the audio libraries are needed
         return
     if jobs <= 1 or len(todo) <= 1:
         with one_thread(), memoised_cqt_filters():  # as in each worker: the same values
             for path, groups in todo:
-                yield _extract_path(path, config, groups, windows, long_file, longest)
+                report = None if within is None else functools.partial(within, path)
+                yield _extract_path(path, config, groups, windows, long_file, longest, report)
         return
+    _compiled(config, {g for _, groups in todo for g in groups})
+    context = multiprocessing.get_context()
+    parts = context.SimpleQueue() if within is not None else None
     with (
+        closing(parts) if parts is not None else nullcontext(),  # its pipe closed after the pool
         one_thread(),  # held while the workers are forked: they inherit it
-        ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool,
+        ProcessPoolExecutor(
+            min(jobs, len(todo)), context, _init_worker, (os.getpid(), parts)
+        ) as pool,
     ):
         futures = [
             pool.submit(_extract_path, path, config, groups, windows, long_file, longest)
             for path, groups in _longest_first(todo)
         ]
         try:
-            for future in as_completed(futures):
-                yield future.result()
+            yield from _as_done(futures, parts, within)
         except BaseException:  # interrupted: stop the workers now, not after their files
             # (the pool then fails the files not done; cancelling them first would make its
             # manager thread fail on futures already cancelled)
@@ -406,3 +459,39 @@ def _run_local(
                 worker.terminate()
             pool.shutdown(wait=False)
             raise
+
+
+def _as_done(
+    futures: list[Future], parts: Any, within: Callable[[str, float], None] | None
+) -> Iterator[Result]:
+    """The results of ``futures`` as they finish; in between, what the workers put on the
+    ``parts`` queue passed on to ``within``."""
+    pending = set(futures)
+    while pending:
+        timeout = None if parts is None else PARTS_POLL_SECONDS
+        done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        while parts is not None and not parts.empty():
+            within(*parts.get())  # type: ignore[misc]
+        for future in done:
+            yield future.result()
+
+
+_COMPILED: set[str] = set()
+"""The feature groups whose numba functions this process has compiled (:func:`_compiled`)."""
+
+
+def _compiled(config: AnalysisConfig, groups: set[str]) -> None:
+    """Compile here, before forking workers, the numba functions of ``groups`` (the tagger's
+    use those of the others) by extracting a second of noise, once per process and group.
+
+    Workers compiling one of librosa's disk-cached numba functions at once can leave a
+    mismatched pair of cache files that crashes every later use (numba issue 10128); forked
+    workers inherit what is compiled here, and others find a complete cache.
+    """
+    todo = sorted(groups - _COMPILED - SAMPLED_PER_BLOCK)
+    if not todo:
+        return
+    noise = np.random.default_rng(0).standard_normal(config.sr).astype(np.float32) * 0.1
+    with suppress(Exception):  # a failure here fails in the workers too, and is reported
+        extract_clip(noise, config.sr, config=config, groups=todo)
+    _COMPILED.update(todo)

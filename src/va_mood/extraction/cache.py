@@ -1,9 +1,11 @@
 """The feature cache: values keyed by a hash of each file's bytes, in append-only segments.
 
 A row is keyed by a hash of the file's bytes, so a renamed file is not extracted again and an
-edited one is. A run adds Parquet *segments* and never rewrites one, so runs sharing a cache,
-on one machine or on a network folder, lose nothing and need no lock (SQLite's locking, the
-other candidate, is unreliable on network file systems).
+edited one is; features of another decoder (:data:`va_mood.audio.decode.DECODER`) are kept in
+another folder, so a change of decoder extracts every file again. A run adds Parquet
+*segments* and never rewrites one, so runs sharing a cache, on one machine or on a network
+folder, lose nothing and need no lock (SQLite's locking, the other candidate, is unreliable
+on network file systems).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..audio.decode import split_excerpt
+from ..audio.decode import DECODER, split_excerpt
 from ..features.analysis import AnalysisConfig
 from ..features.registry import REGISTRY, columns_for
 from ..util.atomic import write_with
@@ -81,7 +83,7 @@ class _Rows:
 
 
 class FeatureCache:
-    """Feature values of one analysis setting, kept in ``folder/<analysis fingerprint>/``.
+    """Feature values of one analysis setting, kept in ``folder/<analysis fingerprint>-<decoder>/``.
 
     One row per file (keyed by :func:`file_key`), one column per feature column of every
     group extracted so far; a row holds NaN for the groups not yet extracted for its file
@@ -95,9 +97,11 @@ class FeatureCache:
     Parameters
     ----------
     folder : str or os.PathLike
-        The cache's folder, with one subfolder per analysis setting.
+        The cache's folder, with one subfolder per analysis setting and decoder.
     config : AnalysisConfig
-        The analysis setting; its fingerprint names the subfolder.
+        The analysis setting; its fingerprint and :data:`~va_mood.audio.decode.DECODER` name
+        the subfolder (not the fingerprint alone: a model's feature fingerprint stays the same
+        whatever decodes its audio).
     keys : collection of str or None
         The files this run will look up: only their rows are read, each segment's keys first
         and then the row groups (of :data:`ROW_GROUP` rows) that hold them; :meth:`read` adds
@@ -111,9 +115,11 @@ class FeatureCache:
         keys: Collection[str] | None = None,
     ) -> None:
         self.fingerprint = config.fingerprint(())
-        self.folder = Path(folder) / self.fingerprint
-        self.legacy = Path(folder) / f"{self.fingerprint}.parquet"
-        """The one-file cache of va_mood before segments: read, never written."""
+        self.folder = Path(folder) / f"{self.fingerprint}-{DECODER}"
+        self.legacy = Path(folder) / f"{self.folder.name}.parquet"
+        """The one-file cache of va_mood before segments: read, never written (that va_mood
+        decoded with libsndfile and named its cache by the fingerprint alone, so its file is
+        not this one, and is not read)."""
         self.new: dict[str, dict[str, float]] = {}
         self._written: list[Path] = []
         self._saved: set[str] = set()

@@ -1,22 +1,23 @@
-"""Long recordings in blocks: bounded memory, the same clip statistics.
+"""Long recordings in blocks: bounded memory, the same clip statistics, progress told.
 
 A whole-clip analysis of an hour of audio would hold every intermediate of every frame at
 once, so a file longer than :data:`LONG_FILE_SECONDS` is decoded as a stream and analysed in
 blocks of :data:`BLOCK_SECONDS`, keeping from each only what the clip statistics need (see
-:func:`extract_blocks`). Block and whole-file statistics agree within :data:`TOLERANCE`.
-"""
+:func:`extract_blocks`): block and whole-file statistics agree within :data:`TOLERANCE`, and
+beyond :data:`ANALYSED_SECONDS` evenly spaced blocks stand for the whole."""
 
 from __future__ import annotations
 
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from ..audio.decode import MAX_DURATION, MIN_DURATION, stream
+from ..audio.decode import MAX_DURATION, MIN_DURATION, duration, stream
 from ..audio.loudness import LoudnessMeter, normalising_gain
 from ..errors import ParameterError
 from ..features.analysis import MAX_AMPLITUDE, Analysis, AnalysisConfig
@@ -25,20 +26,11 @@ from ..features.registry import REGISTRY, columns_for
 from .segments import window_bounds
 
 __all__ = [
-    "LONG_FILE_SECONDS",
-    "LONG_FILE_SAMPLES",
-    "BLOCK_SECONDS",
-    "COMPACT",
-    "TOLERANCE",
-    "SAMPLED_PER_BLOCK",
-    "BLOCK_REDUCERS",
-    "context_frames",
-    "extract_blocks",
-    "extract_long",
-    "extract_long_windows",
-    "extract_block_windows",
+    "LONG_FILE_SECONDS", "LONG_FILE_SAMPLES", "BLOCK_SECONDS", "ANALYSED_SECONDS", "COMPACT",
+    "TOLERANCE", "SAMPLED_PER_BLOCK", "BLOCK_REDUCERS", "FileProgress", "context_frames",
+    "extract_blocks", "extract_long", "extract_long_windows", "extract_block_windows",
     "loudness_gain",
-]
+]  # fmt: skip
 
 LONG_FILE_SECONDS = 600.0
 """Files longer than this are extracted in blocks (:func:`extract_long`)."""
@@ -47,6 +39,15 @@ LONG_FILE_SAMPLES = int(LONG_FILE_SECONDS * 48_000)
 are extracted in blocks too, so a high-rate recording is never decoded whole."""
 BLOCK_SECONDS = 60.0
 """Length of one block of a long recording."""
+ANALYSED_SECONDS = 3 * 3600.0
+"""Of a longer recording (read when ``longest`` allows) :func:`extract_long` analyses every
+k-th block, this long in all, so that memory and time stay those of a recording this long."""
+ANALYSIS_COST = 20.0
+"""A second of audio analysed as a second of it measured costs this many, in progress."""
+FileProgress = Callable[[float], None]
+"""Called now and then while one long file is extracted, with the share of it done (0 to 1)."""
+Kept = dict[str, list[np.ndarray]]
+"""What is kept of each block, by group or intermediate: a list of arrays, one per block."""
 CQT_CONTEXT_SECONDS = 2.0
 """Audio beyond each side of a block, at least, so its CQT frames see their full filters."""
 COMPACT = ("chroma", "tonnetz", "onset_env", "C")
@@ -126,9 +127,8 @@ def _plan(groups: Sequence[str]) -> tuple[list[str], list[str], list[str], set[s
             per_block.append(key)
         else:
             raise ParameterError(
-                f"{key} summarises whole-clip {sorted(data - set(COMPACT))} and cannot be "
-                "extracted in blocks; register a reducer in "
-                "va_mood.extraction.long_files.BLOCK_REDUCERS"
+                f"{key} summarises whole-clip {sorted(data - set(COMPACT))} and cannot be extracted"
+                " in blocks; register a reducer in va_mood.extraction.long_files.BLOCK_REDUCERS"
             )
     return per_block, whole, reduced, keep
 
@@ -141,6 +141,7 @@ def extract_blocks(
     groups: Sequence[str],
     block_seconds: float = BLOCK_SECONDS,
     gain: float | None = None,
+    every: int = 1,
 ) -> np.ndarray:
     """Named features of one long signal, given as consecutive chunks, analysed in blocks.
 
@@ -159,6 +160,8 @@ def extract_blocks(
         The factor that brings the whole signal to ``config.loudness`` (see
         :func:`loudness_gain`). Without it the chunks are measured first, which keeps them
         all in memory: a caller that streams a file measures it in a pass of its own.
+    every : int
+        Analyse the first block of every ``every``: a sample of a very long signal.
 
     Returns
     -------
@@ -196,7 +199,8 @@ def extract_blocks(
     if gain is None:
         chunks = list(chunks)
         gain = loudness_gain(chunks, sr, config)
-    series, clip, partials = _gather(chunks, sr, config, groups, block_seconds, gain)
+    blocks = islice(_analysed_blocks(chunks, sr, config, block_seconds, gain), 0, None, every)
+    series, clip, partials = _gather(blocks, sr, config, groups)  # a skipped block costs nothing
     values = {}
     for key in series:
         values[key] = REGISTRY[key].finish(np.concatenate(series[key], axis=1))
@@ -235,7 +239,8 @@ def extract_block_windows(
     columns_for(groups)
     fps = sr / config.hop_length
     frames = [(int(round(a * fps)), int(round(b * fps))) for a, b in bounds]
-    series, clip, partials = _gather(chunks, sr, config, groups, block_seconds, gain, frames)
+    blocks = _analysed_blocks(chunks, sr, config, block_seconds, gain)
+    series, clip, partials = _gather(blocks, sr, config, groups, frames)
     series = {k: np.concatenate(v, axis=1) for k, v in series.items()}
     rows = []
     for w, (start, stop) in enumerate(frames):
@@ -260,32 +265,25 @@ def _sliced(clip: SimpleNamespace, start: int, stop: int) -> dict[str, np.ndarra
 
 
 def _gather(
-    chunks: Iterable[np.ndarray],
+    blocks: Iterable[tuple[Analysis, slice, int]],
     sr: int,
     config: AnalysisConfig,
     groups: Sequence[str],
-    block_seconds: float,
-    gain: float,
     frames: Sequence[tuple[int, int]] | None = None,
-) -> tuple[dict[str, list[np.ndarray]], SimpleNamespace, dict[str, list[list[tuple]]]]:
-    """Analyse the scaled chunks block by block and keep what the statistics need: series,
+) -> tuple[Kept, SimpleNamespace, dict[str, list[list[tuple]]]]:
+    """Keep of each analysed block (:func:`_analysed_blocks`) what the statistics need: series,
     compact intermediates (as one clip), and partials for the clip or per window ``frames``."""
     per_block, _, reduced, keep = _plan(groups)
-    series: dict[str, list[np.ndarray]] = {g: [] for g in per_block}
-    compact: dict[str, list[np.ndarray]] = {name: [] for name in keep}
+    series: Kept = {g: [] for g in per_block}
+    compact: Kept = {name: [] for name in keep}
     windows = [(0, None)] if frames is None else frames
     partials: dict[str, list[list[tuple]]] = {g: [[] for _ in windows] for g in reduced}
-    scaled = (np.asarray(chunk, dtype=np.float32) * np.float32(gain) for chunk in chunks)
-    for block, kept, f0 in _analysed_blocks(scaled, sr, config, block_seconds, gain):
+    for block, kept, f0 in blocks:
         _collect(block, kept, series, compact, aligned=frames is not None, f0=f0)
         for key, per_window in partials.items():
             for w, (start, stop) in enumerate(windows):
-                lo = max(start, f0)
-                hi = (
-                    f0 + (kept.stop - kept.start)
-                    if stop is None
-                    else min(stop, f0 + kept.stop - kept.start)
-                )
+                end = f0 + kept.stop - kept.start
+                lo, hi = max(start, f0), end if stop is None else min(stop, end)
                 if lo < hi:
                     local = slice(kept.start + lo - f0, kept.start + hi - f0)
                     per_window[w].append(_partial(key, block, local))
@@ -296,18 +294,14 @@ def _gather(
 
 
 def _analysed_blocks(
-    chunks: Iterable[np.ndarray],
-    sr: int,
-    config: AnalysisConfig,
-    block_seconds: float,
-    gain: float = 1.0,
+    chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig, block_seconds: float, gain: float
 ) -> Iterator[tuple[Analysis, slice, int]]:
-    """Each block's :class:`Analysis` (with :func:`context_frames` on both sides), the slice
-    of its own frames in it and the first one's clip frame; ``chunks`` read as needed."""
+    """Each block's :class:`Analysis` (with :func:`context_frames` on both sides), the slice of
+    its own frames in it and the first one's clip frame; ``chunks`` read as needed, by ``gain``."""
     hop = config.hop_length
     length = max(1, round(block_seconds * sr / hop))
     ctx = context_frames(config, sr)
-    pieces = (_sanitised(piece) for piece in chunks)
+    pieces = (_sanitised(piece, gain) for piece in chunks)
     buf, buf_start, eof, f0 = np.zeros(0, np.float32), 0, False, 0
     while True:
         s0, s1 = max(0, f0 - ctx) * hop, (f0 + length + ctx) * hop
@@ -327,9 +321,9 @@ def _analysed_blocks(
         buf, buf_start, f0 = buf[next_start - buf_start :].copy(), next_start, f1
 
 
-def _sanitised(piece: np.ndarray) -> np.ndarray:
-    """A chunk as float32 samples, NaN and infinities as 0, clipped to ±MAX_AMPLITUDE."""
-    piece = np.asarray(piece, dtype=np.float32).ravel()
+def _sanitised(piece: np.ndarray, gain: float) -> np.ndarray:
+    """A chunk as float32 samples times ``gain``, NaN and inf as 0, clipped to ±MAX_AMPLITUDE."""
+    piece = np.asarray(piece, dtype=np.float32).ravel() * np.float32(gain)
     return np.clip(np.nan_to_num(piece, posinf=0.0, neginf=0.0), -MAX_AMPLITUDE, MAX_AMPLITUDE)
 
 
@@ -347,13 +341,7 @@ def _read_until(
 
 
 def _collect(
-    block: Analysis,
-    kept: slice,
-    series: dict[str, list[np.ndarray]],
-    compact: dict[str, list[np.ndarray]],
-    *,
-    aligned: bool = False,
-    f0: int = 0,
+    block: Analysis, kept: slice, series: Kept, compact: Kept, *, aligned: bool = False, f0: int = 0
 ) -> None:
     """Keep from one block only what the clip statistics need (see :func:`extract_blocks`);
     the :data:`SAMPLED_PER_BLOCK` series only every :data:`SAMPLED_SERIES_STEP`-th frame."""
@@ -385,19 +373,22 @@ def extract_long(
     groups: Sequence[str],
     block_seconds: float = BLOCK_SECONDS,
     longest: float | None = MAX_DURATION,
+    progress: FileProgress | None = None,
+    analysed: float | None = ANALYSED_SECONDS,
 ) -> np.ndarray:
-    """Decode and extract a long recording in blocks, in memory bounded by the block length.
-
-    The file is streamed twice when ``config.loudness`` is set: to measure it, then analyse it.
+    """Decode and extract a long recording in blocks, in bounded memory: streamed twice when
+    ``config.loudness`` is set, to measure it, then to analyse it.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The audio file.
+    path, longest : str or os.PathLike, float or None
+        The audio file, and the longest recording accepted in seconds (``None``: no limit).
     config, groups, block_seconds
         As for :func:`extract_blocks`.
-    longest : float or None
-        Refuse a recording longer than this many seconds (``None``: no limit).
+    progress : callable, optional
+        Told the share of the file's work done now and then (:data:`FileProgress`).
+    analysed : float or None
+        Seconds of a longer recording analysed, in evenly spaced blocks; ``None``: all of it.
 
     Returns
     -------
@@ -408,14 +399,12 @@ def extract_long(
     AudioError, ParameterError
         As :func:`va_mood.audio.decode.stream` and :func:`extract_blocks` raise them.
     """
-
-    def chunks() -> Iterator[np.ndarray]:
-        return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
-
-    gain = loudness_gain(chunks(), config.sr, config) if config.loudness is not None else 1.0
+    measure = config.loudness is not None
+    gain, _, chunks, every = _passes(path, config, longest, progress, measure, analysed)
     return extract_blocks(
-        chunks(), config.sr, config=config, groups=groups, block_seconds=block_seconds, gain=gain
-    )
+        chunks, config.sr, config=config, groups=groups, block_seconds=block_seconds, gain=gain,
+        every=every,
+    )  # fmt: skip
 
 
 def extract_long_windows(
@@ -427,45 +416,71 @@ def extract_long_windows(
     hop: float | None = None,
     block_seconds: float = BLOCK_SECONDS,
     longest: float | None = MAX_DURATION,
+    progress: FileProgress | None = None,
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """Decode a long recording and extract each window of it in blocks, as :func:`extract_long`.
 
     Parameters
     ----------
-    path, config, groups, block_seconds, longest
+    path, config, groups, block_seconds, longest, progress
         As for :func:`extract_long`.
     segment, hop : float
         The windows, as :func:`va_mood.extraction.segments.window_bounds` takes them.
 
     Returns
     -------
-    features : np.ndarray [shape=(n_windows, n_features)]
-        As :func:`extract_block_windows` gives.
-    bounds : list of (float, float)
-        ``(start, end)`` of each window, in seconds.
+    features, bounds : np.ndarray [shape=(n_windows, n_features)], list of (float, float)
+        As :func:`extract_block_windows` gives, and ``(start, end)`` of each window in seconds.
 
     Raises
     ------
     AudioError, ParameterError
         As :func:`extract_long` raises them, or for windows that are not positive.
     """
-
-    def chunks() -> Iterator[np.ndarray]:
-        return stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest)
-
-    gain, n_samples = _measured(chunks(), config.sr, config)
+    gain, n_samples, chunks, _ = _passes(path, config, longest, progress, True, analysed=None)
     bounds = window_bounds(n_samples / config.sr, segment=segment, hop=hop)
     features = extract_block_windows(
-        chunks(), config.sr, config=config, groups=groups, bounds=bounds, gain=gain,
+        chunks, config.sr, config=config, groups=groups, bounds=bounds, gain=gain,
         block_seconds=block_seconds,
     )  # fmt: skip
     return features, bounds
 
 
-def loudness_gain(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> float:
-    """The factor that brings the signal in ``chunks`` to ``config.loudness``.
+def _passes(
+    path: str | os.PathLike,
+    config: AnalysisConfig,
+    longest: float | None,
+    progress: FileProgress | None,
+    measure: bool,
+    analysed: float | None,
+) -> tuple[float, int, Iterator[np.ndarray], int]:
+    """The gain and length in samples of ``path`` (from a measuring pass if ``measure``, else
+    1 and 0), the stream of the analysing pass, and every how many blocks one is analysed for
+    ``analysed`` seconds; ``progress`` is told how far through both passes the streams are."""
+    seconds = min(duration(path), config.max_duration or math.inf)
+    every = 1 if analysed is None else max(1, math.ceil(seconds / analysed))
+    read = [0]  # samples of the last pass so far
 
-    Measured as :func:`va_mood.features.analysis.analysis_of` measures a whole clip.
+    def chunks(start: float, share: float) -> Iterator[np.ndarray]:
+        read[0] = 0
+        for piece in stream(path, sr=config.sr, max_duration=config.max_duration, longest=longest):
+            read[0] += len(piece)
+            if progress is not None and seconds > 0:
+                progress(start + share * min(1.0, read[0] / (seconds * config.sr)))
+            yield piece
+
+    first, gain = 1 / (1 + ANALYSIS_COST / every) if measure else 0.0, 1.0
+    if measure:
+        measuring = chunks(0.0, first)
+        gain = loudness_gain(measuring, config.sr, config)
+        for _ in measuring:  # what is left: all of it when there is no loudness to measure
+            pass
+    return gain, read[0], chunks(first, 1.0 - first), every
+
+
+def loudness_gain(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> float:
+    """The factor that brings the signal in ``chunks`` to ``config.loudness``, measured as
+    :func:`va_mood.features.analysis.analysis_of` measures a whole clip.
 
     Parameters
     ----------
@@ -479,17 +494,7 @@ def loudness_gain(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig)
     """
     if config.loudness is None:
         return 1.0
-    return _measured(chunks, sr, config)[0]
-
-
-def _measured(chunks: Iterable[np.ndarray], sr: int, config: AnalysisConfig) -> tuple[float, int]:
-    """:func:`loudness_gain` of the signal in ``chunks``, and its length in samples."""
-    meter = LoudnessMeter(sr) if config.loudness is not None else None
-    n_samples = 0
+    meter = LoudnessMeter(sr)
     for chunk in chunks:
-        n_samples += len(chunk)
-        if meter is not None:
-            meter.add(np.nan_to_num(np.asarray(chunk, dtype=np.float32), posinf=0.0, neginf=0.0))
-    if meter is None:
-        return 1.0, n_samples
-    return normalising_gain(meter.integrated(), config.loudness), n_samples
+        meter.add(np.nan_to_num(np.asarray(chunk, dtype=np.float32), posinf=0.0, neginf=0.0))
+    return normalising_gain(meter.integrated(), config.loudness)

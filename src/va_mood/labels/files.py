@@ -95,7 +95,12 @@ def load_labels(
         Indexed by ``id`` (str), with columns ``valence`` and ``arousal`` on [-1, 1] (NaN when
         the file has no continuous labels), ``quadrant`` (Q1..Q4; derived from the continuous
         values when the file has none) and ``group`` (the grouping column, e.g. artist, or the
-        id itself when there is none).
+        id itself when there is none or the row's is empty). ``attrs["warnings"]`` holds one
+        message per row that is kept but questionable, naming the file and the row: a
+        quadrant on the other side of an axis than the row's value (kept: the quadrant gives
+        the sides a binary head learns, the values their sizes and a regression head's
+        targets), and an empty group (the clip becomes a group of its own, as without a
+        group column, rather than joining every other clip of unknown group in one).
 
     Raises
     ------
@@ -127,10 +132,66 @@ def load_labels(
         out["quadrant"] = _quadrants(raw, spec.quadrant_column, path, problems)
     else:
         out["quadrant"] = quadrant_of(out["valence"].to_numpy(), out["arousal"].to_numpy())
-    out["group"] = (
-        raw[spec.group_column].str.strip().to_numpy() if spec.group_column else out.index.to_numpy()
-    )
-    return _without_bad_rows(out, problems, path, drop_bad_rows)
+    out["group"], notes = _groups(raw, spec, out.index.to_numpy(), path)
+    if spec.quadrant_column:
+        notes += _contradictions(raw, out, spec, path)
+    bad = np.logical_or.reduce([m for m, _ in problems] + [np.zeros(len(out), dtype=bool)])
+    out = _without_bad_rows(out, problems, path, drop_bad_rows)
+    out.attrs["warnings"] = [message for row, message in sorted(notes) if not bad[row]]
+    return out
+
+
+def _row_numbers(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Every 1-based data-row number of a mask, with the row's index: ``[(index, number)]``."""
+    return [(int(i), int(i) + 2) for i in np.flatnonzero(mask)]
+
+
+def _groups(
+    raw: pd.DataFrame, spec: LabelSpec, ids: np.ndarray, path: Path
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Each row's CV group, and a note per row whose group is empty (it becomes its id)."""
+    if not spec.group_column:
+        return ids, []
+    groups = raw[spec.group_column].str.strip().to_numpy(dtype=object)
+    empty = groups == ""
+    groups[empty] = ids[empty]
+    notes = [
+        (
+            i,
+            f"{path}: row {n}: empty {spec.group_column!r} (the cross-validation group); "
+            "the clip is a group of its own",
+        )
+        for i, n in _row_numbers(empty)
+    ]
+    return groups, notes
+
+
+def _contradictions(
+    raw: pd.DataFrame, out: pd.DataFrame, spec: LabelSpec, path: Path
+) -> list[tuple[int, str]]:
+    """A note per row whose quadrant is on the other side of an axis than its value (a value
+    on the centre has no side)."""
+    known = out["quadrant"].notna().to_numpy()
+    values = out[list(AXES)].to_numpy(dtype=float)
+    if not known.any() or np.isnan(values).all():
+        return []
+    signs = np.zeros_like(values)
+    signs[known] = axis_signs(out["quadrant"].to_numpy()[known])
+    against = (np.sign(values) * signs < 0).any(axis=1)
+    columns = {"valence": spec.valence_column, "arousal": spec.arousal_column}
+    notes = []
+    for i, n in _row_numbers(against):
+        said = " and ".join(f"{columns[a]} {raw[columns[a]].iloc[i].strip()}" for a in AXES)
+        notes.append(
+            (
+                i,
+                f"{path}: row {n}: quadrant {out['quadrant'].iloc[i]} contradicts {said} "
+                f"({quadrant_of(values[i, :1], values[i, 1:])[0]} on the scale "
+                f"{spec.scale_min:g}..{spec.scale_max:g}, centre {spec.centre:g}); kept: its "
+                "quadrant gives the sides, its values the sizes",
+            )
+        )
+    return notes
 
 
 def _read_csv(path: Path, spec: LabelSpec) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from ..util.atomic import write_text
 from ..vocabulary import MOODS, QUADRANTS, SIGNS
 from .playlist import m3u8_entries
 from .plots import COLOURS
-from .scales import SCALES, Scale
+from .scales import SCALES, Scale, display_text
 from .tag_formats import read_title_artist
 
 __all__ = [
@@ -112,19 +112,13 @@ def _quadrant_indices(table: pd.DataFrame) -> list[int]:
     return [QUADRANTS.index(parse_quadrant(value)) for value in column]
 
 
-def _text(value: str) -> str:
-    """``value`` as valid Unicode: a file name's bytes that are not UTF-8 (kept by Python as
-    lone surrogates) become U+FFFD, which JSON and the page can carry."""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def _names(paths: list[str], read_tags: bool) -> tuple[list[str], list[str]]:
     """Title (the tag, else the file name without suffix) and artist (the tag, else "")."""
     titles, artists = [], []
     for raw in paths:
         title, artist = read_title_artist(raw) if read_tags else (None, None)
-        titles.append(_text(title or Path(raw).stem or raw))
-        artists.append(_text(artist or ""))
+        titles.append(display_text(title or Path(raw).stem or raw))
+        artists.append(display_text(artist or ""))
     return titles, artists
 
 
@@ -155,16 +149,18 @@ def song_data(
     -------
     dict
         Columns of equal length: ``x``, ``y``, ``q`` (quadrant index), ``title``, ``artist``,
-        ``path``, ``url`` (an encoded ``file://`` URL), ``entry`` (the playlist lines, or None
-        where they are the paths as given), ``vc``, ``ac`` (confidences or null) and ``p``
-        (the four mood probabilities, or null).
+        ``path`` (to read: bytes of a name that are not UTF-8 shown as U+FFFD), ``url`` (an
+        encoded ``file://`` URL of the file's own bytes, to play), ``entry`` (the playlist
+        lines, a name that is not UTF-8 as a ``file://`` URI; None where they are the paths
+        as shown), ``vc``, ``ac`` (confidences or null) and ``p`` (the four mood
+        probabilities, or null).
     """
     table = _arousal_named(table)
     paths = [str(p) for p in table["path"]]
     titles, artists = _names(paths, read_tags)
     probability = [f"p_{MOODS[q].lower()}" for q in QUADRANTS]
-    entries = [_text(e) for e in m3u8_entries(paths, folder, absolute=absolute)]
-    shown = [_text(p) for p in paths]
+    entries = m3u8_entries(paths, folder, absolute=absolute)  # UTF-8: file:// where not
+    shown = [display_text(p) for p in paths]  # U+FFFD for bytes that are not UTF-8
     return {
         "x": _rounded(table["valence"], 4),
         "y": _rounded(table["arousal"], 4),
@@ -212,11 +208,15 @@ def segment_data(
     rows = {os.path.abspath(p): k for k, p in enumerate(paths)}
     out: dict[str, list[list[float]]] = {}
     unmatched = 0
-    for path, windows in segments.sort_values(["path", "start"]).groupby("path", sort=False):
-        row = rows.get(os.path.abspath(str(path)))
+    by_file: dict[str, list[int]] = {}  # grouped in Python: pandas' strings refuse names
+    for k, path in enumerate(segments["path"]):  # that are not UTF-8
+        by_file.setdefault(str(path), []).append(k)
+    for path in sorted(by_file):
+        row = rows.get(os.path.abspath(path))
         if row is None:
             unmatched += 1
             continue
+        windows = segments.iloc[by_file[path]].sort_values("start", kind="stable")
         out[str(row)] = [
             [round(float(w.start), 3), round(float(w.end), 3)]
             + [round(float(w.valence), 4), round(float(w.arousal), 4)]
@@ -419,8 +419,10 @@ def build_page(
     if "start" in table.columns:
         raise ParameterError("the plane takes whole-file predictions; give segments separately")
     s = SCALES[scale]
+    title = display_text(title)  # a title from the command line may hold any bytes
     data = song_data(table, folder=folder, absolute=absolute, read_tags=read_tags)
-    data["seg"] = segment_data(segments, data["path"])[0] if segments is not None else {}
+    paths = [str(p) for p in table["path"]]  # the real names: data["path"] is for display
+    data["seg"] = segment_data(segments, paths)[0] if segments is not None else {}
     data["meta"] = {
         "xname": "valence",
         "yname": s.arousal_name,

@@ -25,6 +25,7 @@ from ..errors import ParameterError
 from ..quadrant import parse_quadrant
 from ..util.atomic import write_text
 from ..vocabulary import MOODS
+from .scales import path_from_text, path_text
 
 __all__ = [
     "SORT_KEYS",
@@ -53,7 +54,9 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        The predictions file; file names in it need not be UTF-8.
+        The predictions file. A path written as a ``file://`` URI (a name that is not
+        UTF-8, :func:`~va_mood.outputs.scales.path_text`) is read back as the file's name;
+        so is a raw byte that is not UTF-8 (files written before such names were encoded).
 
     Returns
     -------
@@ -115,7 +118,8 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
         table["mood"] = table["quadrant"].map(MOODS)
     else:
         table["quadrant"] = [parse_quadrant(m) for m in table["mood"]]
-    table["path"] = pd.Series([str(p) for p in table["path"]], index=table.index, dtype=object)
+    paths = [path_from_text(str(p)) for p in table["path"]]  # file:// URIs: names not UTF-8
+    table["path"] = pd.Series(paths, index=table.index, dtype=object)
     if "start" not in table.columns:  # whole-file predictions: one row per file
         table = table.drop_duplicates("path", keep="first").reset_index(drop=True)
     table.attrs["scale"] = scale
@@ -373,7 +377,10 @@ def m3u8_entries(
     Returns
     -------
     list of str
-        One entry per path, with ``/`` separators when relative.
+        One entry per path, with ``/`` separators when relative. A path that is not valid
+        UTF-8 is an absolute ``file://`` URI with its bytes percent-encoded
+        (:func:`~va_mood.outputs.scales.path_text`), which players open, so that the
+        playlist stays valid UTF-8.
 
     Examples
     --------
@@ -384,6 +391,9 @@ def m3u8_entries(
     lines = []
     for raw in paths:
         path = Path(raw).absolute()
+        if path_text(path) != str(path):  # not UTF-8: an absolute file:// URI
+            lines.append(path_text(path))
+            continue
         if not absolute:
             # on another drive (Windows) there is no relative path: keep the absolute one
             with contextlib.suppress(ValueError):
@@ -393,7 +403,8 @@ def m3u8_entries(
 
 
 def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = False) -> Path:
-    """Write ``paths`` as an extended M3U playlist in UTF-8, atomically.
+    """Write ``paths`` as an extended M3U playlist in UTF-8, atomically (a name that is not
+    UTF-8 as a ``file://`` URI, see :func:`m3u8_entries`).
 
     Parameters
     ----------
@@ -417,5 +428,5 @@ def write_m3u8(paths: list[str], output: str | os.PathLike, *, absolute: bool = 
     """
     output = Path(output)
     lines = ["#EXTM3U", *m3u8_entries(paths, output.absolute().parent, absolute=absolute)]
-    write_text(output, "\n".join(lines) + "\n", errors="surrogateescape")
+    write_text(output, "\n".join(lines) + "\n")
     return output

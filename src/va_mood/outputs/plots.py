@@ -22,6 +22,7 @@ from ..errors import ParameterError
 from ..quadrant import axis_signs
 from ..util.atomic import write_with
 from ..vocabulary import AXES, MOODS, QUADRANTS, SIGNS
+from .scales import display_text
 
 __all__ = [
     "plot_plane",
@@ -146,6 +147,7 @@ def plot_plane(
     if n <= max_labels:
         if names is None:
             names = [Path(str(p)).stem for p in predictions["path"]]
+        names = [display_text(n) for n in names]  # bytes of a name that are not UTF-8: U+FFFD
         points = zip(names, predictions["valence"], predictions["arousal"], strict=True)
         for label, x, y in points:  # names point outwards, away from the valence axis
             side = 1 if x >= 0 else -1
@@ -226,7 +228,7 @@ def plot_timeline(
         handles=ax.get_legend_handles_labels()[0] + bands,
         loc="outside right center", fontsize=9, frameon=False,
     )  # fmt: skip
-    name = Path(str(segments["path"].iloc[0])).name if "path" in segments else ""
+    name = display_text(Path(str(segments["path"].iloc[0])).name) if "path" in segments else ""
     ax.set_title(title or f"Emotion over time: {name}")
     ax.grid(alpha=0.25)
     return _save(fig, path)

@@ -24,7 +24,9 @@ errors independent). The four add up to 1.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,9 @@ from ..vocabulary import AXES, BINARY, MOODS, QUADRANTS, SIGNS
 
 __all__ = [
     "as_rows",
+    "path_text",
+    "path_from_text",
+    "display_text",
     "SCALES",
     "Scale",
     "to_scale",
@@ -296,3 +301,103 @@ def as_rows(table: pd.DataFrame) -> pd.DataFrame:
         out.insert(k, name or "index", pd.Series(column, index=out.index))
     out.attrs = dict(table.attrs)
     return out
+
+
+FILE_URI = "file://"
+"""How a written path that is not UTF-8 begins (:func:`path_text`)."""
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A file's path as an output file holds it: valid UTF-8 that leads back to the file.
+
+    A path that is valid UTF-8 is written as it is. One that is not (on Linux a file name may
+    hold any bytes; Python keeps those it cannot decode as lone surrogates) is written as an
+    absolute ``file://`` URI whose bytes are percent-encoded (RFC 8089), which
+    :func:`path_from_text`, media players and browsers turn back into the file's own bytes.
+    No path as Python writes it begins with ``file://`` (it never holds ``//`` after its
+    start), so the two cannot be confused.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, as the file system names it.
+
+    Returns
+    -------
+    str
+        Text that encodes as UTF-8.
+
+    See Also
+    --------
+    path_from_text, display_text
+
+    Examples
+    --------
+    >>> path_text("music/café.mp3")
+    'music/café.mp3'
+    >>> path_text(os.fsdecode(b"/music/caf\\xe9.mp3"))  # doctest: +SKIP
+    'file:///music/caf%E9.mp3'
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return Path(text).absolute().as_uri()
+    return text
+
+
+def path_from_text(text: str) -> str:
+    """The path :func:`path_text` wrote: a ``file://`` URI turned back into the file's name.
+
+    Parameters
+    ----------
+    text : str
+        A path as an output file holds it; text that is not a local ``file://`` URI is
+        returned as it is.
+
+    Returns
+    -------
+    str
+        The path, with bytes that are not UTF-8 as Python keeps them (lone surrogates).
+
+    Examples
+    --------
+    >>> path_from_text("file:///music/caf%C3%A9%20live.mp3")
+    '/music/café live.mp3'
+    >>> path_from_text("music/a.mp3")
+    'music/a.mp3'
+    """
+    if not text.startswith(FILE_URI):
+        return text
+    from urllib.parse import unquote, unquote_to_bytes, urlsplit
+
+    parts = urlsplit(text)
+    if parts.netloc not in ("", "localhost"):
+        return text  # a file on another host: not one to open here
+    if os.name == "nt":
+        from urllib.request import url2pathname
+
+        return url2pathname(unquote(parts.path))
+    return os.fsdecode(unquote_to_bytes(parts.path))
+
+
+def display_text(text: str) -> str:
+    """``text`` as valid Unicode for people to read: bytes of a file name that are not UTF-8
+    (lone surrogates in Python) become U+FFFD, the replacement character.
+
+    Parameters
+    ----------
+    text : str
+        A file name, or a message naming one.
+
+    Returns
+    -------
+    str
+        The same text where it was valid, otherwise with U+FFFD for each bad byte.
+
+    Examples
+    --------
+    >>> display_text(os.fsdecode(b"caf\\xe9.mp3"))  # doctest: +SKIP
+    'caf\ufffd.mp3'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -1,5 +1,5 @@
-"""Helpers every stage may use: atomic file writes, file digests, memory and thread settings,
-lazy package indexes, and the old module paths that still import.
+"""Helpers every stage may use: atomic file writes, file digests, memory, thread and process
+settings, lazy package indexes, and the old module paths that still import.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "lazy_exports": "lazy",
         "HEAP_KEEP_BYTES": "memory",
         "keep_freed_memory": "memory",
+        "end_with_parent": "processes",
+        "watch_parent": "processes",
+        "n_jobs": "threads",
         "one_thread": "threads",
     },
 )

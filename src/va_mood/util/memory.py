@@ -1,7 +1,7 @@
-"""Heap settings for the processes va_mood owns, so freed arrays are reused between clips.
+"""Memory the processes va_mood owns keep between clips.
 
 Extraction allocates arrays of the same large sizes for every clip; keeping them in the heap
-spares the kernel handing the same pages back and forth.
+spares the kernel handing the same pages back and forth (:func:`keep_freed_memory`).
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""One BLAS/OpenMP thread per process, set without waking OpenBLAS in a forked worker.
+"""One worker process per core, each with one BLAS/OpenMP thread, set without waking
+OpenBLAS in a forked worker.
 
-Extraction runs one worker process per core, so each worker's numerical libraries must use
-one thread, or the workers fight over the cores.
+Extraction runs one worker process per core by default (:func:`n_jobs`), so each worker's
+numerical libraries must use one thread (:func:`one_thread`), or the workers fight over the
+cores.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager, nullcontext
 
-__all__ = ["one_thread"]
+__all__ = ["n_jobs", "one_thread"]
 
 
 def one_thread() -> AbstractContextManager:
@@ -31,3 +34,26 @@ def one_thread() -> AbstractContextManager:
     if all(pool["num_threads"] == 1 for pool in controller.info()):
         return nullcontext()
     return controller.limit(limits=1)
+
+
+def n_jobs(jobs: int | None) -> int:
+    """The number of worker processes ``jobs`` asks for.
+
+    Parameters
+    ----------
+    jobs : int or None
+        Worker processes; ``None``, ``0`` or less means one per CPU core.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Examples
+    --------
+    >>> n_jobs(3)
+    3
+    >>> n_jobs(None) == (os.cpu_count() or 1)
+    True
+    """
+    return jobs if jobs is not None and jobs > 0 else os.cpu_count() or 1
