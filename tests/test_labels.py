@@ -250,6 +250,19 @@ def test_real_emomusic_labels(shared_data):
     assert labels.loc["3", "quadrant"] == "Q3"
 
 
+def test_real_musemo_labels(shared_data):
+    """MuSeMo's -10..10 ratings map exactly onto the plane (0 neutral, ±10 the ends)."""
+    spec = load_label_spec("musemo")
+    labels = load_labels(shared_data / "musemo" / "ratings.csv", spec)
+    assert len(labels) == 181
+    assert labels["quadrant"].value_counts().to_dict() == {"Q1": 54, "Q2": 28, "Q3": 47, "Q4": 52}
+    assert labels.loc["out_blues.00002", "valence"] == pytest.approx(2.6 / 10)
+    assert labels.loc["out_blues.00002", "arousal"] == pytest.approx(5.8 / 10)
+    assert set(labels["group"]) == {"blues", "classical", "country", "metal", "reggae"}
+    matched, problems = match_audio(labels, shared_data / "musemo" / "audio", spec)
+    assert len(matched) == 181 and problems == []
+
+
 def test_real_4q_labels_match_audio(shared_data):
     spec = load_label_spec(CONFIGS / "4q.toml")
     labels = load_labels(shared_data / "4q" / "labels.csv", spec)

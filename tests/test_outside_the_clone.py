@@ -34,7 +34,7 @@ def elsewhere(tmp_path, monkeypatch) -> Path:
 def test_shipped_files_by_name_from_any_folder(elsewhere):
     assert packaged_names("configuration") == ["article", "default", "regression"]
     assert packaged_names("search space") == ["default", "xgboost"]
-    assert packaged_names("labels format") == ["4q", "emomusic10"]
+    assert packaged_names("labels format") == ["4q", "emomusic10", "musemo"]
     assert load_config("default") == load_config(REPO / "configs" / "default.toml")
     assert load_config("article").arousal.groups[0] == "arousal.tempogram"
     assert load_search_space("xgboost").source == "search_space_xgboost.toml"
