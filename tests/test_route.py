@@ -125,3 +125,18 @@ def test_the_examples_are_predicted_as_before(tmp_path):
     assert result.exit_code == 0, result.output
     expected = (Path(__file__).parent / "data" / "examples_predictions.csv").read_text()
     assert out.read_text().replace(f"{EXAMPLES}/", "") == expected
+
+
+def test_the_route_drawn_in_the_readme_names_real_code():
+    """Every ``folder/module.name`` in the README's drawing of a clip's route exists."""
+    import importlib
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    drawing = readme.split("One clip's route", 1)[1].split("```")[1]
+    names = re.findall(r"\b([a-z_]+(?:/[a-z_]+)?)\.([A-Za-z_]+(?:\.[A-Za-z_]+)?)", drawing)
+    assert len(names) >= 8
+    for module, attrs in names:
+        obj = importlib.import_module("va_mood." + module.replace("/", "."))
+        for attr in attrs.split("."):
+            obj = getattr(obj, attr)
