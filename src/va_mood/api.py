@@ -161,6 +161,23 @@ class Model:
             )
         return on_scale(self._predict(features), scale=scale, modes=self.heads.modes)
 
+    def predict_extracted(
+        self, features: pd.DataFrame, *, scale: str = "plane"
+    ) -> tuple[pd.DataFrame, dict[str, str]]:
+        """The table of :func:`predict_files` from its extracted features: the heads, the
+        signal checks (:func:`~va_mood.features.quality.apply_checks`), then ``scale``.
+
+        ``features`` holds the model's groups and the quality group; returns the table and
+        the checks' warnings (``{path: message}``).
+        """
+        quality: dict[str, str] = {}
+        if len(features):
+            table = self._predict(features[columns_for(self.config.groups)])
+            table, quality = apply_checks(table, features[columns_for([QUALITY_GROUP])])
+        else:
+            table = pd.DataFrame(columns=list(TABLE_COLUMNS), index=pd.Index([], name="path"))
+        return on_scale(table, scale=scale, modes=self.heads.modes), quality
+
     def _predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """The heads' table on the plane, before presentation."""
         try:
@@ -309,13 +326,7 @@ def _predicted(
         extract["progress"].set_total(len(files))
     groups = list(dict.fromkeys([*model.config.groups, QUALITY_GROUP]))
     features, errors = extract_files(files, config=model.config.analysis, groups=groups, **extract)
-    quality: dict[str, str] = {}
-    if len(features):
-        table = model._predict(features[columns_for(model.config.groups)])
-        table, quality = apply_checks(table, features[columns_for([QUALITY_GROUP])])
-    else:
-        table = pd.DataFrame(columns=list(TABLE_COLUMNS), index=pd.Index([], name="path"))
-    table = on_scale(table, scale=scale, modes=model.heads.modes)
+    table, quality = model.predict_extracted(features, scale=scale)
     table.attrs["errors"] = problems | errors
     table.attrs["warnings"] = {message: message for message in skipped} | quality
     table.attrs["files"] = len(files)

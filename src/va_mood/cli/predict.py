@@ -144,14 +144,9 @@ class _Finished:
 
     def write(self, stop: KeyboardInterrupt, features: pd.DataFrame) -> None:
         """The finished rows, predicted as :func:`va_mood.predict_files` predicts them."""
-        from ..features.quality import QUALITY_GROUP, apply_checks
-        from ..features.registry import columns_for
-        from ..outputs.scales import as_rows, on_scale, path_text
+        from ..outputs.scales import as_rows, path_text
 
-        heads = self.model.heads
-        table = heads.predict_table(features[columns_for(self.model.config.groups)])
-        table, notes = apply_checks(table, features[columns_for([QUALITY_GROUP])])
-        table = on_scale(table, scale=self.scale.value, modes=heads.modes)
+        table, notes = self.model.predict_extracted(features, scale=self.scale.value)
         errors = getattr(stop, "errors", {})
         for message in notes.values():
             warning(message)
