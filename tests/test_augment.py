@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from va_mood.audio.decode import duration, excerpt, load, split_excerpt
+from va_mood.audio.decode import duration, load
+from va_mood.audio.discover import excerpt, split_excerpt
 from va_mood.config import AugmentationConfig, config_from_dict
 from va_mood.evaluation.cross_validation import cross_validate, out_of_fold
 from va_mood.extraction.cache import file_key

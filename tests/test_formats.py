@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from va_mood.api import load_model
 from va_mood.audio import decode
-from va_mood.audio.decode import DECODER, excerpt, load, stream
-from va_mood.audio.discover import AUDIO_EXTENSIONS, find_audio
+from va_mood.audio.decode import DECODER, load, stream
+from va_mood.audio.discover import AUDIO_EXTENSIONS, excerpt, find_audio
 from va_mood.cli import app
 from va_mood.config import AnalysisConfig
 from va_mood.errors import AudioError

@@ -19,10 +19,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import AudioError
-from .discover import excerpt, readable_file, split_excerpt
+from .discover import readable_file, split_excerpt
 
 __all__ = [
-    "excerpt", "split_excerpt", "load", "stream", "duration", "native_samples", "MIN_DURATION",
+    "load", "stream", "duration", "native_samples", "MIN_DURATION",
     "MIN_RATE", "MAX_RATE", "MAX_CHANNELS", "MAX_DURATION", "DECODER",
 ]  # fmt: skip
 
@@ -117,7 +117,7 @@ def load(
     path : str or os.PathLike
         An audio file of any format FFmpeg reads here (mp3, m4a with AAC or ALAC, flac, wav,
         ogg with Vorbis, Opus or FLAC, opus, aiff, wma, wv, mka), any sample rate and channel
-        count, or an excerpt of one (:func:`excerpt`).
+        count, or an excerpt of one (:func:`~va_mood.audio.discover.excerpt`).
     sr : int
         Target sample rate.
     max_duration : float or None
@@ -383,7 +383,7 @@ def duration(path: str | os.PathLike) -> float:
     Parameters
     ----------
     path : str or os.PathLike
-        An audio file, or an excerpt of one (:func:`excerpt`).
+        An audio file, or an excerpt of one (:func:`~va_mood.audio.discover.excerpt`).
 
     Returns
     -------

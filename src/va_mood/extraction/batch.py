@@ -218,7 +218,7 @@ def extract_files(
     Parameters
     ----------
     paths : sequence of str or os.PathLike
-        Audio files, or excerpts of them (:func:`va_mood.audio.decode.excerpt`).
+        Audio files, or excerpts of them (:func:`va_mood.audio.discover.excerpt`).
     config, groups : AnalysisConfig, sequence of str
         The analysis settings, and the feature group keys.
     jobs : int or None

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..audio.decode import DECODER, split_excerpt
+from ..audio.decode import DECODER
+from ..audio.discover import split_excerpt
 from ..features.analysis import AnalysisConfig
 from ..features.registry import REGISTRY, columns_for
 from ..util.atomic import write_with
@@ -46,7 +47,7 @@ def file_key(path: str | os.PathLike) -> str:
     Parameters
     ----------
     path : str or os.PathLike
-        An audio file, or an excerpt of one (:func:`va_mood.audio.decode.excerpt`).
+        An audio file, or an excerpt of one (:func:`va_mood.audio.discover.excerpt`).
 
     Returns
     -------

@@ -3,7 +3,7 @@
 A user's excerpt may be a few seconds of a song, and summaries over time (means, spreads,
 the tagger's patches) move with the length they see. Each labelled clip therefore gives
 ``crops`` more training rows: excerpts of random length in ``seconds`` at random places
-(:func:`va_mood.audio.decode.excerpt`), with the clip's labels and group, so that
+(:func:`va_mood.audio.discover.excerpt`), with the clip's labels and group, so that
 cross-validation keeps them with their artist and never scores them (``augmented`` is true).
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..audio.decode import duration, excerpt
+from ..audio.decode import duration
+from ..audio.discover import excerpt
 from ..config import AugmentationConfig
 
 __all__ = ["crops"]
