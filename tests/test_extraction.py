@@ -21,11 +21,12 @@ from va_mood.cli import app
 from va_mood.config import AnalysisConfig, load_config
 from va_mood.errors import ParameterError
 from va_mood.extraction import batch as extract_module
-from va_mood.extraction.batch import extract_files, n_jobs
+from va_mood.extraction.batch import extract_files
 from va_mood.extraction.cache import FeatureCache, file_key
 from va_mood.extraction.long_files import SAMPLED_PER_BLOCK, TOLERANCE, extract_blocks
 from va_mood.features import REGISTRY, analysis, columns_for, extract_clip
 from va_mood.features.analysis import Analysis
+from va_mood.util.threads import n_jobs
 
 SR = 22050
 CONFIG = AnalysisConfig(sr=SR)

@@ -8,7 +8,6 @@ __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "extract_files": "batch",
-        "n_jobs": "batch",
         "BACKENDS": "batch",
         "Progress": "batch",
         "file_key": "cache",

@@ -41,7 +41,7 @@ from .long_files import (
 )
 from .segments import extract_windows
 
-__all__ = ["extract_files", "n_jobs", "BACKENDS", "Progress", "Interrupted"]
+__all__ = ["extract_files", "BACKENDS", "Progress", "Interrupted"]
 
 BACKENDS = ("process", "dask")
 """Where extraction runs: a local process pool, or a Dask (distributed) cluster."""
